@@ -1,0 +1,45 @@
+/* pcsc/physmem.h - physical memory as the engine sees it: RAM ranges and
+ * a map() that turns a physical range into a pointer, or refuses.
+ * The stub maps 1:1; pcsctool maps into a memory image; tests into buffers. */
+#ifndef PCSC_PHYSMEM_H
+#define PCSC_PHYSMEM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define PCSC_MAX_RANGES		64
+
+struct phys_range {
+	uint64_t start;
+	uint64_t end;		/* exclusive */
+};
+
+struct phys_ranges {
+	struct phys_range r[PCSC_MAX_RANGES];
+	unsigned int n;
+};
+
+/*
+ * phys_ranges_add - add [start, start+size), keeping r[] sorted and merged.
+ * Returns 0; -PCSC_ERANGE (size 0 or wraps); -PCSC_ENOSPC.
+ */
+int phys_ranges_add(struct phys_ranges *rs, uint64_t start, uint64_t size);
+
+/* phys_ranges_contains - whole [start, start+size) inside one range. O(log n). */
+bool phys_ranges_contains(const struct phys_ranges *rs, uint64_t start, uint64_t size);
+
+/* phys_ranges_overlaps - any byte of [start, start+size) in any range. */
+bool phys_ranges_overlaps(const struct phys_ranges *rs, uint64_t start, uint64_t size);
+
+struct physmem {
+	struct phys_ranges ram;		/* where RAM is */
+	/* map [phys, phys+len) for reading and writing, or NULL when the
+	 * range is not fully backed. */
+	void *(*map)(void *ctx, uint64_t phys, uint64_t len);
+	void *ctx;
+};
+
+/* physmem_map - map only if the range lies inside RAM and map() agrees. */
+void *physmem_map(const struct physmem *pm, uint64_t phys, uint64_t len);
+
+#endif
