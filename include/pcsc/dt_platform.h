@@ -1,0 +1,153 @@
+/* pcsc/dt_platform.h - what the stub learns from a device tree: ECAM windows,
+ * RAM and reserved ranges, /chosen (KHO, UEFI), console and PSCI. Read-only; never trusts a cell. */
+#ifndef PCSC_DT_PLATFORM_H
+#define PCSC_DT_PLATFORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <pcsc/ecam.h>
+#include <pcsc/physmem.h>
+
+/* Upper bound on nodes visited by any scan here: a DTB is walked with
+ * strictly increasing offsets, but a bound keeps every loop obviously finite. */
+#define DT_MAX_NODES		65536
+/* reg tuples read from one node. */
+#define DT_MAX_REG		256
+
+/*
+ * dt_check - validate a whole DTB before any other function here sees it:
+ * header, version, totalsize <= bufsize, structure block, string offsets
+ * (libfdt's fdt_check_full).
+ * Returns 0; -PCSC_EINVAL (fdt NULL); -PCSC_ETRUNC (totalsize > bufsize or
+ * bufsize below a header); -PCSC_EBADFDT (anything else libfdt rejects).
+ */
+int dt_check(const void *fdt, size_t bufsize);
+
+/*
+ * dt_cells_read - a number of ncells big-endian cells (unaligned allowed).
+ * Returns 0; -PCSC_ERANGE (ncells > 4, or the value does not fit 64 bits:
+ * a leading cell of a 3- or 4-cell number is non-zero).
+ */
+int dt_cells_read(const void *cells, int ncells, uint64_t *val);
+
+/*
+ * dt_node_enabled - status absent, "okay" or "ok" (as Linux's
+ * of_fdt_device_is_available). false for every other status.
+ */
+bool dt_node_enabled(const void *fdt, int node);
+
+/*
+ * dt_reg_get - tuple idx of node's reg, in the parent's #address-cells /
+ * #size-cells (DT defaults 2 / 1 when absent).
+ * Returns 0; -PCSC_ENOTFOUND (no reg, or idx past its last tuple);
+ * -PCSC_EPROPSIZE (reg length not a multiple of the tuple size);
+ * -PCSC_ERANGE (cell counts out of range, value beyond 64 bits);
+ * -PCSC_EBADFDT (parent unreadable).
+ */
+int dt_reg_get(const void *fdt, int node, int idx, uint64_t *addr, uint64_t *size);
+
+/* dt_prop_reg_get - as dt_reg_get for a reg-shaped property named prop
+ * (linux,usable-memory); -PCSC_ENOTFOUND also when prop is absent. */
+int dt_prop_reg_get(const void *fdt, int node, const char *prop, int idx,
+		    uint64_t *addr, uint64_t *size);
+
+/* Outcome of a scan over several nodes: a bad node is skipped, the rest are
+ * still used, and the first failure is kept for the report. */
+struct dt_scan_stats {
+	unsigned int found;	/* nodes matching the scan */
+	unsigned int used;	/* nodes (or tuples) that contributed */
+	unsigned int skipped;	/* rejected: disabled nodes are not counted */
+	int first_err;		/* 0, or the -PCSC_E* of the first rejection */
+	int first_err_node;	/* its node offset (-1 for the memreserve block) */
+};
+
+/*
+ * dt_ecam_scan - every enabled `compatible = "pci-host-ecam-generic"` node,
+ * in node order, into e: base and size from reg (first tuple), buses from
+ * bus-range (default 0..255, cut to what reg covers, as Linux's
+ * pci_ecam_create does), segment from linux,pci-domain, otherwise the
+ * lowest number no node claims statically and no earlier node took (Linux's
+ * static/dynamic domain IDA). st may be NULL.
+ * Returns 0 when every node was used; -PCSC_EBADFDT (header) with nothing
+ * added; otherwise the first node's error, the good windows still added:
+ * -PCSC_ENOTFOUND (no reg), -PCSC_EPROPSIZE (reg, bus-range or
+ * linux,pci-domain of the wrong size), -PCSC_ERANGE (bus-range reversed or
+ * past 255, domain past 65535, reg smaller than 1 MiB, cells too wide),
+ * errors of ecam_add_window (-PCSC_EALIGN, -PCSC_EOVERLAP, -PCSC_ENOSPC).
+ */
+int dt_ecam_scan(const void *fdt, struct ecam *e, struct dt_scan_stats *st);
+
+/*
+ * dt_mem_ram - RAM from every enabled root child with device_type "memory":
+ * linux,usable-memory when present (as Linux), else reg; every tuple,
+ * zero-size tuples skipped. st may be NULL.
+ * Returns 0; -PCSC_EBADFDT (header); -PCSC_ENOTFOUND (no memory node);
+ * otherwise the first bad node's error (other nodes still added), or
+ * -PCSC_ENOSPC / -PCSC_ERANGE from phys_ranges_add.
+ */
+int dt_mem_ram(const void *fdt, struct phys_ranges *ram, struct dt_scan_stats *st);
+
+/*
+ * dt_mem_reserved - the FDT memreserve block plus the reg of every enabled
+ * child of /reserved-memory (in its #address-cells/#size-cells). Children
+ * with only size/alloc-ranges (placed dynamically by the old kernel) have
+ * no fixed address here and are skipped without error. st may be NULL.
+ * Returns 0 (also when nothing is reserved); -PCSC_EBADFDT (header);
+ * otherwise the first failure, everything else still added.
+ */
+int dt_mem_reserved(const void *fdt, struct phys_ranges *rsv, struct dt_scan_stats *st);
+
+/* What /chosen tells the stub. A field is valid only if its has_ flag is. */
+struct dt_chosen {
+	bool has_kho;			/* linux,kho-fdt present and well-formed */
+	uint64_t kho_fdt, kho_fdt_size;
+	bool has_kho_scratch;		/* linux,kho-scratch */
+	uint64_t kho_scratch, kho_scratch_size;
+	bool has_uefi;			/* linux,uefi-system-table */
+	uint64_t uefi_systab;
+	bool has_uefi_mmap;		/* all four linux,uefi-mmap-* present */
+	uint64_t uefi_mmap_start;
+	uint32_t uefi_mmap_size, uefi_mmap_desc_size, uefi_mmap_desc_ver;
+	int err;			/* first malformed property, else 0 */
+};
+
+/*
+ * dt_chosen_parse - /chosen: linux,kho-fdt and linux,kho-scratch (address
+ * and size in the root's #address-cells/#size-cells, as Linux's
+ * early_init_dt_check_kho), linux,uefi-system-table and linux,uefi-mmap-*
+ * (4 or 8 bytes each, as Linux's efi fdtparams). A malformed property is
+ * ignored (its has_ stays false) and recorded in c->err.
+ * Returns 0; -PCSC_EBADFDT (header); -PCSC_ENOTFOUND (no /chosen; c is
+ * zeroed).
+ */
+int dt_chosen_parse(const void *fdt, struct dt_chosen *c);
+
+enum dt_console_kind { DT_CONSOLE_NONE = 0, DT_CONSOLE_PL011, DT_CONSOLE_NS16550 };
+
+struct dt_console {
+	enum dt_console_kind kind;
+	uint64_t base;		/* MMIO base from reg */
+	int node;		/* its node offset */
+};
+
+/*
+ * dt_console_find - the console: the node named by /chosen/stdout-path
+ * (path or alias, ":options" stripped) if it is an arm,pl011 or ns16550a,
+ * else the first enabled arm,pl011.
+ * Returns 0; -PCSC_EBADFDT (header); -PCSC_ENOTFOUND (no usable UART);
+ * errors of dt_reg_get for the chosen UART's reg.
+ */
+int dt_console_find(const void *fdt, struct dt_console *con);
+
+enum dt_psci_method { DT_PSCI_NONE = 0, DT_PSCI_HVC, DT_PSCI_SMC };
+
+/*
+ * dt_psci_method - the conduit from /psci (or any psci-compatible node)
+ * "method" = "hvc" | "smc".
+ * Returns 0; -PCSC_EBADFDT (header); -PCSC_ENOTFOUND (no psci node or no
+ * method); -PCSC_EINVAL (method is neither).
+ */
+int dt_psci_method(const void *fdt, enum dt_psci_method *m);
+
+#endif
