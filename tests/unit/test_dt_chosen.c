@@ -1,0 +1,167 @@
+/* test_dt_chosen.c - /chosen as kexec leaves it: KHO FDT and scratch in the
+ * root's cells, UEFI system table and memory map; malformed properties. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <string.h>
+#include <cmocka.h>
+#include <libfdt.h>
+#include <pcsc/dt_platform.h>
+#include <pcsc/errno.h>
+
+static char fdt[8192];
+
+static void start(int ac, int sc)
+{
+	assert_int_equal(fdt_create(fdt, sizeof(fdt)), 0);
+	assert_int_equal(fdt_finish_reservemap(fdt), 0);
+	assert_int_equal(fdt_begin_node(fdt, ""), 0);
+	assert_int_equal(fdt_property_u32(fdt, "#address-cells", ac), 0);
+	assert_int_equal(fdt_property_u32(fdt, "#size-cells", sc), 0);
+	assert_int_equal(fdt_begin_node(fdt, "chosen"), 0);
+}
+
+static void finish(void)
+{
+	assert_int_equal(fdt_end_node(fdt), 0);
+	assert_int_equal(fdt_end_node(fdt), 0);
+	assert_int_equal(fdt_finish(fdt), 0);
+	assert_int_equal(dt_check(fdt, sizeof(fdt)), 0);
+}
+
+static void pair64(const char *name, uint64_t a, uint64_t s)
+{
+	fdt32_t c[4] = { cpu_to_fdt32(a >> 32), cpu_to_fdt32((uint32_t)a),
+			 cpu_to_fdt32(s >> 32), cpu_to_fdt32((uint32_t)s) };
+	assert_int_equal(fdt_property(fdt, name, c, sizeof(c)), 0);
+}
+
+static void full_arm64_chosen_is_read(void **state)
+{
+	struct dt_chosen c;
+	(void)state;
+	start(2, 2);
+	pair64("linux,kho-fdt", 0x47ff0000, 0x1000);
+	pair64("linux,kho-scratch", 0x140000000ull, 0x4000000);
+	assert_int_equal(fdt_property_u64(fdt, "linux,uefi-system-table", 0x4f7e0018), 0);
+	assert_int_equal(fdt_property_u64(fdt, "linux,uefi-mmap-start", 0x4f000000), 0);
+	assert_int_equal(fdt_property_u32(fdt, "linux,uefi-mmap-size", 0x1e0), 0);
+	assert_int_equal(fdt_property_u32(fdt, "linux,uefi-mmap-desc-size", 0x30), 0);
+	assert_int_equal(fdt_property_u32(fdt, "linux,uefi-mmap-desc-ver", 1), 0);
+	finish();
+	assert_int_equal(dt_chosen_parse(fdt, &c), 0);
+	assert_true(c.has_kho);
+	assert_int_equal(c.kho_fdt, 0x47ff0000);
+	assert_int_equal(c.kho_fdt_size, 0x1000);
+	assert_true(c.has_kho_scratch);
+	assert_int_equal(c.kho_scratch, 0x140000000ull);
+	assert_int_equal(c.kho_scratch_size, 0x4000000);
+	assert_true(c.has_uefi);
+	assert_int_equal(c.uefi_systab, 0x4f7e0018);
+	assert_true(c.has_uefi_mmap);
+	assert_int_equal(c.uefi_mmap_start, 0x4f000000);
+	assert_int_equal(c.uefi_mmap_size, 0x1e0);
+	assert_int_equal(c.uefi_mmap_desc_size, 0x30);
+	assert_int_equal(c.uefi_mmap_desc_ver, 1);
+	assert_int_equal(c.err, 0);
+}
+
+static void one_cell_root_and_32bit_uefi_numbers(void **state)
+{
+	fdt32_t kho[2] = { cpu_to_fdt32(0x7000000), cpu_to_fdt32(0x2000) };
+	struct dt_chosen c;
+	(void)state;
+	start(1, 1);
+	assert_int_equal(fdt_property(fdt, "linux,kho-fdt", kho, sizeof(kho)), 0);
+	assert_int_equal(fdt_property_u32(fdt, "linux,uefi-system-table", 0x7e000000), 0);
+	finish();
+	assert_int_equal(dt_chosen_parse(fdt, &c), 0);
+	assert_true(c.has_kho);
+	assert_int_equal(c.kho_fdt, 0x7000000);
+	assert_int_equal(c.kho_fdt_size, 0x2000);
+	assert_false(c.has_kho_scratch);
+	assert_true(c.has_uefi);
+	assert_int_equal(c.uefi_systab, 0x7e000000);
+	assert_false(c.has_uefi_mmap);
+	assert_int_equal(c.err, 0);
+}
+
+static void malformed_properties_are_dropped_and_named(void **state)
+{
+	fdt32_t three[3] = { 0, cpu_to_fdt32(0x1000), 0 };
+	struct dt_chosen c;
+	(void)state;
+	start(2, 2);
+	/* 12 bytes where 2+2 cells need 16 */
+	assert_int_equal(fdt_property(fdt, "linux,kho-fdt", three, sizeof(three)), 0);
+	pair64("linux,kho-scratch", 0x140000000ull, 0x4000000);
+	assert_int_equal(fdt_property(fdt, "linux,uefi-system-table", three, 2), 0);
+	finish();
+	assert_int_equal(dt_chosen_parse(fdt, &c), 0);
+	assert_false(c.has_kho);
+	assert_true(c.has_kho_scratch);
+	assert_false(c.has_uefi);
+	assert_int_equal(c.err, -PCSC_EPROPSIZE);
+
+	start(2, 2);
+	/* The map is all or nothing; a size beyond 32 bits is refused. */
+	assert_int_equal(fdt_property_u64(fdt, "linux,uefi-mmap-start", 0x4f000000), 0);
+	assert_int_equal(fdt_property_u64(fdt, "linux,uefi-mmap-size", 0x100000000ull), 0);
+	assert_int_equal(fdt_property_u32(fdt, "linux,uefi-mmap-desc-size", 0x30), 0);
+	assert_int_equal(fdt_property_u32(fdt, "linux,uefi-mmap-desc-ver", 1), 0);
+	finish();
+	assert_int_equal(dt_chosen_parse(fdt, &c), 0);
+	assert_false(c.has_uefi_mmap);
+	assert_int_equal(c.err, -PCSC_ERANGE);
+
+	start(2, 2);
+	assert_int_equal(fdt_property_u64(fdt, "linux,uefi-mmap-start", 0x4f000000), 0);
+	assert_int_equal(fdt_property_u32(fdt, "linux,uefi-mmap-size", 0x100), 0);
+	finish();
+	assert_int_equal(dt_chosen_parse(fdt, &c), 0);
+	assert_false(c.has_uefi_mmap);
+	assert_int_equal(c.err, 0);
+}
+
+static void kho_in_three_cells_must_fit_64_bits(void **state)
+{
+	fdt32_t c6[6] = { cpu_to_fdt32(1), 0, cpu_to_fdt32(0x1000), 0, 0, cpu_to_fdt32(0x1000) };
+	struct dt_chosen c;
+	(void)state;
+	start(3, 3);
+	assert_int_equal(fdt_property(fdt, "linux,kho-fdt", c6, sizeof(c6)), 0);
+	finish();
+	assert_int_equal(dt_chosen_parse(fdt, &c), 0);
+	assert_false(c.has_kho);
+	assert_int_equal(c.err, -PCSC_ERANGE);
+}
+
+static void no_chosen_and_bad_header(void **state)
+{
+	struct dt_chosen c;
+	(void)state;
+	assert_int_equal(fdt_create(fdt, sizeof(fdt)), 0);
+	assert_int_equal(fdt_finish_reservemap(fdt), 0);
+	assert_int_equal(fdt_begin_node(fdt, ""), 0);
+	assert_int_equal(fdt_end_node(fdt), 0);
+	assert_int_equal(fdt_finish(fdt), 0);
+	memset(&c, 0xff, sizeof(c));
+	assert_int_equal(dt_chosen_parse(fdt, &c), -PCSC_ENOTFOUND);
+	assert_false(c.has_kho);
+	assert_false(c.has_uefi);
+	fdt[0] ^= 1;
+	assert_int_equal(dt_chosen_parse(fdt, &c), -PCSC_EBADFDT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(full_arm64_chosen_is_read),
+		cmocka_unit_test(one_cell_root_and_32bit_uefi_numbers),
+		cmocka_unit_test(malformed_properties_are_dropped_and_named),
+		cmocka_unit_test(kho_in_three_cells_must_fit_64_bits),
+		cmocka_unit_test(no_chosen_and_bad_header),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
