@@ -15,6 +15,7 @@
 struct pci_sim_func {
 	pci_sbdf_t sbdf;
 	uint32_t crs_left;	/* vendor-ID reads still answered 0x0001 */
+	uint32_t sim_flags;	/* options from the topology line; private to pci_sim.c */
 	uint8_t cfg[4096];	/* config space as the device presents it */
 };
 

@@ -20,7 +20,8 @@ struct sriov_info {
 
 /*
  * sriov_read - read the SR-IOV capability of PF pf at capability offset pos
- * (from pci_find_ext_cap). 4 config reads. Returns 0; -PCSC_ENODEV.
+ * (from pci_find_ext_cap). 5 config reads (control, total, num, offset/stride,
+ * VF Device ID). Returns 0; -PCSC_ENODEV; other errors of pci_cfg_read32.
  */
 int sriov_read(struct pci_cfg *cfg, pci_sbdf_t pf, uint16_t pos, struct sriov_info *out);
 

@@ -1,0 +1,40 @@
+/* sim_helpers.h - shared test helpers: a raw one-function config backend,
+ * byte pokes, topology loading from tests/fixtures/topo, and walk dumps.
+ * Test code only: never linked into lib/. */
+#ifndef SIM_HELPERS_H
+#define SIM_HELPERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <pcsc/cfg.h>
+#include <pcsc/pci_sim.h>
+#include <pcsc/pci_walk.h>
+
+/* One function's 4 KiB space at sbdf; every other function reads all ones
+ * (return 0, as a decoding bus would); reads counted in calls. */
+struct sim_helpers_raw {
+	pci_sbdf_t sbdf;
+	uint8_t space[4096];
+	unsigned int calls;
+};
+
+void sim_helpers_raw_init(struct sim_helpers_raw *r, struct pci_cfg *cfg, pci_sbdf_t sbdf);
+void sim_helpers_put8(uint8_t *space, unsigned int off, uint8_t v);
+void sim_helpers_put16(uint8_t *space, unsigned int off, uint16_t v);
+void sim_helpers_put32(uint8_t *space, unsigned int off, uint32_t v);
+
+/* Read tests/fixtures/topo/<name> (path relative to the repo root, where
+ * make test-unit runs) into buf; returns its length, fails the test on error. */
+size_t sim_helpers_read_fixture(const char *name, char *buf, size_t size);
+
+/* Parse text into sim (arena of cap functions from the heap, freed by
+ * sim_helpers_free); fails the test with the line number on a parse error. */
+void sim_helpers_load(struct pci_sim *sim, uint32_t cap, const char *text);
+void sim_helpers_load_fixture(struct pci_sim *sim, uint32_t cap, const char *name);
+void sim_helpers_free(struct pci_sim *sim);
+
+/* Format one walk entry as "SSSS:BB:DD.F VVVV:DDDD cccccc flags pf" for
+ * readable exact comparisons. */
+void sim_helpers_func_str(const struct pci_walk *w, uint32_t i, char *buf, size_t size);
+
+#endif
