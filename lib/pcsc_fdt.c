@@ -1,0 +1,335 @@
+/* pcsc_fdt.c - checks the PCSC subtree FDT ("pcsc-v1") and builds the BDF-sorted index of its nodes.
+ * It must never dereference `da` nor trust a name or property length it has not checked. */
+#include <string.h>
+#include <libfdt.h>
+#include <pcsc/errno.h>
+#include <pcsc/log.h>
+#include <pcsc/pcsc_fdt.h>
+
+static const char *const verdict_str[PCSC_VERDICT_MAX] = {
+	[PCSC_VALID] = "VALID", [PCSC_STALE] = "STALE", [PCSC_GONE] = "GONE",
+	[PCSC_BAD] = "BAD", [PCSC_NEW] = "NEW", [PCSC_UNJUDGED] = "UNCHECKED",
+};
+
+static const char *const reason_str[PCSC_R_MAX] = {
+	[PCSC_R_NONE] = "",
+	[PCSC_R_NAME] = "malformed name",
+	[PCSC_R_DUP] = "duplicate name",
+	[PCSC_R_NO_DA] = "no da",
+	[PCSC_R_DA_SIZE] = "da size",
+	[PCSC_R_DA_ALIGN] = "da unaligned",
+	[PCSC_R_DA_NOTRAM] = "da outside RAM",
+	[PCSC_R_DA_OWNED] = "da overlaps stub memory",
+	[PCSC_R_DA_META] = "da overlaps KHO metadata",
+	[PCSC_R_DA_ENTRY] = "da overlaps another entry",
+	[PCSC_R_DA_NOTPRESERVED] = "da not preserved",
+	[PCSC_R_VENDOR] = "vendor",
+	[PCSC_R_DEVICE] = "device",
+	[PCSC_R_CLASS] = "class",
+	[PCSC_R_HDR] = "header type",
+	[PCSC_R_ABSENT] = "absent",
+	[PCSC_R_VF_RANGE] = "VF not enabled",
+};
+
+const char *pcsc_verdict_str(unsigned int v)
+{
+	return v < PCSC_VERDICT_MAX ? verdict_str[v] : "?";
+}
+
+const char *pcsc_reason_str(unsigned int r)
+{
+	return r < PCSC_R_MAX ? reason_str[r] : "?";
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;	/* upper case is rejected on purpose: the RFC prints %x */
+}
+
+static int hexfield(const char *s, unsigned int n, uint32_t *out)
+{
+	uint32_t v = 0;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		int h = hexval(s[i]);
+
+		if (h < 0)
+			return -1;
+		v = (v << 4) | (uint32_t)h;
+	}
+	*out = v;
+	return 0;
+}
+
+int pcsc_name_parse(const char *name, size_t len, pci_sbdf_t *sbdf)
+{
+	uint32_t seg, bus, slot, fn;
+
+	/* "dev_" SSSS "_" BB "_" DD "_" F */
+	if (!name || len != 16 || memcmp(name, "dev_", 4) || name[8] != '_' ||
+	    name[11] != '_' || name[14] != '_')
+		return -PCSC_ENAME;
+	if (hexfield(name + 4, 4, &seg) || hexfield(name + 9, 2, &bus) ||
+	    hexfield(name + 12, 2, &slot) || hexfield(name + 15, 1, &fn))
+		return -PCSC_ENAME;
+	if (slot > 0x1f || fn > 7)
+		return -PCSC_ENAME;
+	*sbdf = PCI_SBDF(seg, bus, PCI_DEVFN(slot, fn));
+	return 0;
+}
+
+int pcsc_name_format(pci_sbdf_t sbdf, char *buf)
+{
+	static const char hx[] = "0123456789abcdef";
+	uint32_t seg = PCI_SBDF_SEG(sbdf), bus = PCI_SBDF_BUS(sbdf);
+	uint32_t slot = PCI_SLOT(PCI_SBDF_DEVFN(sbdf)), fn = PCI_FUNC(PCI_SBDF_DEVFN(sbdf));
+
+	memcpy(buf, "dev_", 4);
+	buf[4] = hx[(seg >> 12) & 15];
+	buf[5] = hx[(seg >> 8) & 15];
+	buf[6] = hx[(seg >> 4) & 15];
+	buf[7] = hx[seg & 15];
+	buf[8] = '_';
+	buf[9] = hx[bus >> 4];
+	buf[10] = hx[bus & 15];
+	buf[11] = '_';
+	buf[12] = hx[slot >> 4];
+	buf[13] = hx[slot & 15];
+	buf[14] = '_';
+	buf[15] = hx[fn];
+	buf[16] = '\0';
+	return 16;
+}
+
+/* Copy at most 32 printable bytes of an untrusted string for a message. */
+static void printable(char *dst, size_t dlen, const char *src, int slen)
+{
+	size_t o = 0;
+	int i;
+
+	for (i = 0; i < slen && src[i] && o + 1 < dlen && o < 32; i++)
+		dst[o++] = (src[i] >= 0x20 && src[i] < 0x7f && src[i] != '"') ? src[i] : '?';
+	dst[o] = '\0';
+}
+
+static void say(char *msg, size_t msglen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(char *msg, size_t msglen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!msg || !msglen)
+		return;
+	va_start(ap, fmt);
+	pcsc_vsnprintf(msg, msglen, fmt, ap);
+	va_end(ap);
+}
+
+/* Shared by kho.c through the same checks: header, bound, structure. */
+int pcsc_fdt_check(const void *buf, size_t size, char *msg, size_t msglen)
+{
+	const char *compat;
+	char shown[40];
+	int len, err, off;
+
+	say(msg, msglen, "%s", "");
+	if (!buf || size < FDT_V17_SIZE) {
+		say(msg, msglen, "pcsc FDT truncated: %lu bytes", (unsigned long)size);
+		return -PCSC_EBADFDT;
+	}
+	if (fdt_magic(buf) != FDT_MAGIC) {
+		say(msg, msglen, "pcsc FDT bad magic 0x%08x", (unsigned int)fdt_magic(buf));
+		return -PCSC_EBADFDT;
+	}
+	if (fdt_totalsize(buf) > size) {
+		say(msg, msglen, "pcsc FDT totalsize %u past the %lu bytes it owns",
+		    (unsigned int)fdt_totalsize(buf), (unsigned long)size);
+		return -PCSC_EBADFDT;
+	}
+	err = fdt_check_header(buf);
+	if (!err)
+		err = fdt_check_full(buf, fdt_totalsize(buf));
+	if (err) {
+		say(msg, msglen, "pcsc FDT invalid: %s", fdt_strerror(err));
+		return -PCSC_EBADFDT;
+	}
+	compat = fdt_getprop(buf, 0, "compatible", &len);
+	if (!compat || len <= 0) {
+		say(msg, msglen, "%s", "pcsc FDT has no compatible");
+		return -PCSC_ECOMPAT;
+	}
+	/* A stringlist containing pcsc-v1 is what the kernel accepts. */
+	for (off = 0; off < len;) {
+		const char *s = compat + off;
+		int sl = (int)strnlen(s, (size_t)(len - off));
+
+		if (sl == (int)sizeof(PCSC_COMPATIBLE) - 1 && off + sl < len &&
+		    !memcmp(s, PCSC_COMPATIBLE, (size_t)sl))
+			return 0;
+		off += sl + 1;
+	}
+	printable(shown, sizeof(shown), compat, len);
+	say(msg, msglen, "pcsc FDT unknown compatible \"%s\"", shown);
+	return -PCSC_ECOMPAT;
+}
+
+int pcsc_fdt_count(const void *fdt)
+{
+	int node, n = 0, limit = (int)(fdt_totalsize(fdt) / 8u) + 1;
+
+	fdt_for_each_subnode(node, fdt, 0) {
+		if (++n > limit)
+			return -PCSC_EBADFDT;
+	}
+	if (node != -FDT_ERR_NOTFOUND)
+		return -PCSC_EBADFDT;
+	return n;
+}
+
+/* Order: well-formed names by (sbdf, seq), then malformed ones by seq. */
+static int entry_cmp(const struct pcsc_entry *a, const struct pcsc_entry *b)
+{
+	int ma = a->reason == PCSC_R_NAME, mb = b->reason == PCSC_R_NAME;
+
+	if (ma != mb)
+		return ma - mb;
+	if (a->sbdf != b->sbdf)
+		return a->sbdf < b->sbdf ? -1 : 1;
+	if (a->seq != b->seq)
+		return a->seq < b->seq ? -1 : 1;
+	return 0;
+}
+
+static void sift_down(struct pcsc_entry *e, uint32_t root, uint32_t n)
+{
+	struct pcsc_entry t;
+
+	for (;;) {
+		uint32_t c = 2 * root + 1;
+
+		if (c >= n)
+			return;
+		if (c + 1 < n && entry_cmp(&e[c], &e[c + 1]) < 0)
+			c++;
+		if (entry_cmp(&e[root], &e[c]) >= 0)
+			return;
+		t = e[root];
+		e[root] = e[c];
+		e[c] = t;
+		root = c;
+	}
+}
+
+/* Heapsort: O(n log n) worst case, no recursion, no allocation. */
+static void entries_sort(struct pcsc_entry *e, uint32_t n)
+{
+	struct pcsc_entry t;
+	uint32_t i;
+
+	for (i = n / 2; i-- > 0;)
+		sift_down(e, i, n);
+	for (i = n; i-- > 1;) {
+		t = e[0];
+		e[0] = e[i];
+		e[i] = t;
+		sift_down(e, 0, i);
+	}
+}
+
+static void mark_bad(struct pcsc_index *idx, struct pcsc_entry *e, uint8_t reason)
+{
+	if (e->verdict != PCSC_BAD)
+		idx->bad++;
+	e->verdict = PCSC_BAD;
+	if (e->reason == PCSC_R_NONE)
+		e->reason = reason;
+}
+
+int pcsc_index_build(const void *fdt, struct pcsc_entry *arena, uint32_t cap,
+		     struct pcsc_index *idx)
+{
+	int node, count;
+	uint32_t i, j;
+
+	memset(idx, 0, sizeof(*idx));
+	idx->fdt = fdt;
+	idx->e = arena;
+	idx->cap = cap;
+	count = pcsc_fdt_count(fdt);
+	if (count < 0) {
+		say(idx->msg, sizeof(idx->msg), "%s", "pcsc FDT structure error");
+		return count;
+	}
+	if ((uint32_t)count > cap) {
+		say(idx->msg, sizeof(idx->msg), "pcsc FDT has %d entries, room for %u",
+		    count, (unsigned int)cap);
+		return -PCSC_ENOSPC;
+	}
+	i = 0;
+	fdt_for_each_subnode(node, fdt, 0) {
+		struct pcsc_entry *e;
+		const char *name;
+		const void *da;
+		int nlen, plen;
+
+		if (i >= (uint32_t)count)
+			break;
+		e = &arena[i];
+		memset(e, 0, sizeof(*e));
+		e->node = node;
+		e->seq = i;
+		e->vendor = 0xffff;
+		e->device = 0xffff;
+		e->verdict = PCSC_UNJUDGED;
+		name = fdt_get_name(fdt, node, &nlen);
+		if (!name || nlen < 0 || pcsc_name_parse(name, (size_t)nlen, &e->sbdf)) {
+			e->sbdf = 0xffffffffu;
+			mark_bad(idx, e, PCSC_R_NAME);
+		}
+		da = fdt_getprop(fdt, node, PCSC_PROP_DA, &plen);
+		if (!da)
+			mark_bad(idx, e, PCSC_R_NO_DA);
+		else if (plen != 8)
+			mark_bad(idx, e, PCSC_R_DA_SIZE);
+		else
+			memcpy(&e->da, da, 8);	/* native endian, maybe unaligned */
+		i++;
+	}
+	idx->n = i;
+	entries_sort(arena, idx->n);
+	/* Every copy of a BDF named twice is BAD: we cannot tell which is right. */
+	for (i = 0; i < idx->n; i = j) {
+		for (j = i + 1; j < idx->n && arena[j].reason != PCSC_R_NAME &&
+		     arena[i].reason != PCSC_R_NAME && arena[j].sbdf == arena[i].sbdf; j++)
+			;
+		if (j - i > 1) {
+			uint32_t k;
+
+			for (k = i; k < j; k++)
+				mark_bad(idx, &arena[k], PCSC_R_DUP);
+		}
+	}
+	return 0;
+}
+
+const struct pcsc_entry *pcsc_index_find(const struct pcsc_index *idx, pci_sbdf_t sbdf)
+{
+	uint32_t lo = 0, hi = idx->n;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		const struct pcsc_entry *e = &idx->e[mid];
+
+		if (e->reason == PCSC_R_NAME || e->sbdf >= sbdf)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	if (lo < idx->n && idx->e[lo].reason != PCSC_R_NAME && idx->e[lo].sbdf == sbdf)
+		return &idx->e[lo];
+	return NULL;
+}
