@@ -1,0 +1,123 @@
+/* dt_mem.c - RAM (/memory) and reserved ranges (/reserved-memory, the FDT
+ * memreserve block) from a DTB. Never adds a range it could not fully decode. */
+#include <libfdt.h>
+#include <string.h>
+#include <pcsc/dt_platform.h>
+#include <pcsc/errno.h>
+
+static void note(struct dt_scan_stats *st, int node, int err)
+{
+	if (err) {
+		st->skipped++;
+		if (!st->first_err) {
+			st->first_err = err;
+			st->first_err_node = node;
+		}
+	} else {
+		st->used++;
+	}
+}
+
+static bool is_memory_node(const void *fdt, int node)
+{
+	const char *t;
+	int len;
+
+	t = fdt_getprop(fdt, node, "device_type", &len);
+	return t && len == 7 && !memcmp(t, "memory", 7);
+}
+
+/* Every tuple of prop into rs; zero-size tuples carry nothing (Linux skips
+ * them). Returns 0 or the first error; tuples before it stay added. */
+static int add_tuples(const void *fdt, int node, const char *prop, struct phys_ranges *rs)
+{
+	uint64_t addr, size;
+	int i, rc;
+
+	for (i = 0; i < DT_MAX_REG; i++) {
+		rc = dt_prop_reg_get(fdt, node, prop, i, &addr, &size);
+		if (rc == -PCSC_ENOTFOUND)
+			return i ? 0 : rc;
+		if (rc)
+			return rc;
+		if (!size)
+			continue;
+		rc = phys_ranges_add(rs, addr, size);
+		if (rc)
+			return rc;
+	}
+	return -PCSC_ERANGE;	/* more tuples than any real bank list */
+}
+
+int dt_mem_ram(const void *fdt, struct phys_ranges *ram, struct dt_scan_stats *stp)
+{
+	struct dt_scan_stats local;
+	struct dt_scan_stats *st = stp ? stp : &local;
+	unsigned int hops = 0;
+	int node, rc, len;
+
+	memset(st, 0, sizeof(*st));
+	st->first_err_node = -1;
+	if (!fdt || fdt_check_header(fdt))
+		return -PCSC_EBADFDT;
+	fdt_for_each_subnode(node, fdt, 0) {
+		if (++hops > DT_MAX_NODES)
+			break;
+		if (!is_memory_node(fdt, node) || !dt_node_enabled(fdt, node))
+			continue;
+		st->found++;
+		/* As Linux: linux,usable-memory (kdump) overrides reg. */
+		if (fdt_getprop(fdt, node, "linux,usable-memory", &len) && len > 0)
+			rc = add_tuples(fdt, node, "linux,usable-memory", ram);
+		else
+			rc = add_tuples(fdt, node, "reg", ram);
+		note(st, node, rc);
+	}
+	if (!st->found)
+		return -PCSC_ENOTFOUND;
+	return st->first_err;
+}
+
+int dt_mem_reserved(const void *fdt, struct phys_ranges *rsv, struct dt_scan_stats *stp)
+{
+	struct dt_scan_stats local;
+	struct dt_scan_stats *st = stp ? stp : &local;
+	uint64_t addr, size;
+	unsigned int hops = 0;
+	int i, n, node, parent, rc;
+
+	memset(st, 0, sizeof(*st));
+	st->first_err_node = -1;
+	if (!fdt || fdt_check_header(fdt))
+		return -PCSC_EBADFDT;
+	/* The memreserve block: fdt_num_mem_rsv stops at the terminator or
+	 * reports a block running past the structure. */
+	n = fdt_num_mem_rsv(fdt);
+	if (n < 0) {
+		note(st, -1, -PCSC_ETRUNC);
+		n = 0;
+	}
+	for (i = 0; i < n && i < DT_MAX_NODES; i++) {
+		st->found++;
+		if (fdt_get_mem_rsv(fdt, i, &addr, &size)) {
+			note(st, -1, -PCSC_ETRUNC);
+			break;
+		}
+		note(st, -1, phys_ranges_add(rsv, addr, size));
+	}
+	parent = fdt_path_offset(fdt, "/reserved-memory");
+	if (parent < 0)
+		return st->first_err;
+	fdt_for_each_subnode(node, fdt, parent) {
+		if (++hops > DT_MAX_NODES)
+			break;
+		if (!dt_node_enabled(fdt, node))
+			continue;
+		rc = dt_reg_get(fdt, node, 0, &addr, &size);
+		if (rc == -PCSC_ENOTFOUND && !fdt_getprop(fdt, node, "reg", NULL))
+			continue;	/* dynamic: placed by the old kernel, no fixed address */
+		st->found++;
+		note(st, node, rc ? rc : add_tuples(fdt, node, "reg", rsv));
+	}
+	return st->first_err;
+}

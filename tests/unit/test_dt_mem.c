@@ -1,0 +1,243 @@
+/* test_dt_mem.c - RAM from /memory nodes and reserved ranges from the
+ * memreserve block and /reserved-memory, over hand-built DTBs. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+#include <libfdt.h>
+#include <pcsc/dt_platform.h>
+#include <pcsc/errno.h>
+
+static char fdt[1 << 15];
+static struct phys_ranges rs;
+static struct dt_scan_stats st;
+
+static int setup(void **state)
+{
+	(void)state;
+	memset(&rs, 0, sizeof(rs));
+	memset(&st, 0x5a, sizeof(st));
+	return 0;
+}
+
+static void start_rsv(const uint64_t *rsv, int n)
+{
+	int i;
+
+	assert_int_equal(fdt_create(fdt, sizeof(fdt)), 0);
+	for (i = 0; i < n; i++)
+		assert_int_equal(fdt_add_reservemap_entry(fdt, rsv[2 * i], rsv[2 * i + 1]), 0);
+	assert_int_equal(fdt_finish_reservemap(fdt), 0);
+	assert_int_equal(fdt_begin_node(fdt, ""), 0);
+	assert_int_equal(fdt_property_u32(fdt, "#address-cells", 2), 0);
+	assert_int_equal(fdt_property_u32(fdt, "#size-cells", 2), 0);
+}
+
+static void start(void)
+{
+	start_rsv(NULL, 0);
+}
+
+static void finish(void)
+{
+	assert_int_equal(fdt_end_node(fdt), 0);
+	assert_int_equal(fdt_finish(fdt), 0);
+	assert_int_equal(dt_check(fdt, sizeof(fdt)), 0);
+}
+
+/* n tuples of 2+2 cells under prop */
+static void tuples(const char *prop, const uint64_t *v, int n)
+{
+	fdt32_t c[4 * 80];
+	int i;
+
+	assert_true(n <= 80);
+	for (i = 0; i < 2 * n; i++) {
+		c[2 * i] = cpu_to_fdt32(v[i] >> 32);
+		c[2 * i + 1] = cpu_to_fdt32((uint32_t)v[i]);
+	}
+	assert_int_equal(fdt_property(fdt, prop, c, 16 * n), 0);
+}
+
+static void memnode(const char *name, const uint64_t *reg, int n, const char *status)
+{
+	assert_int_equal(fdt_begin_node(fdt, name), 0);
+	assert_int_equal(fdt_property_string(fdt, "device_type", "memory"), 0);
+	tuples("reg", reg, n);
+	if (status)
+		assert_int_equal(fdt_property_string(fdt, "status", status), 0);
+	assert_int_equal(fdt_end_node(fdt), 0);
+}
+
+static void assert_range(unsigned int i, uint64_t s, uint64_t e)
+{
+	assert_true(i < rs.n);
+	assert_int_equal(rs.r[i].start, s);
+	assert_int_equal(rs.r[i].end, e);
+}
+
+static void memory_nodes_give_ram(void **state)
+{
+	const uint64_t a[] = { 0x40000000, 0x40000000 };			/* QEMU virt 1 GiB */
+	const uint64_t b[] = { 0x100000000ull, 0x10000000, 0x200000000ull, 0,	/* zero size */
+			       0x300000000ull, 0x1000 };
+	(void)state;
+	start();
+	memnode("memory@40000000", a, 1, NULL);
+	memnode("memory@100000000", b, 3, "okay");
+	assert_int_equal(fdt_begin_node(fdt, "memory@500000000"), 0);	/* no device_type */
+	tuples("reg", a, 1);
+	assert_int_equal(fdt_end_node(fdt), 0);
+	memnode("memory@600000000", b, 1, "disabled");
+	finish();
+	assert_int_equal(dt_mem_ram(fdt, &rs, &st), 0);
+	assert_int_equal(rs.n, 3);
+	assert_range(0, 0x40000000, 0x80000000);
+	assert_range(1, 0x100000000ull, 0x110000000ull);
+	assert_range(2, 0x300000000ull, 0x300001000ull);
+	assert_int_equal(st.found, 2);
+	assert_int_equal(st.used, 2);
+	assert_int_equal(st.skipped, 0);
+}
+
+static void usable_memory_overrides_reg(void **state)
+{
+	const uint64_t reg[] = { 0x40000000, 0x40000000 };
+	const uint64_t use[] = { 0x48000000, 0x1000000 };
+	(void)state;
+	start();
+	assert_int_equal(fdt_begin_node(fdt, "memory@40000000"), 0);
+	assert_int_equal(fdt_property_string(fdt, "device_type", "memory"), 0);
+	tuples("reg", reg, 1);
+	tuples("linux,usable-memory", use, 1);
+	assert_int_equal(fdt_end_node(fdt), 0);
+	finish();
+	assert_int_equal(dt_mem_ram(fdt, &rs, NULL), 0);
+	assert_int_equal(rs.n, 1);
+	assert_range(0, 0x48000000, 0x49000000);
+}
+
+static void bad_memory_node_is_skipped_others_kept(void **state)
+{
+	const uint64_t a[] = { 0x40000000, 0x40000000 };
+	const uint64_t wrap[] = { 0xfffffffffffff000ull, 0x2000 };
+	fdt32_t odd[3] = { 0, 0, 0 };
+	(void)state;
+	start();
+	assert_int_equal(fdt_begin_node(fdt, "memory@0"), 0);
+	assert_int_equal(fdt_property_string(fdt, "device_type", "memory"), 0);
+	assert_int_equal(fdt_property(fdt, "reg", odd, sizeof(odd)), 0);
+	assert_int_equal(fdt_end_node(fdt), 0);
+	memnode("memory@ffff", wrap, 1, NULL);
+	memnode("memory@40000000", a, 1, NULL);
+	finish();
+	assert_int_equal(dt_mem_ram(fdt, &rs, &st), -PCSC_EPROPSIZE);
+	assert_int_equal(rs.n, 1);
+	assert_range(0, 0x40000000, 0x80000000);
+	assert_int_equal(st.found, 3);
+	assert_int_equal(st.used, 1);
+	assert_int_equal(st.skipped, 2);
+	assert_int_equal(st.first_err_node, fdt_path_offset(fdt, "/memory@0"));
+}
+
+static void no_memory_node_is_not_found(void **state)
+{
+	(void)state;
+	start();
+	finish();
+	assert_int_equal(dt_mem_ram(fdt, &rs, &st), -PCSC_ENOTFOUND);
+	assert_int_equal(rs.n, 0);
+	fdt[4] ^= 0x40;		/* totalsize */
+	fdt[0] = 0;
+	assert_int_equal(dt_mem_ram(fdt, &rs, &st), -PCSC_EBADFDT);
+	assert_int_equal(dt_mem_reserved(fdt, &rs, &st), -PCSC_EBADFDT);
+}
+
+static void too_many_banks_fill_the_table(void **state)
+{
+	uint64_t v[2 * 70];
+	int i;
+	(void)state;
+	for (i = 0; i < 70; i++) {
+		v[2 * i] = 0x100000000ull * (i + 1);
+		v[2 * i + 1] = 0x1000;
+	}
+	start();
+	memnode("memory@100000000", v, 70, NULL);
+	finish();
+	assert_int_equal(dt_mem_ram(fdt, &rs, &st), -PCSC_ENOSPC);
+	assert_int_equal(rs.n, PCSC_MAX_RANGES);
+	assert_int_equal(st.skipped, 1);
+}
+
+static void reserved_from_memreserve_and_reserved_memory(void **state)
+{
+	const uint64_t mr[] = { 0x48000000, 0x10000, 0x50000000, 0x2000 };
+	fdt32_t r1[2] = { cpu_to_fdt32(0x60000000), cpu_to_fdt32(0x100000) };
+	(void)state;
+	start_rsv(mr, 2);
+	assert_int_equal(fdt_begin_node(fdt, "reserved-memory"), 0);
+	assert_int_equal(fdt_property_u32(fdt, "#address-cells", 1), 0);
+	assert_int_equal(fdt_property_u32(fdt, "#size-cells", 1), 0);
+	assert_int_equal(fdt_begin_node(fdt, "fw@60000000"), 0);
+	assert_int_equal(fdt_property(fdt, "reg", r1, sizeof(r1)), 0);
+	assert_int_equal(fdt_property(fdt, "no-map", NULL, 0), 0);
+	assert_int_equal(fdt_end_node(fdt), 0);
+	assert_int_equal(fdt_begin_node(fdt, "cma"), 0);	/* dynamic: size only */
+	assert_int_equal(fdt_property_u32(fdt, "size", 0x4000000), 0);
+	assert_int_equal(fdt_end_node(fdt), 0);
+	assert_int_equal(fdt_begin_node(fdt, "off@70000000"), 0);
+	r1[0] = cpu_to_fdt32(0x70000000);
+	assert_int_equal(fdt_property(fdt, "reg", r1, sizeof(r1)), 0);
+	assert_int_equal(fdt_property_string(fdt, "status", "disabled"), 0);
+	assert_int_equal(fdt_end_node(fdt), 0);
+	assert_int_equal(fdt_end_node(fdt), 0);
+	finish();
+	assert_int_equal(dt_mem_reserved(fdt, &rs, &st), 0);
+	assert_int_equal(rs.n, 3);
+	assert_range(0, 0x48000000, 0x48010000);
+	assert_range(1, 0x50000000, 0x50002000);
+	assert_range(2, 0x60000000, 0x60100000);
+	assert_int_equal(st.found, 3);
+	assert_int_equal(st.used, 3);
+}
+
+static void reserved_bad_child_is_named(void **state)
+{
+	fdt32_t r3[3] = { 0, 0, 0 };
+	(void)state;
+	start();
+	assert_int_equal(fdt_begin_node(fdt, "reserved-memory"), 0);
+	assert_int_equal(fdt_property_u32(fdt, "#address-cells", 1), 0);
+	assert_int_equal(fdt_property_u32(fdt, "#size-cells", 1), 0);
+	assert_int_equal(fdt_begin_node(fdt, "bad"), 0);
+	assert_int_equal(fdt_property(fdt, "reg", r3, sizeof(r3)), 0);
+	assert_int_equal(fdt_end_node(fdt), 0);
+	assert_int_equal(fdt_end_node(fdt), 0);
+	finish();
+	assert_int_equal(dt_mem_reserved(fdt, &rs, &st), -PCSC_EPROPSIZE);
+	assert_int_equal(rs.n, 0);
+	assert_int_equal(st.first_err_node, fdt_path_offset(fdt, "/reserved-memory/bad"));
+	/* Nothing reserved at all is fine. */
+	start();
+	finish();
+	assert_int_equal(dt_mem_reserved(fdt, &rs, &st), 0);
+	assert_int_equal(st.found, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(memory_nodes_give_ram, setup),
+		cmocka_unit_test_setup(usable_memory_overrides_reg, setup),
+		cmocka_unit_test_setup(bad_memory_node_is_skipped_others_kept, setup),
+		cmocka_unit_test_setup(no_memory_node_is_not_found, setup),
+		cmocka_unit_test_setup(too_many_banks_fill_the_table, setup),
+		cmocka_unit_test_setup(reserved_from_memreserve_and_reserved_memory, setup),
+		cmocka_unit_test_setup(reserved_bad_child_is_named, setup),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
