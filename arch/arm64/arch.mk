@@ -7,4 +7,22 @@ arm64_OBJCOPY := $(CROSS_COMPILE)objcopy
 # unaligned accesses fault. -mgeneral-regs-only: no FP/SIMD state in our code.
 arm64_ARCH_CFLAGS := -mstrict-align -mgeneral-regs-only
 arm64_LIBFDT := $(DEPS)/arm64-root/usr/lib/aarch64-linux-gnu/libfdt.a
-arm64_IMAGES :=
+
+
+# The stub Image: arch/arm64 + stub/ + libpcsc.a + libfdt + newlib, linked
+# as a static PIE at 0 (head.S applies .rela.dyn), then flattened to the
+# raw Image that QEMU -kernel, booti and kexec_file_load take.
+arm64_IMAGE_OBJS := $(patsubst %,$(O)/arm64/%.o,$(basename $(sort $(wildcard arch/arm64/*.c arch/arm64/*.S)))) \
+	$(STUB_SRCS:%.c=$(O)/arm64/%.o)
+arm64_IMAGES := $(O)/arm64/pcsc-stub.elf $(O)/arm64/pcsc-stub.bin
+
+$(O)/arm64/pcsc-stub.elf: $(arm64_IMAGE_OBJS) $(O)/arm64/libpcsc.a linker/arm64.lds
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(arm64_CC) -nostdlib -static-pie -Wl,--no-undefined -Wl,-T,linker/arm64.lds \
+		-Wl,--gc-sections -Wl,-z,max-page-size=4096 -Wl,--no-dynamic-linker -Wl,--no-warn-rwx-segments -Wl,--build-id=none \
+		$(arm64_IMAGE_OBJS) $(O)/arm64/libpcsc.a $(arm64_LIBFDT) \
+		$(arm64_NEWLIB)/lib/libc.a -lgcc -o $@
+
+$(O)/arm64/pcsc-stub.bin: $(O)/arm64/pcsc-stub.elf
+	@$(if $(Q),echo "  OBJCOPY $@")
+	$(Q)$(arm64_OBJCOPY) -O binary $< $@

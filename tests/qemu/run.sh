@@ -1,0 +1,28 @@
+#!/bin/sh
+# tests/qemu/run.sh - run the QEMU pytest suite for $ARCHES (make test-qemu).
+# Selects tests by file name (test_<arch>_*.py); never builds anything itself.
+set -u
+top=$(cd "$(dirname "$0")/../.." && pwd)
+O=${O:-build}
+ARCHES=${ARCHES:-"arm64 x86_64"}
+export O
+files=""
+for a in $ARCHES; do
+	case "$a" in
+	x86_64) pat=x86 ;;
+	*) pat=$a ;;
+	esac
+	for f in "$top"/tests/qemu/test_${pat}_*.py; do
+		[ -f "$f" ] && files="$files $f"
+	done
+done
+if [ -z "$files" ]; then
+	echo "qemu: no tests for: $ARCHES"
+	exit 0
+fi
+# Debian's python3 has pytest; a pyenv shim on PATH may not.
+py=/usr/bin/python3
+[ -x "$py" ] || py=python3
+cd "$top" || exit 1
+# -p no:cacheprovider: never write .pytest_cache into the tree.
+exec "$py" -m pytest -p no:cacheprovider -q -rf "$@" $files
