@@ -1,0 +1,463 @@
+/* pci_walk.c - read-only, bounded, bridge-aware enumeration of live functions.
+ * Must never write config space nor reprogram a bridge, and must end on any
+ * topology: every loop is bounded by bus, function or hop counts. */
+#include <stdbool.h>
+#include <stddef.h>
+#include <pcsc/errno.h>
+#include <pcsc/log.h>
+#include <pcsc/pci.h>
+#include <pcsc/pci_caps.h>
+#include <pcsc/pci_walk.h>
+#include <pcsc/sriov.h>
+
+#define PCI_WALK_CRS_DEFAULT	1000
+
+/* PCIe Device/Port Type of a bridge, PCIe Capabilities register [7:4]. */
+#define EXP_TYPE_ROOT_PORT	0x4
+#define EXP_TYPE_DOWNSTREAM	0x6
+#define PCI_EXP_FLAGS_TYPE(dw)	(((dw) >> 20) & 0xf)	/* from the cap's first dword */
+
+/*
+ * The reserved field of a VF entry is 1 while its pf field holds the PF's
+ * SBDF rather than an index: indices are only meaningful once funcs[] is
+ * sorted, which pci_walk_finish does.
+ */
+#define VF_PF_PENDING	1
+
+void pci_walk_init(struct pci_walk *w, struct pci_func *arena, uint32_t cap)
+{
+	w->funcs = arena;
+	w->cap = cap;
+	w->n = 0;
+	w->crs_budget = PCI_WALK_CRS_DEFAULT;
+	w->stats = (struct pci_walk_stats){ 0 };
+}
+
+/* How a bus is scanned, decided by the port above it. */
+enum scan_mode {
+	SCAN_ALL,	/* devices 0..31, functions 1..7 when bit 7 says so */
+	SCAN_DEV0,	/* below a root/downstream port: the link has device 0 only */
+	SCAN_ARI,	/* below an ARI-forwarding port: device 0's ARI chain */
+};
+
+struct frame {
+	uint8_t bus;
+	uint8_t limit;		/* subordinate of the bridge that led here */
+	uint8_t mode;		/* enum scan_mode */
+	uint16_t next;		/* next devfn to probe; 256 = bus done */
+};
+
+/* What one probe learned about one function. */
+struct probe {
+	bool present;
+	uint8_t hdr;		/* header type byte, bit 7 included */
+	bool has_ari;
+	uint8_t ari_nfn;
+	bool bridge;
+	uint8_t sec, sub;
+	uint8_t child_mode;
+};
+
+struct walk_ctx {
+	struct pci_walk *w;
+	struct pci_cfg *cfg;
+	const struct ecam_window *win;
+	uint32_t seen[8];	/* buses entered or claimed by a finished bridge */
+	struct frame stack[256];
+	unsigned int sp;
+	bool overflow_logged;
+};
+
+static bool bit_test(const uint32_t *bm, unsigned int b)
+{
+	return bm[b >> 5] & (1u << (b & 31));
+}
+
+static void bit_set(uint32_t *bm, unsigned int b)
+{
+	bm[b >> 5] |= 1u << (b & 31);
+}
+
+static void log_func(pci_sbdf_t s, const char *what)
+{
+	pcsc_log("pcsc: walk: %04x:%02x:%02x.%x %s", PCI_SBDF_SEG(s), PCI_SBDF_BUS(s),
+		 PCI_SLOT(PCI_SBDF_DEVFN(s)), PCI_FUNC(PCI_SBDF_DEVFN(s)), what);
+}
+
+static bool append(struct walk_ctx *c, const struct pci_func *f)
+{
+	struct pci_walk *w = c->w;
+
+	if (w->n >= w->cap) {
+		w->stats.overflow++;
+		if (!c->overflow_logged) {
+			pcsc_log("pcsc: walk: function table full at %u entries: dropping the rest",
+				 w->cap);
+			c->overflow_logged = true;
+		}
+		return false;
+	}
+	w->funcs[w->n++] = *f;
+	return true;
+}
+
+/*
+ * One pass over the extended list collecting ARI and SR-IOV positions:
+ * cheaper than two pci_find_ext_cap calls when a function has both, equal
+ * when it has neither. Same hop limit and rules as pci_find_ext_cap.
+ */
+static int ext_caps(struct pci_cfg *cfg, pci_sbdf_t sbdf, bool want_ari,
+		    uint16_t *ari, uint16_t *sriov)
+{
+	unsigned int p = PCI_EXT_CAP_START;
+	uint32_t h;
+
+	*ari = 0;
+	*sriov = 0;
+	for (unsigned int hop = 0; hop < PCI_EXT_CAP_MAX_HOPS; hop++) {
+		if (pci_cfg_read32(cfg, sbdf, (uint16_t)p, &h) || h == 0 || h == 0xffffffffu)
+			return 0;
+		if (PCI_EXT_CAP_ID(h) == PCI_EXT_CAP_ID_ARI && !*ari)
+			*ari = (uint16_t)p;
+		if (PCI_EXT_CAP_ID(h) == PCI_EXT_CAP_ID_SRIOV && !*sriov)
+			*sriov = (uint16_t)p;
+		if (*sriov && (*ari || !want_ari))
+			return 0;
+		p = PCI_EXT_CAP_NEXT(h);
+		if (!p)
+			return 0;
+		if (p < PCI_EXT_CAP_START)
+			return -PCSC_ELOOP;
+	}
+	return -PCSC_ELOOP;
+}
+
+/* Derive (never read) the VFs of an enabled PF; pf_index is its entry. */
+static void add_vfs(struct walk_ctx *c, const struct pci_func *pf, const struct sriov_info *s)
+{
+	uint32_t out = 0;
+
+	for (uint32_t n = 0; n < s->num_vfs; n++) {
+		struct pci_func vf;
+		pci_sbdf_t sbdf;
+
+		if (sriov_vf_sbdf(s, pf->sbdf, n, &sbdf) ||
+		    PCI_SBDF_BUS(sbdf) < c->win->bus_start || PCI_SBDF_BUS(sbdf) > c->win->bus_end) {
+			out++;
+			continue;
+		}
+		vf.sbdf = sbdf;
+		vf.vendor = pf->vendor;		/* a VF's own Vendor ID reads 0xffff */
+		vf.device = s->vf_device;
+		vf.class_rev = PCI_CLASS_UNKNOWN;
+		vf.hdr_type = PCI_HEADER_TYPE_NORMAL;
+		vf.flags = PCI_FUNC_VF;
+		vf.reserved = VF_PF_PENDING;
+		vf.pf = pf->sbdf;
+		append(c, &vf);
+	}
+	if (out) {
+		c->w->stats.vf_out_of_range += out;
+		pcsc_log("pcsc: walk: %04x:%02x:%02x.%x SR-IOV: %u of %u VFs past bus %02x: ignored",
+			 PCI_SBDF_SEG(pf->sbdf), PCI_SBDF_BUS(pf->sbdf),
+			 PCI_SLOT(PCI_SBDF_DEVFN(pf->sbdf)), PCI_FUNC(PCI_SBDF_DEVFN(pf->sbdf)),
+			 out, s->num_vfs, c->win->bus_end);
+	}
+}
+
+/* Read dword 0, retrying CRS completions within the budget. */
+static bool read_present(struct walk_ctx *c, pci_sbdf_t sbdf, uint32_t *id)
+{
+	uint32_t v;
+	int ret = pci_cfg_read32(c->cfg, sbdf, PCI_VENDOR_ID, &v);
+
+	for (uint32_t tries = 0; !ret && (v & 0xffff) == PCI_VENDOR_CRS &&
+	     tries < c->w->crs_budget; tries++)
+		ret = pci_cfg_read32(c->cfg, sbdf, PCI_VENDOR_ID, &v);
+	if (ret)
+		return false;
+	if ((v & 0xffff) == PCI_VENDOR_CRS) {
+		c->w->stats.crs_timeouts++;
+		log_func(sbdf, "still CRS after the retry budget: treated as absent");
+		return false;
+	}
+	/* As Linux: all ones, all zeros and half-and-half mean nobody home. */
+	if ((v & 0xffff) == PCI_VENDOR_NONE || v == 0 || v == 0xffff0000u)
+		return false;
+	*id = v;
+	return true;
+}
+
+static void probe(struct walk_ctx *c, const struct frame *fr, uint8_t devfn, struct probe *pr)
+{
+	pci_sbdf_t sbdf = PCI_SBDF(c->win->seg, fr->bus, devfn);
+	struct pci_func f = { .sbdf = sbdf, .pf = PCI_PF_NONE };
+	uint16_t exp = 0, ari = 0, sriov = 0;
+	uint32_t id, v;
+	int ret;
+
+	*pr = (struct probe){ 0 };
+	if (!read_present(c, sbdf, &id))
+		return;
+	pr->present = true;
+	f.vendor = (uint16_t)id;
+	f.device = (uint16_t)(id >> 16);
+	pci_cfg_read32(c->cfg, sbdf, PCI_CLASS_REVISION, &f.class_rev);
+	pci_cfg_read32(c->cfg, sbdf, PCI_HEADER_TYPE & ~3, &v);
+	pr->hdr = (uint8_t)(v >> 16);
+	f.hdr_type = pr->hdr & PCI_HEADER_TYPE_MASK;
+
+	ret = pci_find_cap(c->cfg, sbdf, PCI_CAP_ID_EXP, &exp);
+	if (ret == -PCSC_ELOOP) {
+		c->w->stats.cap_loops++;
+		log_func(sbdf, "capability list loops: treated as conventional PCI");
+	}
+	if (!ret)
+		f.flags |= PCI_FUNC_PCIE;
+
+	if (f.hdr_type == PCI_HEADER_TYPE_BRIDGE) {
+		f.flags |= PCI_FUNC_BRIDGE;
+		pr->bridge = true;
+		pci_cfg_read32(c->cfg, sbdf, PCI_PRIMARY_BUS, &v);
+		pr->sec = (uint8_t)(v >> 8);
+		pr->sub = (uint8_t)(v >> 16);
+		pr->child_mode = SCAN_ALL;
+		if (f.flags & PCI_FUNC_PCIE) {
+			unsigned int type;
+
+			pci_cfg_read32(c->cfg, sbdf, exp, &v);
+			type = PCI_EXP_FLAGS_TYPE(v);
+			pci_cfg_read32(c->cfg, sbdf, (uint16_t)(exp + PCI_EXP_DEVCTL2), &v);
+			if (v & PCI_EXP_DEVCTL2_ARI)
+				pr->child_mode = SCAN_ARI;
+			else if (type == EXP_TYPE_ROOT_PORT || type == EXP_TYPE_DOWNSTREAM)
+				pr->child_mode = SCAN_DEV0;
+		}
+	}
+	/* Extended capabilities: SR-IOV on PCIe endpoints, ARI when the
+	 * chain needs the next function number. */
+	if ((f.flags & PCI_FUNC_PCIE) &&
+	    (f.hdr_type == PCI_HEADER_TYPE_NORMAL || fr->mode == SCAN_ARI)) {
+		if (ext_caps(c->cfg, sbdf, fr->mode == SCAN_ARI, &ari, &sriov) == -PCSC_ELOOP) {
+			c->w->stats.cap_loops++;
+			log_func(sbdf, "extended capability list loops");
+		}
+		if (f.hdr_type != PCI_HEADER_TYPE_NORMAL)
+			sriov = 0;
+	}
+	if (fr->mode == SCAN_ARI && ari &&
+	    pci_cfg_read32(c->cfg, sbdf, (uint16_t)(ari + PCI_ARI_CAP), &v) == 0) {
+		f.flags |= PCI_FUNC_ARI;	/* reached through (or heading) the chain */
+		pr->has_ari = true;
+		pr->ari_nfn = (uint8_t)PCI_ARI_CAP_NFN(v);
+	}
+
+	struct sriov_info s;
+	bool vfs = sriov && sriov_read(c->cfg, sbdf, sriov, &s) == 0 && s.enabled;
+
+	if (vfs)
+		f.flags |= PCI_FUNC_PF;
+	if (append(c, &f) && vfs)
+		add_vfs(c, &f, &s);
+}
+
+static void bridge_log(pci_sbdf_t s, const struct probe *pr, const char *why)
+{
+	pcsc_log("pcsc: walk: %04x:%02x:%02x.%x bridge secondary %02x subordinate %02x %s: not followed",
+		 PCI_SBDF_SEG(s), PCI_SBDF_BUS(s), PCI_SLOT(PCI_SBDF_DEVFN(s)),
+		 PCI_FUNC(PCI_SBDF_DEVFN(s)), pr->sec, pr->sub, why);
+}
+
+/* Decide whether the bridge just probed is followed, and push its bus. */
+static void follow_bridge(struct walk_ctx *c, const struct frame *fr, uint8_t devfn,
+			  const struct probe *pr)
+{
+	pci_sbdf_t sbdf = PCI_SBDF(c->win->seg, fr->bus, devfn);
+	const char *why = NULL;
+
+	if (pr->sec == 0) {
+		c->w->stats.unnumbered_bridges++;
+		log_func(sbdf, "bridge unnumbered (secondary 0): nothing behind it seen");
+		return;
+	}
+	if (pr->sec <= fr->bus)
+		why = "not above its own bus";
+	else if (pr->sub < pr->sec)
+		why = "inverted";
+	else if (pr->sec < c->win->bus_start || pr->sub > c->win->bus_end)
+		why = "outside the ECAM window";
+	else if (pr->sub > fr->limit)
+		why = "outside its parent's range";
+	for (unsigned int b = pr->sec; !why && b <= pr->sub; b++)
+		if (bit_test(c->seen, b))
+			why = "claims a bus already walked";
+	if (why) {
+		c->w->stats.bad_bridges++;
+		bridge_log(sbdf, pr, why);
+		return;
+	}
+	bit_set(c->seen, pr->sec);
+	c->w->stats.buses++;
+	/* Bounded: a push marks a new bus in seen[], so at most 256 frames. */
+	c->stack[c->sp++] = (struct frame){ .bus = pr->sec, .limit = pr->sub,
+					    .mode = pr->child_mode, .next = 0 };
+}
+
+/* Next devfn on a bus after probing devfn (256 ends the bus). */
+static uint16_t next_devfn(struct walk_ctx *c, struct frame *fr, uint8_t devfn,
+			   const struct probe *pr)
+{
+	if (fr->mode == SCAN_ARI) {
+		if (!pr->present)
+			return 256;
+		if (!pr->has_ari) {
+			/* Not an ARI device after all: device 0 the classic way. */
+			if (devfn == 0 && (pr->hdr & PCI_HEADER_TYPE_MFD)) {
+				fr->mode = SCAN_DEV0;
+				return 1;
+			}
+			return 256;
+		}
+		if (pr->ari_nfn == 0)
+			return 256;
+		if (pr->ari_nfn <= devfn) {
+			c->w->stats.cap_loops++;
+			log_func(PCI_SBDF(c->win->seg, fr->bus, devfn),
+				 "ARI next function goes backwards: chain ends");
+			return 256;
+		}
+		return pr->ari_nfn;
+	}
+	/* Classic: function 0 decides whether functions 1..7 exist. */
+	uint16_t next_dev = (uint16_t)((devfn & ~7u) + 8);
+	uint16_t next;
+
+	if (PCI_FUNC(devfn) == 0)
+		next = (pr->present && (pr->hdr & PCI_HEADER_TYPE_MFD)) ? devfn + 1 : next_dev;
+	else
+		next = devfn + 1;
+	if (fr->mode == SCAN_DEV0 && next >= 8)
+		return 256;
+	return next;
+}
+
+int pci_walk_window(struct pci_walk *w, struct pci_cfg *cfg, const struct ecam_window *win)
+{
+	struct walk_ctx c = { .w = w, .cfg = cfg, .win = win };
+	uint32_t overflow = w->stats.overflow;
+
+	if (win->bus_end < win->bus_start)
+		return -PCSC_ERANGE;
+	bit_set(c.seen, win->bus_start);
+	w->stats.buses++;
+	c.stack[c.sp++] = (struct frame){ .bus = win->bus_start, .limit = win->bus_end,
+					  .mode = SCAN_ALL, .next = 0 };
+	/* Each iteration probes one devfn or ends one bus: at most 256 * 257. */
+	while (c.sp > 0) {
+		struct frame *fr = &c.stack[c.sp - 1];
+		struct probe pr;
+		uint8_t devfn;
+
+		if (fr->next > 255) {
+			/* The whole range is now spoken for: no later bridge may
+			 * claim any of it. */
+			for (unsigned int b = fr->bus; b <= fr->limit; b++)
+				bit_set(c.seen, b);
+			c.sp--;
+			continue;
+		}
+		devfn = (uint8_t)fr->next;
+		probe(&c, fr, devfn, &pr);
+		fr->next = next_devfn(&c, fr, devfn, &pr);
+		if (pr.present && pr.bridge)
+			follow_bridge(&c, fr, devfn, &pr);
+	}
+	return w->stats.overflow != overflow ? -PCSC_ENOSPC : 0;
+}
+
+static bool func_less(const struct pci_func *a, const struct pci_func *b)
+{
+	return a->sbdf < b->sbdf;
+}
+
+static void swap_func(struct pci_func *a, struct pci_func *b)
+{
+	struct pci_func t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+/* Heapsort: in place, O(n log n) worst case, no recursion. */
+static void sift_down(struct pci_func *v, uint32_t root, uint32_t n)
+{
+	for (;;) {
+		uint32_t child = 2 * root + 1;
+
+		if (child >= n)
+			return;
+		if (child + 1 < n && func_less(&v[child], &v[child + 1]))
+			child++;
+		if (!func_less(&v[root], &v[child]))
+			return;
+		swap_func(&v[root], &v[child]);
+		root = child;
+	}
+}
+
+/* Index of the first entry with sbdf >= key. */
+static uint32_t lower_bound(const struct pci_walk *w, pci_sbdf_t key)
+{
+	uint32_t lo = 0, hi = w->n;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (w->funcs[mid].sbdf < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+void pci_walk_finish(struct pci_walk *w)
+{
+	struct pci_func *v = w->funcs;
+	uint32_t n = w->n;
+
+	/* Indices from an earlier finish become SBDFs again before sorting. */
+	for (uint32_t i = 0; i < n; i++) {
+		if (!(v[i].flags & PCI_FUNC_VF) || v[i].reserved == VF_PF_PENDING)
+			continue;
+		if (v[i].pf < n) {
+			v[i].pf = v[v[i].pf].sbdf;
+			v[i].reserved = VF_PF_PENDING;
+		}
+	}
+	for (uint32_t i = n / 2; i-- > 0;)
+		sift_down(v, i, n);
+	for (uint32_t end = n; end-- > 1;) {
+		swap_func(&v[0], &v[end]);
+		sift_down(v, 0, end);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t j;
+
+		if (!(v[i].flags & PCI_FUNC_VF) || v[i].reserved != VF_PF_PENDING)
+			continue;
+		/* The PF is the non-VF entry at that SBDF. */
+		for (j = lower_bound(w, v[i].pf); j < n && v[j].sbdf == v[i].pf; j++)
+			if (!(v[j].flags & PCI_FUNC_VF))
+				break;
+		v[i].pf = (j < n && v[j].sbdf == v[i].pf) ? j : PCI_PF_NONE;
+		v[i].reserved = 0;
+	}
+}
+
+const struct pci_func *pci_walk_find(const struct pci_walk *w, pci_sbdf_t sbdf)
+{
+	uint32_t i = lower_bound(w, sbdf);
+
+	return i < w->n && w->funcs[i].sbdf == sbdf ? &w->funcs[i] : NULL;
+}
