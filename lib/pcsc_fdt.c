@@ -129,8 +129,8 @@ static void say(char *msg, size_t msglen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Shared by kho.c through the same checks: header, bound, structure. */
-int pcsc_fdt_check(const void *buf, size_t size, char *msg, size_t msglen)
+int pcsc_blob_check(const void *buf, size_t size, const char *what, const char *compat_want,
+		    char *msg, size_t msglen)
 {
 	const char *compat;
 	char shown[40];
@@ -138,15 +138,15 @@ int pcsc_fdt_check(const void *buf, size_t size, char *msg, size_t msglen)
 
 	say(msg, msglen, "%s", "");
 	if (!buf || size < FDT_V17_SIZE) {
-		say(msg, msglen, "pcsc FDT truncated: %lu bytes", (unsigned long)size);
+		say(msg, msglen, "%s truncated: %lu bytes", what, (unsigned long)size);
 		return -PCSC_EBADFDT;
 	}
 	if (fdt_magic(buf) != FDT_MAGIC) {
-		say(msg, msglen, "pcsc FDT bad magic 0x%08x", (unsigned int)fdt_magic(buf));
+		say(msg, msglen, "%s bad magic 0x%08x", what, (unsigned int)fdt_magic(buf));
 		return -PCSC_EBADFDT;
 	}
 	if (fdt_totalsize(buf) > size) {
-		say(msg, msglen, "pcsc FDT totalsize %u past the %lu bytes it owns",
+		say(msg, msglen, "%s totalsize %u past the %lu bytes it owns", what,
 		    (unsigned int)fdt_totalsize(buf), (unsigned long)size);
 		return -PCSC_EBADFDT;
 	}
@@ -154,27 +154,32 @@ int pcsc_fdt_check(const void *buf, size_t size, char *msg, size_t msglen)
 	if (!err)
 		err = fdt_check_full(buf, fdt_totalsize(buf));
 	if (err) {
-		say(msg, msglen, "pcsc FDT invalid: %s", fdt_strerror(err));
+		say(msg, msglen, "%s invalid: %s", what, fdt_strerror(err));
 		return -PCSC_EBADFDT;
 	}
 	compat = fdt_getprop(buf, 0, "compatible", &len);
 	if (!compat || len <= 0) {
-		say(msg, msglen, "%s", "pcsc FDT has no compatible");
+		say(msg, msglen, "%s has no compatible", what);
 		return -PCSC_ECOMPAT;
 	}
-	/* A stringlist containing pcsc-v1 is what the kernel accepts. */
+	/* A stringlist containing the wanted string is what the kernel accepts
+	 * (fdt_node_check_compatible). */
 	for (off = 0; off < len;) {
 		const char *s = compat + off;
-		int sl = (int)strnlen(s, (size_t)(len - off));
+		size_t sl = strnlen(s, (size_t)(len - off));
 
-		if (sl == (int)sizeof(PCSC_COMPATIBLE) - 1 && off + sl < len &&
-		    !memcmp(s, PCSC_COMPATIBLE, (size_t)sl))
+		if (sl == strlen(compat_want) && off + (int)sl < len && !memcmp(s, compat_want, sl))
 			return 0;
-		off += sl + 1;
+		off += (int)sl + 1;
 	}
 	printable(shown, sizeof(shown), compat, len);
-	say(msg, msglen, "pcsc FDT unknown compatible \"%s\"", shown);
+	say(msg, msglen, "%s unknown compatible \"%s\"", what, shown);
 	return -PCSC_ECOMPAT;
+}
+
+int pcsc_fdt_check(const void *buf, size_t size, char *msg, size_t msglen)
+{
+	return pcsc_blob_check(buf, size, "pcsc FDT", PCSC_COMPATIBLE, msg, msglen);
 }
 
 int pcsc_fdt_count(const void *fdt)

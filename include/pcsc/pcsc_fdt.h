@@ -119,6 +119,16 @@ int pcsc_name_format(pci_sbdf_t sbdf, char *buf);
  */
 int pcsc_fdt_check(const void *buf, size_t size, char *msg, size_t msglen);
 
+/*
+ * pcsc_blob_check - the shared FDT gate (also used by kho.c): size >= header,
+ * magic, totalsize <= size, fdt_check_header + fdt_check_full, and root
+ * "compatible" a stringlist containing compat_want. msg (may be NULL) gets
+ * "<what> <problem>", e.g. `KHO FDT unknown compatible "kho-v2"`.
+ * Returns 0; -PCSC_EBADFDT; -PCSC_ECOMPAT.
+ */
+int pcsc_blob_check(const void *buf, size_t size, const char *what, const char *compat_want,
+		    char *msg, size_t msglen);
+
 /* pcsc_fdt_count - number of direct children of the root (bounded by the
  * checked blob). Returns the count or -PCSC_EBADFDT. */
 int pcsc_fdt_count(const void *fdt);

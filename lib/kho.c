@@ -1,0 +1,297 @@
+/* kho.c - reads the KHO root FDT and walks the preserved-memory map into sorted ranges.
+ * Every byte is read through physmem_map after its bounds are known; no loop is unbounded. */
+#include <string.h>
+#include <libfdt.h>
+#include <pcsc/errno.h>
+#include <pcsc/kho.h>
+#include <pcsc/log.h>
+#include <pcsc/pcsc_fdt.h>
+
+#define say(buf, ...) pcsc_snprintf((buf), KHO_MSG_MAX, __VA_ARGS__)
+
+int kho_open(const struct physmem *pm, uint64_t fdt_phys, uint64_t max_size, struct kho_info *ki)
+{
+	const void *hdr, *p;
+	uint32_t total;
+	int err, len, node;
+
+	memset(ki, 0, sizeof(*ki));
+	ki->fdt_phys = fdt_phys;
+	ki->pcsc_node = -1;
+	if (!max_size || max_size > KHO_FDT_MAX_SIZE)
+		max_size = KHO_FDT_MAX_SIZE;
+	/* Header first: totalsize is not trusted before it is bounded. */
+	hdr = physmem_map(pm, fdt_phys, FDT_V17_SIZE);
+	if (!hdr) {
+		say(ki->msg, "KHO FDT at 0x%llx not in RAM", (unsigned long long)fdt_phys);
+		return -PCSC_ENOTRAM;
+	}
+	if (fdt_magic(hdr) != FDT_MAGIC) {
+		say(ki->msg, "KHO FDT bad magic 0x%08x", (unsigned int)fdt_magic(hdr));
+		return -PCSC_EBADFDT;
+	}
+	total = fdt_totalsize(hdr);
+	if (total > max_size) {
+		say(ki->msg, "KHO FDT totalsize %u above the %llu-byte bound", (unsigned int)total,
+		    (unsigned long long)max_size);
+		return -PCSC_EBADFDT;
+	}
+	ki->fdt = physmem_map(pm, fdt_phys, total);
+	if (!ki->fdt) {
+		say(ki->msg, "KHO FDT 0x%llx+%u not in RAM", (unsigned long long)fdt_phys,
+		    (unsigned int)total);
+		return -PCSC_ENOTRAM;
+	}
+	ki->fdt_size = total;
+	err = pcsc_blob_check(ki->fdt, total, "KHO FDT", KHO_COMPATIBLE, ki->msg, sizeof(ki->msg));
+	if (err)
+		return err;
+	p = fdt_getprop(ki->fdt, 0, KHO_PROP_MEM_MAP, &len);
+	if (!p || len != 8) {
+		say(ki->msg, "KHO FDT preserved-memory-map is %d bytes, not 8", p ? len : 0);
+		return -PCSC_EPROPSIZE;
+	}
+	memcpy(&ki->map_phys, p, 8);
+	node = fdt_subnode_offset(ki->fdt, 0, PCSC_KHO_NAME);
+	if (node < 0) {
+		say(ki->msg, "%s", "KHO FDT has no pcsc subtree");
+		return -PCSC_ENOTFOUND;
+	}
+	ki->pcsc_node = node;
+	p = fdt_getprop(ki->fdt, node, KHO_PROP_FDT, &len);
+	if (!p) {
+		say(ki->msg, "%s", "KHO pcsc node has no fdt property");
+		return -PCSC_ENOTFOUND;
+	}
+	if (len != 8) {
+		say(ki->msg, "KHO pcsc fdt property is %d bytes, not 8", len);
+		return -PCSC_EPROPSIZE;
+	}
+	memcpy(&ki->pcsc_fdt_phys, p, 8);
+	return 0;
+}
+
+static void sift(struct kho_range *r, uint32_t root, uint32_t n)
+{
+	struct kho_range t;
+
+	for (;;) {
+		uint32_t c = 2 * root + 1;
+
+		if (c >= n)
+			return;
+		if (c + 1 < n && r[c + 1].start > r[c].start)
+			c++;
+		if (r[root].start >= r[c].start)
+			return;
+		t = r[root];
+		r[root] = r[c];
+		r[c] = t;
+		root = c;
+	}
+}
+
+uint32_t kho_ranges_sort_merge(struct kho_range *r, uint32_t n)
+{
+	struct kho_range t;
+	uint32_t i, o;
+
+	for (i = n / 2; i-- > 0;)
+		sift(r, i, n);
+	for (i = n; i-- > 1;) {
+		t = r[0];
+		r[0] = r[i];
+		r[i] = t;
+		sift(r, 0, i);
+	}
+	for (i = 0, o = 0; i < n; i++) {
+		if (o && r[i].start <= r[o - 1].end) {
+			if (r[i].end > r[o - 1].end)
+				r[o - 1].end = r[i].end;
+		} else {
+			r[o++] = r[i];
+		}
+	}
+	return o;
+}
+
+static int add_range(struct kho_range *r, uint32_t *n, uint32_t cap, uint64_t start, uint64_t end)
+{
+	/* Bits of one bitmap arrive in address order: extend when contiguous. */
+	if (*n && r[*n - 1].end == start) {
+		r[*n - 1].end = end;
+		return 0;
+	}
+	if (*n >= cap)
+		return -PCSC_ENOSPC;
+	r[*n].start = start;
+	r[*n].end = end;
+	(*n)++;
+	return 0;
+}
+
+static int read_bitmap(struct kho_map *m, const uint8_t *bm, uint64_t start, uint32_t order)
+{
+	unsigned int shift = order + KHO_PAGE_SHIFT;
+	unsigned int w, b;
+	int err;
+
+	for (w = 0; w < KHO_BITMAP_BYTES / 8; w++) {
+		uint64_t word;
+
+		memcpy(&word, bm + 8 * w, 8);	/* little-endian unsigned long */
+		for (b = 0; word && b < 64; b++, word >>= 1) {
+			uint64_t k = (uint64_t)w * 64 + b, fs;
+
+			if (!(word & 1))
+				continue;
+			fs = start + (k << shift);
+			err = add_range(m->r, &m->n, m->cap, fs, fs + (1ull << shift));
+			if (err)
+				return err;
+			m->folios++;
+		}
+	}
+	return 0;
+}
+
+int kho_map_read(const struct physmem *pm, uint64_t map_phys,
+		 struct kho_range *r, uint32_t cap,
+		 struct kho_range *meta, uint32_t metacap, struct kho_map *m)
+{
+	uint64_t chunk = map_phys, tortoise = map_phys;
+	uint32_t power = 1, lam = 0;
+	int err;
+
+	memset(m, 0, sizeof(*m));
+	m->r = r;
+	m->cap = cap;
+	m->meta = meta;
+	m->metacap = metacap;
+	while (chunk) {
+		const uint8_t *c;
+		uint64_t next;
+		uint32_t order, num, i;
+
+		if (m->chunks >= KHO_MAX_CHUNKS) {
+			say(m->msg, "KHO map longer than %u chunks", KHO_MAX_CHUNKS);
+			return -PCSC_ELOOP;
+		}
+		if (chunk & (KHO_CHUNK_SIZE - 1)) {
+			say(m->msg, "KHO map chunk 0x%llx not page aligned", (unsigned long long)chunk);
+			return -PCSC_EALIGN;
+		}
+		c = physmem_map(pm, chunk, KHO_CHUNK_SIZE);
+		if (!c) {
+			say(m->msg, "KHO map chunk 0x%llx not in RAM", (unsigned long long)chunk);
+			return -PCSC_ENOTRAM;
+		}
+		m->chunks++;
+		err = add_range(meta, &m->nmeta, metacap, chunk, chunk + KHO_CHUNK_SIZE);
+		if (err)
+			goto full;
+		memcpy(&next, c, 8);
+		memcpy(&order, c + 8, 4);
+		memcpy(&num, c + 12, 4);
+		if (order > KHO_MAX_ORDER) {
+			say(m->msg, "KHO map chunk 0x%llx order %u above %u", (unsigned long long)chunk,
+			    order, KHO_MAX_ORDER);
+			return -PCSC_ERANGE;
+		}
+		if (num > KHO_CHUNK_MAX_ELMS) {
+			say(m->msg, "KHO map chunk 0x%llx has %u entries, max %u",
+			    (unsigned long long)chunk, num, (unsigned int)KHO_CHUNK_MAX_ELMS);
+			return -PCSC_ERANGE;
+		}
+		for (i = 0; i < num; i++) {
+			const uint8_t *ent = c + KHO_CHUNK_HDR_SIZE + i * KHO_CHUNK_ENTRY_SIZE;
+			uint64_t start, bitmap, span = (uint64_t)KHO_BITMAP_BITS << (order + KHO_PAGE_SHIFT);
+			const uint8_t *bm;
+
+			memcpy(&start, ent, 8);
+			memcpy(&bitmap, ent + 8, 8);
+			if (bitmap & 7) {
+				say(m->msg, "KHO map bitmap 0x%llx unaligned", (unsigned long long)bitmap);
+				return -PCSC_EALIGN;
+			}
+			if (start & ((1ull << (order + KHO_PAGE_SHIFT)) - 1)) {
+				say(m->msg, "KHO map start 0x%llx not aligned to order %u",
+				    (unsigned long long)start, order);
+				return -PCSC_EALIGN;
+			}
+			if (start + span < start) {
+				say(m->msg, "KHO map start 0x%llx order %u wraps", (unsigned long long)start, order);
+				return -PCSC_ERANGE;
+			}
+			bm = physmem_map(pm, bitmap, KHO_BITMAP_BYTES);
+			if (!bm) {
+				say(m->msg, "KHO map bitmap 0x%llx not in RAM", (unsigned long long)bitmap);
+				return -PCSC_ENOTRAM;
+			}
+			err = add_range(meta, &m->nmeta, metacap, bitmap, bitmap + KHO_BITMAP_BYTES);
+			if (!err)
+				err = read_bitmap(m, bm, start, order);
+			if (err)
+				goto full;
+		}
+		if (!next)
+			break;
+		/* Brent's cycle detection: O(1) memory, finds any loop. */
+		lam++;
+		if (next == tortoise) {
+			say(m->msg, "KHO map chunk list loops at 0x%llx", (unsigned long long)next);
+			return -PCSC_ELOOP;
+		}
+		if (lam == power) {
+			tortoise = next;
+			power <<= 1;
+			lam = 0;
+		}
+		chunk = next;
+	}
+	m->n = kho_ranges_sort_merge(r, m->n);
+	m->nmeta = kho_ranges_sort_merge(meta, m->nmeta);
+	return 0;
+full:
+	say(m->msg, "KHO map has more ranges than the arena holds (%u/%u)", (unsigned int)cap,
+	    (unsigned int)metacap);
+	return -PCSC_ENOSPC;
+}
+
+/* Index of the last range with start <= addr, or -1. */
+static int64_t last_le(const struct kho_range *r, uint32_t n, uint64_t addr)
+{
+	uint32_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (r[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (int64_t)lo - 1;
+}
+
+bool kho_is_preserved(const struct kho_map *m, uint64_t addr, uint64_t len)
+{
+	int64_t i;
+
+	if (!m || !len || addr + len < addr)
+		return false;
+	i = last_le(m->r, m->n, addr);
+	return i >= 0 && addr + len <= m->r[i].end;
+}
+
+bool kho_overlaps_meta(const struct kho_map *m, uint64_t addr, uint64_t len)
+{
+	uint64_t last;
+	int64_t i;
+
+	if (!m || !len)
+		return false;
+	last = addr + len - 1 < addr ? UINT64_MAX : addr + len - 1;
+	i = last_le(m->meta, m->nmeta, last);
+	return i >= 0 && m->meta[i].end > addr;
+}

@@ -1,0 +1,344 @@
+/* test_kho.c - kho_open validates the KHO root FDT and names what is wrong; kho_map_read
+ * walks the preserved-memory map bounded (loops, orders, alignment, RAM) into sorted ranges. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+#include <libfdt.h>
+#include <pcsc/cache_gen.h>
+#include <pcsc/errno.h>
+#include <pcsc/kho.h>
+#include "helpers/blob_helpers.h"
+
+#define RAM_BASE 0x40000000ull
+#define RAM_SIZE (4ull << 20)
+
+static struct blob_helpers_ram ram;
+static struct cache_gen_layout lo;
+static struct kho_range rr[64], mm[64];
+
+static int setup(void **state)
+{
+	static uint8_t cfg[2][256];
+	struct cache_gen_dev d[2];
+
+	(void)state;
+	blob_helpers_ram_init(&ram, RAM_BASE, RAM_SIZE);
+	blob_helpers_cfg(cfg[0], 0x8086, 0x10d3, 0x020000, 0);
+	blob_helpers_cfg(cfg[1], 0x1af4, 0x1041, 0x020000, 0);
+	d[0] = (struct cache_gen_dev){ PCI_SBDF(0, 1, 0), cfg[0], 256 };
+	d[1] = (struct cache_gen_dev){ PCI_SBDF(0, 2, 0), cfg[1], 256 };
+	memset(&lo, 0, sizeof(lo));
+	lo.base = RAM_BASE + 0x100000;
+	lo.S = 4096;
+	assert_int_equal(cache_gen_build(ram.mem, ram.base, ram.size, d, 2, &lo), 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	blob_helpers_ram_free(&ram);
+	return 0;
+}
+
+static uint8_t *kfdt(void)
+{
+	return blob_helpers_at(&ram, lo.kho_fdt);
+}
+
+static void open_valid(void **state)
+{
+	struct kho_info ki;
+
+	(void)state;
+	assert_int_equal(kho_open(&ram.pm, lo.kho_fdt, 0, &ki), 0);
+	assert_string_equal(ki.msg, "");
+	assert_int_equal(ki.map_phys, lo.map);
+	assert_int_equal(ki.pcsc_fdt_phys, lo.pcsc_fdt);
+	assert_true(ki.pcsc_node > 0);
+	assert_ptr_equal(ki.fdt, kfdt());
+	assert_int_equal(ki.fdt_size, fdt_totalsize(kfdt()));
+}
+
+static void open_header_outside_ram(void **state)
+{
+	struct kho_info ki;
+
+	(void)state;
+	assert_int_equal(kho_open(&ram.pm, 0x1000, 0, &ki), -PCSC_ENOTRAM);
+	assert_string_equal(ki.msg, "KHO FDT at 0x1000 not in RAM");
+	assert_int_equal(kho_open(&ram.pm, RAM_BASE + RAM_SIZE - 20, 0, &ki), -PCSC_ENOTRAM);
+}
+
+static void open_bad_magic(void **state)
+{
+	struct kho_info ki;
+
+	(void)state;
+	memset(kfdt(), 0, 4);
+	assert_int_equal(kho_open(&ram.pm, lo.kho_fdt, 0, &ki), -PCSC_EBADFDT);
+	assert_string_equal(ki.msg, "KHO FDT bad magic 0x00000000");
+}
+
+static void open_totalsize_above_bound(void **state)
+{
+	struct kho_info ki;
+
+	(void)state;
+	fdt_set_totalsize(kfdt(), 2u << 20);
+	assert_int_equal(kho_open(&ram.pm, lo.kho_fdt, 0, &ki), -PCSC_EBADFDT);
+	assert_string_equal(ki.msg, "KHO FDT totalsize 2097152 above the 1048576-byte bound");
+	fdt_set_totalsize(kfdt(), 4096);
+	assert_int_equal(kho_open(&ram.pm, lo.kho_fdt, 1024, &ki), -PCSC_EBADFDT);
+	assert_string_equal(ki.msg, "KHO FDT totalsize 4096 above the 1024-byte bound");
+}
+
+static void open_totalsize_past_ram(void **state)
+{
+	struct kho_info ki;
+	uint64_t last = RAM_BASE + RAM_SIZE - 4096;
+	char want[80];
+
+	(void)state;
+	memcpy(blob_helpers_at(&ram, last), kfdt(), 4096);
+	fdt_set_totalsize(blob_helpers_at(&ram, last), 8192);
+	assert_int_equal(kho_open(&ram.pm, last, 0, &ki), -PCSC_ENOTRAM);
+	snprintf(want, sizeof(want), "KHO FDT 0x%llx+8192 not in RAM", (unsigned long long)last);
+	assert_string_equal(ki.msg, want);
+}
+
+static void open_bad_version(void **state)
+{
+	struct kho_info ki;
+
+	(void)state;
+	fdt_set_version(kfdt(), 1);
+	assert_int_equal(kho_open(&ram.pm, lo.kho_fdt, 0, &ki), -PCSC_EBADFDT);
+	assert_string_equal(ki.msg, "KHO FDT invalid: FDT_ERR_BADVERSION");
+}
+
+static void open_truncated_structure(void **state)
+{
+	struct kho_info ki;
+
+	(void)state;
+	fdt_set_size_dt_struct(kfdt(), fdt_size_dt_struct(kfdt()) - 8);
+	assert_int_equal(kho_open(&ram.pm, lo.kho_fdt, 0, &ki), -PCSC_EBADFDT);
+	assert_string_equal(ki.msg, "KHO FDT invalid: FDT_ERR_TRUNCATED");
+}
+
+static void open_unknown_compatible_is_named(void **state)
+{
+	struct kho_info ki;
+
+	(void)state;
+	assert_int_equal(cache_gen_kho_fdt(kfdt(), 4096, "kho-v2", lo.map, lo.pcsc_fdt), 0);
+	assert_int_equal(kho_open(&ram.pm, lo.kho_fdt, 0, &ki), -PCSC_ECOMPAT);
+	assert_string_equal(ki.msg, "KHO FDT unknown compatible \"kho-v2\"");
+	assert_int_equal(fdt_setprop(kfdt(), 0, "compatible", "x\x01y\"", 5), 0);
+	assert_int_equal(kho_open(&ram.pm, lo.kho_fdt, 0, &ki), -PCSC_ECOMPAT);
+	assert_string_equal(ki.msg, "KHO FDT unknown compatible \"x?y?\"");
+	assert_int_equal(fdt_delprop(kfdt(), 0, "compatible"), 0);
+	assert_int_equal(kho_open(&ram.pm, lo.kho_fdt, 0, &ki), -PCSC_ECOMPAT);
+	assert_string_equal(ki.msg, "KHO FDT has no compatible");
+}
+
+static void open_map_property_size(void **state)
+{
+	struct kho_info ki;
+	uint32_t v = 1;
+
+	(void)state;
+	assert_int_equal(fdt_setprop(kfdt(), 0, "preserved-memory-map", &v, 4), 0);
+	assert_int_equal(kho_open(&ram.pm, lo.kho_fdt, 0, &ki), -PCSC_EPROPSIZE);
+	assert_string_equal(ki.msg, "KHO FDT preserved-memory-map is 4 bytes, not 8");
+}
+
+static void open_without_pcsc(void **state)
+{
+	struct kho_info ki;
+	uint32_t v = 1;
+	int node;
+
+	(void)state;
+	node = fdt_subnode_offset(kfdt(), 0, "pcsc");
+	assert_int_equal(fdt_setprop(kfdt(), node, "fdt", &v, 4), 0);
+	assert_int_equal(kho_open(&ram.pm, lo.kho_fdt, 0, &ki), -PCSC_EPROPSIZE);
+	assert_string_equal(ki.msg, "KHO pcsc fdt property is 4 bytes, not 8");
+	assert_int_equal(fdt_delprop(kfdt(), node, "fdt"), 0);
+	assert_int_equal(kho_open(&ram.pm, lo.kho_fdt, 0, &ki), -PCSC_ENOTFOUND);
+	assert_string_equal(ki.msg, "KHO pcsc node has no fdt property");
+	assert_int_equal(cache_gen_kho_fdt(kfdt(), 4096, NULL, lo.map, 0), 0);
+	assert_int_equal(kho_open(&ram.pm, lo.kho_fdt, 0, &ki), -PCSC_ENOTFOUND);
+	assert_string_equal(ki.msg, "KHO FDT has no pcsc subtree");
+	assert_int_equal(ki.pcsc_node, -1);
+}
+
+static void map_valid_ranges_and_queries(void **state)
+{
+	struct kho_map m;
+
+	(void)state;
+	assert_int_equal(kho_map_read(&ram.pm, lo.map, rr, 64, mm, 64, &m), 0);
+	assert_int_equal(m.n, 1);
+	assert_int_equal(rr[0].start, lo.data);
+	assert_int_equal(rr[0].end, lo.map_area);
+	assert_true(m.chunks >= 1);
+	assert_true(kho_is_preserved(&m, lo.data, 8192));
+	assert_true(kho_is_preserved(&m, lo.pcsc_fdt, 4096));
+	assert_false(kho_is_preserved(&m, lo.pcsc_fdt, 8192));
+	assert_false(kho_is_preserved(&m, lo.data - 4096, 8192));
+	assert_false(kho_is_preserved(&m, lo.data, 0));
+	assert_false(kho_is_preserved(&m, UINT64_MAX - 10, 100));
+	assert_true(kho_overlaps_meta(&m, lo.map, 1));
+	assert_false(kho_overlaps_meta(&m, lo.data, 8192));
+	assert_int_equal(m.folios, 2);	/* 5 pages: one order-2 folio + one order-0 */
+	assert_int_equal(kho_map_read(&ram.pm, 0, rr, 64, mm, 64, &m), 0);
+	assert_int_equal(m.n, 0);
+	assert_false(kho_is_preserved(&m, lo.data, 4096));
+}
+
+static uint8_t *chunk(uint64_t phys)
+{
+	return blob_helpers_at(&ram, phys);
+}
+
+static void map_self_loop(void **state)
+{
+	struct kho_map m;
+	char want[80];
+
+	(void)state;
+	memcpy(chunk(lo.map), &lo.map, 8);
+	assert_int_equal(kho_map_read(&ram.pm, lo.map, rr, 64, mm, 64, &m), -PCSC_ELOOP);
+	snprintf(want, sizeof(want), "KHO map chunk list loops at 0x%llx", (unsigned long long)lo.map);
+	assert_string_equal(m.msg, want);
+}
+
+static void map_two_chunk_loop(void **state)
+{
+	struct kho_map m;
+	uint64_t second;
+
+	(void)state;
+	memcpy(&second, chunk(lo.map), 8);
+	assert_true(second != 0);
+	memcpy(chunk(second), &lo.map, 8);
+	assert_int_equal(kho_map_read(&ram.pm, lo.map, rr, 64, mm, 64, &m), -PCSC_ELOOP);
+}
+
+static void map_absurd_order(void **state)
+{
+	struct kho_map m;
+	uint32_t order = 31;
+	char want[80];
+
+	(void)state;
+	memcpy(chunk(lo.map) + 8, &order, 4);
+	assert_int_equal(kho_map_read(&ram.pm, lo.map, rr, 64, mm, 64, &m), -PCSC_ERANGE);
+	snprintf(want, sizeof(want), "KHO map chunk 0x%llx order 31 above 30", (unsigned long long)lo.map);
+	assert_string_equal(m.msg, want);
+}
+
+static void map_too_many_entries(void **state)
+{
+	struct kho_map m;
+	uint32_t num = 256;
+	char want[80];
+
+	(void)state;
+	memcpy(chunk(lo.map) + 12, &num, 4);
+	assert_int_equal(kho_map_read(&ram.pm, lo.map, rr, 64, mm, 64, &m), -PCSC_ERANGE);
+	snprintf(want, sizeof(want), "KHO map chunk 0x%llx has 256 entries, max 255",
+		 (unsigned long long)lo.map);
+	assert_string_equal(m.msg, want);
+}
+
+static void map_unaligned_pointers(void **state)
+{
+	struct kho_map m;
+	uint64_t bm, start;
+
+	(void)state;
+	assert_int_equal(kho_map_read(&ram.pm, lo.map + 8, rr, 64, mm, 64, &m), -PCSC_EALIGN);
+	assert_int_equal(kho_map_read(&ram.pm, 0x2000, rr, 64, mm, 64, &m), -PCSC_ENOTRAM);
+	assert_string_equal(m.msg, "KHO map chunk 0x2000 not in RAM");
+	memcpy(&bm, chunk(lo.map) + 24, 8);
+	bm += 4;
+	memcpy(chunk(lo.map) + 24, &bm, 8);
+	assert_int_equal(kho_map_read(&ram.pm, lo.map, rr, 64, mm, 64, &m), -PCSC_EALIGN);
+	bm = 0x3000;
+	memcpy(chunk(lo.map) + 24, &bm, 8);
+	assert_int_equal(kho_map_read(&ram.pm, lo.map, rr, 64, mm, 64, &m), -PCSC_ENOTRAM);
+	assert_string_equal(m.msg, "KHO map bitmap 0x3000 not in RAM");
+	/* phys_start of an order-2 entry must be 16 KiB aligned. */
+	{
+		uint64_t second;
+		uint32_t order;
+
+		memcpy(&second, chunk(lo.map), 8);
+		memcpy(&order, chunk(second) + 8, 4);
+		assert_int_equal(order, 2);
+		memcpy(&start, chunk(second) + 16, 8);
+		start += 4096;
+		memcpy(chunk(second) + 16, &start, 8);
+		bm = lo.map_area + 16 * 4096 - 512;
+		memcpy(chunk(lo.map) + 24, &bm, 8);
+		assert_int_equal(kho_map_read(&ram.pm, lo.map, rr, 64, mm, 64, &m), -PCSC_EALIGN);
+	}
+}
+
+static void map_arena_full(void **state)
+{
+	struct kho_map m;
+
+	(void)state;
+	assert_int_equal(kho_map_read(&ram.pm, lo.map, rr, 0, mm, 64, &m), -PCSC_ENOSPC);
+	assert_int_equal(kho_map_read(&ram.pm, lo.map, rr, 64, mm, 1, &m), -PCSC_ENOSPC);
+}
+
+static void sort_merge_ranges(void **state)
+{
+	struct kho_range r[5] = {
+		{ 0x5000, 0x6000 }, { 0x1000, 0x2000 }, { 0x2000, 0x3000 }, { 0x8000, 0x9000 },
+		{ 0x5800, 0x7000 },
+	};
+
+	(void)state;
+	assert_int_equal(kho_ranges_sort_merge(r, 5), 3);
+	assert_int_equal(r[0].start, 0x1000);
+	assert_int_equal(r[0].end, 0x3000);
+	assert_int_equal(r[1].start, 0x5000);
+	assert_int_equal(r[1].end, 0x7000);
+	assert_int_equal(r[2].start, 0x8000);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(open_valid, setup, teardown),
+		cmocka_unit_test_setup_teardown(open_header_outside_ram, setup, teardown),
+		cmocka_unit_test_setup_teardown(open_bad_magic, setup, teardown),
+		cmocka_unit_test_setup_teardown(open_totalsize_above_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(open_totalsize_past_ram, setup, teardown),
+		cmocka_unit_test_setup_teardown(open_bad_version, setup, teardown),
+		cmocka_unit_test_setup_teardown(open_truncated_structure, setup, teardown),
+		cmocka_unit_test_setup_teardown(open_unknown_compatible_is_named, setup, teardown),
+		cmocka_unit_test_setup_teardown(open_map_property_size, setup, teardown),
+		cmocka_unit_test_setup_teardown(open_without_pcsc, setup, teardown),
+		cmocka_unit_test_setup_teardown(map_valid_ranges_and_queries, setup, teardown),
+		cmocka_unit_test_setup_teardown(map_self_loop, setup, teardown),
+		cmocka_unit_test_setup_teardown(map_two_chunk_loop, setup, teardown),
+		cmocka_unit_test_setup_teardown(map_absurd_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(map_too_many_entries, setup, teardown),
+		cmocka_unit_test_setup_teardown(map_unaligned_pointers, setup, teardown),
+		cmocka_unit_test_setup_teardown(map_arena_full, setup, teardown),
+		cmocka_unit_test(sort_merge_ranges),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
