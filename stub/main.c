@@ -6,7 +6,15 @@
 #include <pcsc/ecam.h>
 #include <pcsc/errno.h>
 #include <pcsc/log.h>
+#include <pcsc/pci_walk.h>
 #include "stub.h"
+
+/* Live functions the stub can list: 16384 x 20 bytes in BSS. More than
+ * that is counted as overflow by the walk, never written past. */
+#define STUB_MAX_FUNCS		16384
+
+static struct pci_func funcs[STUB_MAX_FUNCS];
+static struct pci_walk walk;
 
 static const char *const mode_names[] = { "quick", "strict", "off" };
 
@@ -37,15 +45,85 @@ static void report_platform(const struct stub_platform *p)
 		pcsc_log("pcsc: no KHO FDT");
 }
 
+static uint64_t ticks_to_us(uint64_t ticks)
+{
+	uint64_t hz = arch_timer_hz();
+
+	return hz ? ticks / hz * 1000000ull + ticks % hz * 1000000ull / hz : 0;
+}
+
+static const char *func_kind(const struct pci_func *f)
+{
+	if (f->flags & PCI_FUNC_VF)
+		return "vf";
+	if (f->flags & PCI_FUNC_PF)
+		return "pf";
+	if (f->flags & PCI_FUNC_BRIDGE)
+		return "bridge";
+	return "ep";
+}
+
+/*
+ * Step 3: every live function of every window, read-only. One line per
+ * function ("walk SSSS:BB:DD.F VVVV:DDDD class CCCCCC KIND", class
+ * "------" for VFs, which are derived, not read), then a totals line.
+ */
+static void walk_all(struct stub_platform *p, struct pci_cfg *cfg)
+{
+	uint64_t t0 = arch_timer_ticks();
+	unsigned int i;
+	uint32_t k;
+	int rc;
+
+	pci_walk_init(&walk, funcs, STUB_MAX_FUNCS);
+	for (i = 0; i < p->ecam.n; i++) {
+		rc = pci_walk_window(&walk, cfg, &p->ecam.win[i]);
+		if (rc)
+			pcsc_log("pcsc: walk window %u: %s", i, pcsc_strerror(rc));
+	}
+	pci_walk_finish(&walk);
+	for (k = 0; k < walk.n; k++) {
+		const struct pci_func *f = &walk.funcs[k];
+		char cls[8];
+
+		if (f->class_rev == PCI_CLASS_UNKNOWN)
+			memcpy(cls, "------", 7);
+		else
+			pcsc_snprintf(cls, sizeof(cls), "%06x", f->class_rev >> 8);
+		pcsc_log("pcsc: walk %04x:%02x:%02x.%x %04x:%04x class %s %s",
+			 PCI_SBDF_SEG(f->sbdf), PCI_SBDF_BUS(f->sbdf),
+			 PCI_SLOT(PCI_SBDF_DEVFN(f->sbdf)), PCI_FUNC(PCI_SBDF_DEVFN(f->sbdf)),
+			 f->vendor, f->device, cls, func_kind(f));
+	}
+	pcsc_log("pcsc: walk functions=%u buses=%u cfg_reads=%llu unnumbered_bridges=%u "
+		 "bad_bridges=%u crs_timeouts=%u overflow=%u us=%llu",
+		 walk.n, walk.stats.buses, (unsigned long long)cfg->reads,
+		 walk.stats.unnumbered_bridges, walk.stats.bad_bridges,
+		 walk.stats.crs_timeouts, walk.stats.overflow,
+		 (unsigned long long)ticks_to_us(arch_timer_ticks() - t0));
+}
+
 void stub_main(struct stub_platform *p)
 {
 	uint64_t t0 = arch_timer_ticks();
+	struct pci_cfg ecam_cfg;
+	struct pci_cfg *cfg;
 
 	pcsc_log("pcsc: pcsc-stub " PCSC_VERSION);
+	/* 1 discover */
 	arch_platform_discover(p);
 	report_platform(p);
+	if (p->use_legacy) {
+		cfg = &p->legacy_cfg;
+	} else {
+		ecam_cfg_init(&ecam_cfg, &p->ecam);
+		cfg = &ecam_cfg;
+	}
+	/* 3 walk */
+	if (p->mode != STUB_MODE_OFF)
+		walk_all(p, cfg);
 	pcsc_log("pcsc: done in %llu us",
-		 (unsigned long long)((arch_timer_ticks() - t0) * 1000000ull /
-				      (arch_timer_hz() ? arch_timer_hz() : 1)));
+		 (unsigned long long)ticks_to_us(arch_timer_ticks() - t0));
+	/* 6 jump (or power off without a next kernel) */
 	arch_boot_next(p);
 }

@@ -137,8 +137,8 @@ def arm64_cmd(kernel=None, devices=(), dtb=None, extra=(), mem="1G", machine="vi
     """qemu-system-aarch64 -M virt -cpu max command line for kernel (the
     stub by default) with extra -device arguments (strings)."""
     cmd = [need_tool("qemu-system-aarch64"), "-M", machine, "-cpu", "max",
-           "-m", mem, "-nographic", "-no-reboot", "-monitor", "none",
-           "-serial", "stdio", "-kernel", kernel or need(ARM64_STUB)]
+           "-m", mem, "-display", "none", "-no-reboot", "-monitor", "none",
+           "-serial", "stdio", "-nic", "none", "-kernel", kernel or need(ARM64_STUB)]
     if dtb:
         cmd += ["-dtb", dtb]
     for d in devices:
@@ -147,10 +147,11 @@ def arm64_cmd(kernel=None, devices=(), dtb=None, extra=(), mem="1G", machine="vi
     return cmd
 
 
-def arm64_dumpdtb(tmp_path, devices=(), mem="1G", machine="virt", name="virt.dtb"):
+def arm64_dumpdtb(tmp_path, devices=(), mem="1G", machine="virt", name="virt.dtb",
+                  extra=()):
     """The DTB QEMU would give this machine (-machine dumpdtb=...)."""
     out = os.path.join(str(tmp_path), name)
-    cmd = arm64_cmd(devices=devices, mem=mem,
+    cmd = arm64_cmd(devices=devices, mem=mem, extra=extra,
                     machine=f"{machine},dumpdtb={out}")
     r = run_qemu(cmd, timeout=30)
     assert os.path.exists(out), r.describe()
@@ -168,3 +169,146 @@ def assert_clean_poweroff(r):
     assert r.rc == 0, r.describe()
     assert not [l for l in r.lines if l.startswith("exception")], r.describe()
     assert r.lines and r.lines[-1] == "poweroff 0", r.describe()
+
+
+# ------------------------------------------------------- arm64 topologies --
+def nvme_sriov(vfs, bus=None, ident="nv0"):
+    """-device strings for an nvme PF offering vfs VFs (QEMU wants a subsystem
+    and flexible queue/interrupt pools of 2 and 1 per VF)."""
+    dev = (f"nvme,serial={ident},subsys={ident}s,sriov_max_vfs={vfs},"
+           f"sriov_vq_flexible={2 * vfs},sriov_vi_flexible={vfs},"
+           f"max_ioqpairs={2 * vfs + 2},msix_qsize={vfs + 1}")
+    if bus:
+        dev += f",bus={bus}"
+    return [f"nvme-subsys,id={ident}s", dev]
+
+
+# A topology with everything issue 4 asks for: root ports, an x3130 switch
+# with 3 downstream ports, a multi-function device, e1000e, virtio-net/blk
+# and an SR-IOV nvme.
+def default_topology(vfs=8):
+    return ([
+        "pcie-root-port,id=rp1,chassis=1,slot=1",
+        "e1000e,bus=rp1,netdev=n0",
+        "pcie-root-port,id=rp2,chassis=2,slot=2",
+    ] + nvme_sriov(vfs, bus="rp2") + [
+        "pcie-root-port,id=rp3,chassis=3,slot=3",
+        "x3130-upstream,id=up0,bus=rp3",
+        "xio3130-downstream,id=dn1,bus=up0,chassis=11,slot=0",
+        "xio3130-downstream,id=dn2,bus=up0,chassis=12,slot=1",
+        "xio3130-downstream,id=dn3,bus=up0,chassis=13,slot=2",
+        "virtio-blk-pci,bus=dn1,drive=d0",
+        "virtio-net-pci,bus=dn2,netdev=n1",
+        # multi-function: two functions of slot 0 behind dn3
+        "virtio-net-pci,bus=dn3,addr=0.0,multifunction=on,netdev=n2",
+        "virtio-net-pci,bus=dn3,addr=0.1,netdev=n3",
+        # and one on the root bus
+        "virtio-net-pci,addr=6.0,multifunction=on,netdev=n4",
+        "virtio-blk-pci,addr=6.1,drive=d1",
+    ])
+
+
+def topology_backends():
+    """-netdev/-drive arguments the default topology's devices refer to."""
+    out = []
+    for i in range(5):
+        out += ["-netdev", f"user,id=n{i}"]
+    for i in range(2):
+        out += ["-drive", f"if=none,id=d{i},file=null-co://,format=raw"]
+    return out
+
+
+PAYLOAD_DIR = os.path.join(TOP, "tests", "qemu", "payload")
+PAYLOAD_PARAMS_OFF = 0x40
+PAYLOAD_MAGIC = b"PCSCTPAY"
+
+
+def build_payload():
+    """Build the old-kernel test payload into $O/qemu/ (test-only code, so it
+    is built here rather than by the Makefile). Returns the .bin path."""
+    outdir = os.path.join(O, "qemu")
+    os.makedirs(outdir, exist_ok=True)
+    elf = os.path.join(outdir, "payload.elf")
+    bin_ = os.path.join(outdir, "payload.bin")
+    srcs = [os.path.join(PAYLOAD_DIR, n) for n in ("start.S", "payload.c")]
+    lds = os.path.join(PAYLOAD_DIR, "payload.lds")
+    newest = max(os.path.getmtime(p) for p in srcs + [lds, __file__])
+    if os.path.exists(bin_) and os.path.getmtime(bin_) >= newest:
+        return bin_
+    cc = os.environ.get("CROSS_COMPILE", "aarch64-linux-gnu-")
+    # -mcmodel=tiny and no PIE: every reference is PC-relative, so the
+    # payload runs wherever QEMU loads it with no relocation at all.
+    subprocess.run([cc + "gcc", "-O2", "-ffreestanding", "-fno-builtin", "-nostdlib",
+                    "-mstrict-align", "-mgeneral-regs-only", "-fno-pic", "-fno-pie",
+                    "-mcmodel=tiny", "-fno-stack-protector", "-Wall", "-Wextra", "-Werror",
+                    "-static", "-no-pie", "-Wl,-T," + lds, "-Wl,--build-id=none",
+                    "-Wl,--no-warn-rwx-segments"] + srcs + ["-o", elf], check=True)
+    subprocess.run([cc + "objcopy", "-O", "binary", elf, bin_], check=True)
+    return bin_
+
+
+def payload_image(tmp_path, ecam, uart, next_addr, numvfs=0, number_buses=True,
+                  name="payload.bin"):
+    """A copy of the payload with its parameter block filled in."""
+    import struct
+    b = bytearray(open(build_payload(), "rb").read())
+    assert b[PAYLOAD_PARAMS_OFF:PAYLOAD_PARAMS_OFF + 8] == PAYLOAD_MAGIC
+    vfs = 0xffffffffffffffff if numvfs == "all" else numvfs
+    b[PAYLOAD_PARAMS_OFF + 8:PAYLOAD_PARAMS_OFF + 48] = struct.pack(
+        "<5Q", ecam, uart, next_addr, vfs, 1 if number_buses else 0)
+    out = os.path.join(str(tmp_path), name)
+    with open(out, "wb") as f:
+        f.write(b)
+    return out
+
+
+def fdtget(dtb, node, prop, typ="x"):
+    r = subprocess.run([need_tool("fdtget"), "-t", typ, dtb, node, prop],
+                       capture_output=True, text=True)
+    if r.returncode:
+        return None
+    return r.stdout.strip()
+
+
+def dtb_cells(dtb, node, prop):
+    v = fdtget(dtb, node, prop)
+    return [int(x, 16) for x in v.split()] if v else []
+
+
+def arm64_machine_facts(tmp_path, devices=(), mem="1G", machine="virt", extra=()):
+    """ECAM base and console UART of this machine, read from its own DTB
+    (never typed in): {'dtb', 'ecam', 'uart'}."""
+    dtb = arm64_dumpdtb(tmp_path, devices=devices, mem=mem, machine=machine, extra=extra)
+    r = subprocess.run([need_tool("fdtget"), "-t", "s", dtb, "/chosen", "stdout-path"],
+                       capture_output=True, text=True)
+    uart_path = r.stdout.strip().split(":")[0]
+    reg = dtb_cells(dtb, uart_path, "reg")
+    uart = (reg[0] << 32) | reg[1]
+    ecam = None
+    out = subprocess.run(["fdtget", "-l", dtb, "/"], capture_output=True, text=True).stdout
+    for node in out.split():
+        compat = fdtget(dtb, "/" + node, "compatible", "s") or ""
+        if "pci-host-ecam-generic" in compat:
+            reg = dtb_cells(dtb, "/" + node, "reg")
+            ecam = (reg[0] << 32) | reg[1]
+            break
+    return {"dtb": dtb, "ecam": ecam, "uart": uart}
+
+
+# 2 MiB aligned, above where QEMU puts the payload (RAM + 2 MiB) and the
+# DTB (RAM + 128 MiB) on a 1 GiB virt machine.
+ARM64_STUB_ADDR = 0x50000000
+
+
+def run_arm64_as_old_kernel(tmp_path, devices, numvfs="all", number_buses=True,
+                            dtb=None, extra=(), timeout=DEFAULT_TIMEOUT, loaders=()):
+    """Boot the payload (numbers bridges, enables VFs) which then enters the
+    stub loaded with -device loader, as kexec would. loaders: extra
+    (file, addr) blobs to place in guest RAM."""
+    facts = arm64_machine_facts(tmp_path, devices=devices, extra=extra)
+    pay = payload_image(tmp_path, facts["ecam"], facts["uart"], ARM64_STUB_ADDR,
+                        numvfs=numvfs, number_buses=number_buses)
+    dev = list(devices) + [f"loader,file={need(ARM64_STUB)},addr={ARM64_STUB_ADDR:#x},force-raw=on"]
+    for f, a in loaders:
+        dev.append(f"loader,file={f},addr={a:#x},force-raw=on")
+    return run_qemu(arm64_cmd(kernel=pay, devices=dev, dtb=dtb, extra=extra), timeout=timeout)
