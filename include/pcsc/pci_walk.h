@@ -59,7 +59,8 @@ void pci_walk_init(struct pci_walk *w, struct pci_func *arena, uint32_t cap);
  * VF Enable set (derived, not read). Buses outside the window, loops and
  * reused bus numbers are refused and counted. Appends to w->funcs.
  * Returns 0; -PCSC_ENOSPC when the arena filled (the walk still ended
- * cleanly, stats.overflow counts what was lost).
+ * cleanly, stats.overflow counts what was lost); -PCSC_ERANGE when
+ * win->bus_end < win->bus_start (nothing read).
  */
 int pci_walk_window(struct pci_walk *w, struct pci_cfg *cfg, const struct ecam_window *win);
 

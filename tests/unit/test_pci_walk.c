@@ -15,7 +15,7 @@
 #include <pcsc/pci_walk.h>
 #include "helpers/sim_helpers.h"
 
-#define ARENA	8192
+#define ARENA	70000
 
 static struct pci_sim sim;
 static struct pci_cfg cfg;
@@ -538,6 +538,24 @@ static void init_sets_defaults(void **state)
 	assert_int_equal(x.stats.buses + x.stats.overflow + x.stats.bad_bridges, 0);
 }
 
+static void a_pf_with_65535_vfs_fills_the_segment(void **state)
+{
+	(void)state;
+	/* VFs on every other RID of bus 00..ff: the root-bus scan reads their
+	 * all-ones IDs and skips them; the walk derives all 65,535. */
+	assert_int_equal(walk_text("00:00.0 8086:10fb sriov=65535,65535,1,1,10ed,enabled\n",
+				   ARENA), 0);
+	assert_int_equal(w.n, 65536);
+	for (uint32_t i = 1; i < w.n; i++) {
+		assert_int_equal(w.funcs[i].sbdf, i);
+		assert_int_equal(w.funcs[i].pf, 0);
+	}
+	expect_stats(1, 0, 0, 0, 0, 0, 0);
+	print_message("65535 VFs: %u functions, %llu config reads\n", w.n,
+		      (unsigned long long)cfg.reads);
+	assert_true(cfg.reads < 64);
+}
+
 #define T(f) cmocka_unit_test_teardown(f, teardown)
 
 int main(void)
@@ -569,6 +587,7 @@ int main(void)
 		T(finish_is_idempotent_and_find_works),
 		T(inverted_window_is_refused),
 		T(init_sets_defaults),
+		T(a_pf_with_65535_vfs_fills_the_segment),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
