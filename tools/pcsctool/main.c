@@ -1,0 +1,62 @@
+/* main.c - pcsctool: make, inspect and check PCSC caches on the host.
+ * Never touches real hardware beyond reading sysfs (capture). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include "pcsctool.h"
+
+const char *prog = "pcsctool";
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: pcsctool COMMAND ...\n"
+		"  gen TOPOLOGY --out DIR [--base RAM] [--ram-size N] [--at ADDR] [--S 256|4096]\n"
+		"      [--stale SPEC ...]         write what an old kernel leaves in RAM\n"
+		"  verify --topology TOPOLOGY DIR [--mode quick|strict|off]\n"
+		"  verify --topology TOPOLOGY --image FILE --base ADDR --kho-fdt ADDR [--ram START:SIZE]\n"
+		"                                 run the stub's session against the simulation\n"
+		"  show DIR [--json] | show --image FILE --base ADDR --kho-fdt ADDR [--ram START:SIZE] [--json]\n"
+		"  capture [--sysfs /sys] --out DIR [--base RAM] [--at ADDR]\n"
+		"  pack DIR --out IMAGE [--base ADDR]  one raw memory image (as pmemsave) of DIR\n"
+		"fault SPECs for --stale (see docs/pcsctool.md): BDF | stale=BDF[:vendor|device|class|hdr]\n"
+		"  gone=BDF drop=BDF dup=BDF badname=BDF[:NAME] badda=BDF:align|notram|overlap|meta|notpreserved|size|none\n"
+		"  corrupt=pcsc-magic|pcsc-compat|pcsc-totalsize|kho-compat|kho-magic|map-loop|pcsc-outside\n");
+}
+
+void die_msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} cmds[] = {
+		{ "gen", cmd_gen }, { "capture", cmd_capture }, { "pack", cmd_pack },
+	};
+	size_t i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			return cmds[i].fn(argc - 1, argv + 1);
+	die_msg("unknown command '%s'", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

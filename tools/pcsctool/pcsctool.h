@@ -1,0 +1,116 @@
+/* pcsctool.h - shared pieces of the host tool: files, numbers, topologies,
+ * the manifest and host-side images of guest physical memory. Host only. */
+#ifndef PCSCTOOL_H
+#define PCSCTOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <pcsc/cfg.h>
+#include <pcsc/pci_sim.h>
+#include <pcsc/pci_walk.h>
+#include <pcsc/physmem.h>
+
+/* Exit statuses (docs/pcsctool.md). */
+#define EXIT_CLEAN	0	/* verify: every entry VALID */
+#define EXIT_PATCHED	1	/* verify: entries removed (STALE/GONE/BAD) */
+#define EXIT_REJECTED	2	/* verify: whole cache rejected and detached */
+#define EXIT_USAGE	64
+#define EXIT_DATA	65	/* input malformed */
+#define EXIT_IO		66
+
+/* Defaults: a 1 GiB QEMU guest; RAM at 1 GiB (arm64 virt) unless --base. */
+#define DEFAULT_RAM_BASE	0x40000000ull
+#define DEFAULT_RAM_SIZE	0x40000000ull
+#define DEFAULT_CACHE_OFF	0x20000000ull	/* cache at RAM + 512 MiB */
+#define MAX_FUNCS		(1u << 17)
+
+#define MANIFEST_NAME		"manifest"
+#define MANIFEST_MAX_BLOBS	8
+
+struct manifest_blob {
+	char name[64];
+	uint64_t addr, size;
+};
+
+struct manifest {
+	uint64_t ram_start, ram_size;
+	uint64_t kho_fdt, kho_fdt_size;
+	uint16_t S;
+	uint32_t entries;
+	struct manifest_blob blob[MANIFEST_MAX_BLOBS];
+	unsigned int nblob;
+};
+
+/* A host buffer standing for guest physical [base, base + size). */
+struct region {
+	uint64_t base, size;
+	uint8_t *mem;
+};
+
+struct topo {
+	struct pci_sim sim;
+	struct pci_sim_func *arena;
+	struct pci_walk walk;
+	struct pci_func *funcs;
+	struct pci_cfg cfg;
+};
+
+extern const char *prog;
+
+/* Print "pcsctool: <msg>" to stderr. */
+void die_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+bool parse_u64(const char *s, uint64_t *v);
+/* "[SSSS:]BB:DD.F" (hex). */
+bool parse_bdf(const char *s, pci_sbdf_t *sbdf);
+/* "START:SIZE" */
+bool parse_range(const char *s, uint64_t *start, uint64_t *size);
+
+/* Whole file into a malloc'd buffer (NUL appended, not counted). NULL + errno. */
+uint8_t *read_file(const char *path, size_t *len);
+int write_file(const char *dir, const char *name, const void *buf, size_t len);
+
+/* Parse TOPOLOGY, walk every window, sort. Returns 0 or an EXIT_* code
+ * (after printing why). */
+int topo_load(const char *path, struct topo *t);
+void topo_free(struct topo *t);
+
+int manifest_write(const char *dir, const struct manifest *m);
+int manifest_read(const char *dir, struct manifest *m);
+
+/* Load the manifest's blobs into one region spanning them. */
+int region_from_dir(const char *dir, const struct manifest *m, struct region *r);
+/* A raw memory image file standing for physical memory from base. */
+int region_from_image(const char *path, uint64_t base, struct region *r);
+/* pm: RAM = [ram_start, +ram_size), mapping only what the region holds. */
+void region_physmem(struct region *r, struct physmem *pm, uint64_t ram_start, uint64_t ram_size);
+void *region_at(const struct region *r, uint64_t phys, uint64_t len);
+
+/* Where and how the cache is laid out and which faults to inject. */
+struct gen_dev {
+	pci_sbdf_t sbdf;
+	uint8_t *cfg;		/* S bytes, malloc'd */
+	uint16_t cfg_len;
+};
+
+struct gen_opts {
+	const char *out;
+	uint64_t ram_start, ram_size;
+	uint64_t at;		/* first byte of the cache; 0 = RAM + 512 MiB */
+	uint16_t S;
+	const char **faults;
+	unsigned int nfaults;
+};
+
+/* Lay out and write devs (sorted by sbdf) plus faults into opts->out. */
+int gen_write(const struct gen_opts *o, struct gen_dev *devs, uint32_t n);
+
+/* Subcommands: argc/argv start at the subcommand's name. */
+int cmd_gen(int argc, char **argv);
+int cmd_capture(int argc, char **argv);
+int cmd_pack(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+
+#endif
