@@ -42,3 +42,44 @@ def test_arm64_bootargs_select_mode():
     r = run_arm64(extra=["-append", "console=ttyAMA0 pcsc.mode=strict"])
     assert_clean_poweroff(r)
     assert "mode strict" in r.lines, r.describe()
+
+
+def _pcie_node(dtb):
+    import subprocess
+    out = subprocess.run(["fdtget", "-l", dtb, "/"], capture_output=True, text=True).stdout
+    return "/" + [n for n in out.split() if n.startswith("pcie@")][0]
+
+
+def test_arm64_exception_is_reported_and_the_stub_still_finishes(tmp_path):
+    # An ECAM window where nothing decodes: the first config read takes a
+    # synchronous external abort. The vector reports ESR/ELR/FAR, then (no
+    # next kernel) powers off with status 3.
+    import subprocess
+    from conftest import arm64_dumpdtb
+    dtb = arm64_dumpdtb(tmp_path)
+    subprocess.run(["fdtput", "-t", "x", dtb, _pcie_node(dtb), "reg",
+                    "0x70", "0x0", "0x0", "0x10000000"], check=True)
+    r = run_arm64(dtb=dtb)
+    assert not r.timed_out and r.rc == 0, r.describe()
+    assert "ecam 0000:00-ff at 0x7000000000" in r.lines, r.describe()
+    exc = [l for l in r.lines if l.startswith("exception ")]
+    assert len(exc) == 1, r.describe()
+    # Data abort from the current EL (EC 0x25), faulting address = window base.
+    m = re.match(r"^exception vector=4 esr=0x(9[67][0-9a-f]{6}) elr=0x[0-9a-f]+ "
+                 r"\(image\+0x[0-9a-f]+\) far=0x7000000000 lr=0x[0-9a-f]+$", exc[0])
+    assert m, r.describe()
+    assert r.lines[-1] == "poweroff 3", r.describe()
+
+
+def test_arm64_image_header_per_booting_rst():
+    import struct
+    from conftest import ARM64_STUB
+    hdr = open(ARM64_STUB, "rb").read(64)
+    code0, code1, text_offset, image_size, flags, r2, r3, r4, magic, r5 = \
+        struct.unpack("<IIQQQQQQII", hdr)
+    assert code0 >> 26 == 0b000101, "code0 must be a branch"
+    assert text_offset == 0
+    assert flags == 0xa                                 # LE, 4K, anywhere
+    assert magic == 0x644d5241                          # "ARM\x64"
+    import os
+    assert image_size % 4096 == 0 and image_size > os.path.getsize(ARM64_STUB)
