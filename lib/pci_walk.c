@@ -263,7 +263,7 @@ static void probe(struct walk_ctx *c, const struct frame *fr, uint8_t devfn, str
 
 static void bridge_log(pci_sbdf_t s, const struct probe *pr, const char *why)
 {
-	pcsc_log("pcsc: walk: %04x:%02x:%02x.%x bridge secondary %02x subordinate %02x %s: not followed",
+	pcsc_log("pcsc: walk: %04x:%02x:%02x.%x bridge secondary %02x subordinate %02x %s",
 		 PCI_SBDF_SEG(s), PCI_SBDF_BUS(s), PCI_SLOT(PCI_SBDF_DEVFN(s)),
 		 PCI_FUNC(PCI_SBDF_DEVFN(s)), pr->sec, pr->sub, why);
 }
@@ -274,6 +274,7 @@ static void follow_bridge(struct walk_ctx *c, const struct frame *fr, uint8_t de
 {
 	pci_sbdf_t sbdf = PCI_SBDF(c->win->seg, fr->bus, devfn);
 	const char *why = NULL;
+	uint8_t limit;
 
 	if (pr->sec == 0) {
 		c->w->stats.unnumbered_bridges++;
@@ -281,25 +282,34 @@ static void follow_bridge(struct walk_ctx *c, const struct frame *fr, uint8_t de
 		return;
 	}
 	if (pr->sec <= fr->bus)
-		why = "not above its own bus";
+		why = "not above its own bus: not followed";
 	else if (pr->sub < pr->sec)
-		why = "inverted";
-	else if (pr->sec < c->win->bus_start || pr->sub > c->win->bus_end)
-		why = "outside the ECAM window";
-	else if (pr->sub > fr->limit)
-		why = "outside its parent's range";
-	for (unsigned int b = pr->sec; !why && b <= pr->sub; b++)
+		why = "inverted: not followed";
+	else if (pr->sec > c->win->bus_end)
+		why = "outside the ECAM window: not followed";
+	else if (pr->sec > fr->limit)
+		why = "outside its parent's range: not followed";
+	/* Buses past the parent's subordinate are never forwarded to, by
+	 * hardware either: walk what is reachable, but count the bridge. */
+	limit = pr->sub > fr->limit ? fr->limit : pr->sub;
+	for (unsigned int b = pr->sec; !why && b <= limit; b++)
 		if (bit_test(c->seen, b))
-			why = "claims a bus already walked";
+			why = "claims a bus already walked: not followed";
 	if (why) {
 		c->w->stats.bad_bridges++;
 		bridge_log(sbdf, pr, why);
 		return;
 	}
+	if (limit != pr->sub) {
+		c->w->stats.bad_bridges++;
+		bridge_log(sbdf, pr, limit == c->win->bus_end ?
+			   "past the ECAM window: walked up to its end" :
+			   "past its parent's range: walked up to the parent's subordinate");
+	}
 	bit_set(c->seen, pr->sec);
 	c->w->stats.buses++;
 	/* Bounded: a push marks a new bus in seen[], so at most 256 frames. */
-	c->stack[c->sp++] = (struct frame){ .bus = pr->sec, .limit = pr->sub,
+	c->stack[c->sp++] = (struct frame){ .bus = pr->sec, .limit = limit,
 					    .mode = pr->child_mode, .next = 0 };
 }
 

@@ -184,16 +184,18 @@ static void hostile_topology_ends_and_counts_each_anomaly(void **state)
 		"0000:07:00.0 8086:1533 020000 h0 ----E pf=-",
 		"0000:08:00.0 8086:1533 020000 h0 ----E pf=-",	/* ready after 5 CRS */
 		"0000:10:00.0 10b5:8796 060400 h1 B---E pf=-",
+		"0000:11:00.0 8086:1533 020000 h0 ----E pf=-",
 		"0000:fe:00.0 8086:10fb 020000 h0 -P--E pf=-",
-		"0000:ff:1e.0 8086:10ed ffffff h0 --V-- pf=16",
+		"0000:ff:1e.0 8086:10ed ffffff h0 --V-- pf=17",
 	};
 	(void)state;
 	assert_int_equal(walk_fixture("hostile.topo"), 0);
 	expect_list(want, sizeof(want) / sizeof(want[0]));
-	/* buses 00 02 06 07 08 09 10 fe; 09:00.0 CRS forever; caploop +
-	 * extcaploop; 02:00.0, 00:03.0, 00:04.0, 10:00.0 bad; 00:01.0 unnumbered;
-	 * VFs 1..7 of fe:00.0 past bus ff. */
-	expect_stats(8, 1, 2, 4, 1, 7, 0);
+	/* buses 00 02 06 07 08 09 10 11 fe; 09:00.0 CRS forever; caploop +
+	 * extcaploop; 02:00.0, 00:03.0, 00:04.0 bad, 10:00.0 bad but followed
+	 * up to its parent's bus 12; 00:01.0 unnumbered; VFs 1..7 of fe:00.0
+	 * past bus ff. */
+	expect_stats(9, 1, 2, 4, 1, 7, 0);
 	assert_int_equal(log_lines, 9);
 	print_message("hostile.topo: %u functions, %llu config reads (1001 spent on CRS forever)\n",
 		      w.n, (unsigned long long)cfg.reads);
@@ -408,11 +410,36 @@ static void two_bridges_claiming_one_bus_walk_it_once(void **state)
 static void bridge_outside_the_window_is_bad(void **state)
 {
 	(void)state;
-	assert_int_equal(walk_text("window 0 00 0f\n00:01.0 1b36:000c bridge sec=10 sub=10\n"
-				   "00:02.0 1b36:000c bridge sec=0f sub=10\n", 16), 0);
+	assert_int_equal(walk_text("window 0 00 0f\n00:01.0 1b36:000c bridge sec=10 sub=10 legacy\n",
+				   16), 0);
+	assert_int_equal(w.n, 1);
+	expect_stats(1, 0, 0, 1, 0, 0, 0);
+	assert_non_null(strstr(last_log, "outside the ECAM window: not followed"));
+}
+
+static void bridge_reaching_past_the_window_is_clamped(void **state)
+{
+	(void)state;
+	assert_int_equal(walk_text("window 0 00 0f\n00:02.0 1b36:000c bridge sec=0f sub=10 legacy\n"
+				   "0f:00.0 8086:1\n", 16), 0);
 	assert_int_equal(w.n, 2);
-	expect_stats(1, 0, 0, 2, 0, 0, 0);
-	assert_non_null(strstr(last_log, "outside the ECAM window"));
+	expect_stats(2, 0, 0, 1, 0, 0, 0);
+	assert_string_equal(last_log, "pcsc: walk: 0000:00:02.0 bridge secondary 0f subordinate 10 "
+				      "past the ECAM window: walked up to its end\n");
+}
+
+static void child_reaching_past_its_parent_is_clamped(void **state)
+{
+	(void)state;
+	/* 01:00.0 claims 02..05 but its parent forwards only up to 03. */
+	assert_int_equal(walk_text("00:01.0 1b36:1 bridge sec=1 sub=3 legacy\n"
+				   "01:00.0 1b36:1 bridge sec=2 sub=5 legacy\n"
+				   "01:01.0 1b36:1 bridge sec=4 sub=4 legacy\n"
+				   "02:00.0 8086:1\n", 16), 0);
+	assert_int_equal(w.n, 4);
+	/* 01:01.0: bus 4 is outside 00:01.0's range 1..3. */
+	expect_stats(3, 0, 0, 2, 0, 0, 0);
+	assert_non_null(strstr(last_log, "outside its parent's range: not followed"));
 }
 
 static void crs_within_budget_is_present(void **state)
@@ -577,6 +604,8 @@ int main(void)
 		T(subordinate_below_secondary_is_bad),
 		T(two_bridges_claiming_one_bus_walk_it_once),
 		T(bridge_outside_the_window_is_bad),
+		T(bridge_reaching_past_the_window_is_clamped),
+		T(child_reaching_past_its_parent_is_clamped),
 		T(crs_within_budget_is_present),
 		T(crs_beyond_budget_is_absent),
 		T(vfs_need_vf_enable),
