@@ -301,8 +301,11 @@ int gen_write(const struct gen_opts *o, struct gen_dev *devs, uint32_t n)
 		} else if (fs[i].kind == F_BADDA) {
 			const char *k = fs[i].arg;
 
+			/* Each fault makes exactly one entry BAD unless said
+			 * otherwise: a misaligned da points into the KHO root's
+			 * page, which no entry's block can overlap. */
 			if (!strcmp(k, "align"))
-				x->e.da += 0x100;
+				x->e.da = kho + 0x100;
 			else if (!strcmp(k, "notram"))
 				x->e.da = ram_end + x->block * stride;
 			else if (!strcmp(k, "overlap"))
