@@ -1,0 +1,339 @@
+/* arch/x86/x86.c - the x86_64 hooks of include/pcsc/arch.h, identity paging, exceptions and the C entry.
+ * Must never write PCI config space, and never print from an exception taken inside the exception path. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <pcsc/arch.h>
+#include <pcsc/errno.h>
+#include <pcsc/log.h>
+#include "../../stub/stub.h"
+#include "x86.h"
+
+struct x86_boot x86_boot;
+static struct stub_platform x86_plat;
+
+/* ------------------------------------------------------------ console ---- */
+#define COM1		0x3f8
+#define UART_THR	0
+#define UART_IER	1
+#define UART_FCR	2
+#define UART_LCR	3
+#define UART_MCR	4
+#define UART_LSR	5
+#define UART_LSR_THRE	0x20
+/* ~1 ms of polling at any speed we run; a missing UART never hangs us. */
+#define UART_SPIN	100000
+
+void x86_serial_init(void)
+{
+	outb(COM1 + UART_IER, 0x00);		/* polled: no interrupts */
+	outb(COM1 + UART_LCR, 0x80);		/* DLAB: divisor follows */
+	outb(COM1 + 0, 0x01);			/* 115200 baud */
+	outb(COM1 + 1, 0x00);
+	outb(COM1 + UART_LCR, 0x03);		/* 8N1 */
+	outb(COM1 + UART_FCR, 0x07);		/* FIFO on, cleared */
+	outb(COM1 + UART_MCR, 0x03);		/* DTR | RTS */
+}
+
+void arch_putc(char c)
+{
+	for (unsigned int i = 0; i < UART_SPIN; i++)
+		if (inb(COM1 + UART_LSR) & UART_LSR_THRE)
+			break;
+	outb(COM1 + UART_THR, (uint8_t)c);
+}
+
+void x86_log_sink(const char *line, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (line[i] == '\n')
+			arch_putc('\r');
+		arch_putc(line[i]);
+	}
+}
+
+/* --------------------------------------------------------------- MMIO ---- */
+uint32_t arch_mmio_read32(uint64_t addr)
+{
+	uint32_t v;
+
+	/* One movl the compiler cannot merge, split or drop. */
+	__asm__ volatile("movl (%1), %0" : "=r"(v) : "r"(addr) : "memory");
+	return v;
+}
+
+void arch_dcache_clean(uint64_t addr, uint64_t len)
+{
+	/* x86 caches are coherent with every agent the next kernel uses; only
+	 * order our stores before the jump. */
+	(void)addr;
+	(void)len;
+	__asm__ volatile("mfence" : : : "memory");
+}
+
+/* -------------------------------------------------------------- timer ---- */
+static uint64_t tsc_hz;
+
+uint64_t arch_timer_ticks(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+
+/* The TSC against 10 ms of PIT channel 2 (1.193182 MHz), once. A PIT that
+ * never fires leaves the loop after its budget and we report 1 GHz. */
+uint64_t arch_timer_hz(void)
+{
+	uint64_t t0, t1;
+	unsigned int i;
+
+	if (tsc_hz)
+		return tsc_hz;
+	outb(0x61, (uint8_t)((inb(0x61) & ~0x02) | 0x01));	/* gate on, speaker off */
+	outb(0x43, 0xb0);		/* channel 2, lo/hi byte, mode 0 */
+	outb(0x42, 11932 & 0xff);	/* 10 ms */
+	outb(0x42, 11932 >> 8);
+	t0 = arch_timer_ticks();
+	for (i = 0; i < 50000000u; i++)
+		if (inb(0x61) & 0x20)
+			break;
+	t1 = arch_timer_ticks();
+	tsc_hz = (i < 50000000u && t1 > t0) ? (t1 - t0) * 100 : 1000000000ull;
+	return tsc_hz;
+}
+
+/* -------------------------------------------------------------- power ---- */
+/* The exit itself, with no printing: also the way out of a nested fault. */
+static __attribute__((noreturn)) void poweroff_hw(int code)
+{
+	if (x86_boot.debug_exit)
+		outl(X86_DEBUG_EXIT_PORT, (uint32_t)(X86_EXIT_BASE + code));
+	/* Not asked to exit QEMU (or no isa-debug-exit there): reset, in the
+	 * order Linux tries: the FADT's reset register, the keyboard
+	 * controller, the 0xCF9 reset control, then a triple fault. */
+	if (x86_boot.reset_port)
+		outb(x86_boot.reset_port, x86_boot.reset_value);
+	for (unsigned int i = 0; i < UART_SPIN; i++)
+		if (!(inb(0x64) & 0x02))
+			break;
+	outb(0x64, 0xfe);
+	outb(0xcf9, 0x02);
+	outb(0xcf9, 0x06);
+	{
+		static const struct { uint16_t limit; uint64_t base; } __attribute__((packed))
+			no_idt = { 0, 0 };
+
+		__asm__ volatile("lidt %0; int3" : : "m"(no_idt));
+	}
+	for (;;)
+		__asm__ volatile("cli; hlt");
+}
+
+__attribute__((noreturn)) void arch_poweroff(int code)
+{
+	pcsc_log("pcsc: poweroff %d", code);
+	poweroff_hw(code);
+}
+
+/* ------------------------------------------------------------- paging ---- */
+extern uint64_t x86_pml4[512], x86_pdpt[512], x86_pd[4][512];
+
+#define PTE_P		0x001ull
+#define PTE_W		0x002ull
+#define PTE_PWT		0x008ull
+#define PTE_PCD		0x010ull
+#define PTE_PS		0x080ull
+#define PTE_ADDR	0x000ffffffffff000ull
+#define GIB		(1ull << 30)
+#define PHYS_LIMIT	(1ull << 52)
+
+/* Tables for anything above 4 GiB: one PDPT per 512 GiB, one PD per GiB
+ * when the CPU has no 1 GiB pages. Enough for high ECAM and RAM of a
+ * test machine; a refusal is reported, never silently ignored. */
+#define POOL_PDPT	8
+#define POOL_PD		64
+static uint64_t pool_pdpt[POOL_PDPT][512] __attribute__((aligned(4096)));
+static uint64_t pool_pd[POOL_PD][512] __attribute__((aligned(4096)));
+static unsigned int pool_pdpt_used, pool_pd_used;
+static int gb_pages = -1;
+
+static bool cpu_has_gb_pages(void)
+{
+	uint32_t a, b, c, d;
+
+	if (gb_pages < 0) {
+		__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000000u), "c"(0));
+		gb_pages = 0;
+		if (a >= 0x80000001u) {
+			__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+					 : "a"(0x80000001u), "c"(0));
+			gb_pages = !!(d & (1u << 26));
+		}
+	}
+	return gb_pages;
+}
+
+static void flush_tlb(void)
+{
+	uint64_t cr3;
+
+	__asm__ volatile("mov %%cr3, %0; mov %0, %%cr3" : "=r"(cr3) : : "memory");
+}
+
+int x86_map_identity(uint64_t phys, uint64_t len, bool device)
+{
+	uint64_t attr = PTE_P | PTE_W | PTE_PS | (device ? PTE_PCD | PTE_PWT : 0);
+	uint64_t first, last;
+
+	if (!len)
+		return 0;
+	if (phys + (len - 1) < phys || phys + (len - 1) >= PHYS_LIMIT)
+		return -PCSC_ERANGE;
+	first = phys / GIB;
+	last = (phys + len - 1) / GIB;
+	for (uint64_t gb = first; gb <= last; gb++) {
+		uint64_t *pdpt, *pd;
+		unsigned int l4 = (unsigned int)(gb >> 9), l3 = (unsigned int)(gb & 511);
+
+		if (!(x86_pml4[l4] & PTE_P)) {
+			if (pool_pdpt_used >= POOL_PDPT)
+				return -PCSC_ENOSPC;
+			pdpt = pool_pdpt[pool_pdpt_used++];
+			x86_pml4[l4] = (uint64_t)(uintptr_t)pdpt | PTE_P | PTE_W;
+		}
+		pdpt = (uint64_t *)(uintptr_t)(x86_pml4[l4] & PTE_ADDR);
+		if (pdpt[l3] & PTE_P)
+			continue;		/* mapped already (first mapping wins) */
+		if (cpu_has_gb_pages()) {
+			pdpt[l3] = (gb * GIB) | attr;
+			continue;
+		}
+		if (pool_pd_used >= POOL_PD)
+			return -PCSC_ENOSPC;
+		pd = pool_pd[pool_pd_used++];
+		for (unsigned int i = 0; i < 512; i++)
+			pd[i] = (gb * GIB + ((uint64_t)i << 21)) | attr;
+		pdpt[l3] = (uint64_t)(uintptr_t)pd | PTE_P | PTE_W;
+	}
+	flush_tlb();
+	return 0;
+}
+
+void x86_paging_init(void)
+{
+	uint64_t pml4 = (uint64_t)(uintptr_t)x86_pml4;
+
+	/* Same tables head.S builds on the PVH path; rewriting identical
+	 * entries under a live CR3 is harmless. */
+	x86_pml4[0] = (uint64_t)(uintptr_t)x86_pdpt | PTE_P | PTE_W;
+	for (unsigned int i = 0; i < 4; i++) {
+		x86_pdpt[i] = (uint64_t)(uintptr_t)x86_pd[i] | PTE_P | PTE_W;
+		for (unsigned int j = 0; j < 512; j++)
+			x86_pd[i][j] = ((uint64_t)i * GIB + ((uint64_t)j << 21)) | PTE_P | PTE_W | PTE_PS;
+	}
+	/* The 64-bit entry may run us above 4 GiB: map ourselves before CR3
+	 * moves to our tables (the caller's map covers us until then). */
+	(void)x86_map_identity((uint64_t)(uintptr_t)__image_start,
+			       (uint64_t)(__image_end - __image_start), false);
+	__asm__ volatile("mov %0, %%cr3" : : "r"(pml4) : "memory");
+}
+
+/* ---------------------------------------------------------- exceptions ---- */
+struct idt_entry {
+	uint16_t off0;
+	uint16_t sel;
+	uint8_t ist;
+	uint8_t type;
+	uint16_t off1;
+	uint32_t off2;
+	uint32_t rsvd;
+} __attribute__((packed));
+
+static struct idt_entry x86_idt[32] __attribute__((aligned(16)));
+
+void x86_idt_init(void)
+{
+	struct { uint16_t limit; uint64_t base; } __attribute__((packed)) desc;
+
+	for (unsigned int v = 0; v < 32; v++) {
+		uint64_t a = (uint64_t)(uintptr_t)(x86_isr_stubs + 16 * v);
+
+		x86_idt[v].off0 = (uint16_t)a;
+		x86_idt[v].sel = X86_GDT_CODE64;
+		x86_idt[v].ist = 0;
+		x86_idt[v].type = 0x8e;		/* present, DPL0, 64-bit interrupt gate */
+		x86_idt[v].off1 = (uint16_t)(a >> 16);
+		x86_idt[v].off2 = (uint32_t)(a >> 32);
+		x86_idt[v].rsvd = 0;
+	}
+	desc.limit = sizeof(x86_idt) - 1;
+	desc.base = (uint64_t)(uintptr_t)x86_idt;
+	__asm__ volatile("lidt %0" : : "m"(desc));
+}
+
+static volatile int in_exception;
+
+__attribute__((noreturn)) void x86_exception(const uint64_t *frame)
+{
+	uint64_t cr2;
+
+	if (in_exception++)
+		poweroff_hw(X86_EXIT_EXCEPTION);	/* faulted while reporting */
+	__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
+	pcsc_log("pcsc: exception vector=%u error=0x%llx rip=0x%llx (image+0x%llx) cr2=0x%llx",
+		 (unsigned int)frame[0], (unsigned long long)frame[1],
+		 (unsigned long long)frame[2],
+		 (unsigned long long)(frame[2] - (uint64_t)(uintptr_t)__image_start),
+		 (unsigned long long)cr2);
+	/* Still try to leave the way the flow would: the next kernel needs no
+	 * help from us, and without one the test wants an exit code. */
+	if (x86_plat.has_next)
+		arch_boot_next(&x86_plat);
+	arch_poweroff(X86_EXIT_EXCEPTION);
+}
+
+/* ----------------------------------------------------------- selftest ---- */
+/* pcsc.x86.selftest=pf|ud: prove the exception path in QEMU tests. */
+static void x86_selftest(const char *what)
+{
+	if (!strcmp(what, "pf")) {
+		/* 1 TiB + 0x123: never mapped by us (nothing above 4 GiB is,
+		 * unless asked). */
+		(void)arch_mmio_read32(0x10000000123ull);
+	} else if (!strcmp(what, "ud")) {
+		__builtin_trap();
+	}
+	pcsc_log("pcsc: x86 selftest '%s' unknown", what);
+}
+
+/* --------------------------------------------------------------- entry ---- */
+__attribute__((noreturn)) void x86_main(uint64_t start_info, uint64_t boot_params, int entry)
+{
+	x86_serial_init();
+	pcsc_log_set_sink(x86_log_sink);
+	x86_idt_init();
+	x86_paging_init();
+
+	x86_boot.entry = entry;
+	x86_boot.start_info = start_info;
+	x86_boot.boot_params = boot_params;
+	x86_cmdline_parse(&x86_boot);
+
+	pcsc_log("pcsc: x86_64 entry %s image 0x%llx-0x%llx boot_params 0x%llx start_info 0x%llx",
+		 entry == X86_ENTRY_PVH ? "pvh" : "64bit",
+		 (unsigned long long)(uintptr_t)__image_start,
+		 (unsigned long long)(uintptr_t)__image_end,
+		 (unsigned long long)x86_boot.boot_params, (unsigned long long)start_info);
+	if (x86_bad_relocs) {
+		pcsc_log("pcsc: x86 image has %llu relocations that are not R_X86_64_RELATIVE",
+			 (unsigned long long)x86_bad_relocs);
+		arch_poweroff(X86_EXIT_FATAL);
+	}
+	if (x86_boot.selftest)
+		x86_selftest(x86_boot.selftest);
+
+	x86_plat.arch = &x86_boot;
+	stub_main(&x86_plat);
+}

@@ -1,0 +1,166 @@
+/* arch/x86/x86.h - x86_64-private facts shared by head.S and the C files of
+ * arch/x86: load address, exit codes, boot_params/PVH layouts. Never included by lib/ or stub/. */
+#ifndef PCSC_ARCH_X86_H
+#define PCSC_ARCH_X86_H
+
+/* Link (and PVH load) address: QEMU loads the ELF at its p_paddr and jumps
+ * to the PVH note's address, which is this constant (linker/x86_64.lds
+ * asserts pvh_start32 sits here). The 64-bit entry is 0x200 bytes in, the
+ * offset the bzImage 64-bit boot protocol uses. */
+#define X86_LOAD_ADDR		0x100000
+#define X86_ENTRY64_OFF		0x200
+
+/* How the image was entered (third argument of x86_main). */
+#define X86_ENTRY_PVH		1
+#define X86_ENTRY_64		2
+
+#define X86_GDT_CODE64		0x08
+#define X86_GDT_DATA		0x10
+
+#define X86_MSR_EFER		0xc0000080
+#define X86_MSR_FS_BASE		0xc0000100
+
+/* arch_poweroff codes; isa-debug-exit receives X86_EXIT_BASE + code, so QEMU
+ * exits with ((X86_EXIT_BASE + code) << 1) | 1: 33 for success, never 0
+ * (a triple fault with -no-reboot exits 0) and never 1 (QEMU's own errors). */
+#define X86_EXIT_BASE		0x10
+#define X86_EXIT_OK		0
+#define X86_EXIT_FATAL		1	/* the image cannot run (bad relocation) */
+#define X86_EXIT_RETURNED	2	/* stub_main came back: a bug */
+#define X86_EXIT_EXCEPTION	3	/* CPU exception, no next kernel to try */
+#define X86_DEBUG_EXIT_PORT	0xf4
+
+#ifndef __ASSEMBLER__
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* struct hvm_start_info (Xen public/arch-x86/hvm/start_info.h), version 0/1. */
+#define PVH_START_MAGIC		0x336ec578u
+#define PVH_OFF_MAGIC		0
+#define PVH_OFF_VERSION		4
+#define PVH_OFF_CMDLINE		24
+#define PVH_OFF_RSDP		32
+#define PVH_OFF_MEMMAP		40	/* version >= 1 */
+#define PVH_OFF_MEMMAP_N	48
+#define PVH_START_INFO_LEN	56
+#define PVH_MEMMAP_ENTRY_LEN	24	/* {u64 addr, u64 size, u32 type, u32 rsvd} */
+
+/* boot_params, the "zero page" (Linux Documentation/arch/x86/zero-page.rst
+ * and boot.rst). */
+#define BP_SIZE			4096
+#define BP_ACPI_RSDP		0x070	/* u64 */
+#define BP_EXT_RAMDISK_IMAGE	0x0c0	/* u32, high half */
+#define BP_EXT_RAMDISK_SIZE	0x0c4
+#define BP_EXT_CMD_LINE_PTR	0x0c8
+#define BP_E820_ENTRIES		0x1e8	/* u8 */
+#define BP_HDR_MAGIC		0x202	/* "HdrS" */
+#define BP_RAMDISK_IMAGE	0x218	/* u32 */
+#define BP_RAMDISK_SIZE		0x21c
+#define BP_CMD_LINE_PTR		0x228	/* u32 */
+#define BP_CMDLINE_SIZE		0x238	/* u32, protocol >= 2.06 */
+#define BP_SETUP_DATA		0x250	/* u64, protocol >= 2.09 */
+#define BP_E820_TABLE		0x2d0
+#define BP_E820_MAX		128
+#define E820_ENTRY_LEN		20	/* packed {u64 addr, u64 size, u32 type} */
+#define E820_RAM		1
+#define E820_RESERVED		2
+#define E820_ACPI		3
+#define E820_NVS		4
+
+/* setup_data: {u64 next; u32 type; u32 len; u8 data[len]}. Type 10 is
+ * SETUP_KEXEC_KHO in Linux's arch/x86/include/uapi/asm/setup_data.h (the
+ * SPEC said 11: the kernel header says 10). */
+#define SETUP_DATA_HDR_LEN	16
+#define SETUP_KEXEC_KHO		10
+#define SETUP_KHO_LEN		32	/* {fdt_addr, fdt_size, scratch_addr, scratch_size} */
+#define SETUP_DATA_MAX_HOPS	64
+#define SETUP_INDIRECT		(1u << 31)
+
+#define X86_CMDLINE_MAX		2048
+
+/* What the entry path learnt before the flow starts; p->arch points here. */
+struct x86_boot {
+	int entry;			/* X86_ENTRY_* */
+	uint64_t start_info;		/* PVH hvm_start_info, 0 on the 64-bit entry */
+	uint64_t boot_params;		/* zero page, 0 when none */
+	uint64_t cmdline_phys;		/* the command line the options came from */
+	char cmdline[X86_CMDLINE_MAX];
+	bool debug_exit;		/* pcsc.exit=debug */
+	bool ecam_off;			/* pcsc.ecam=off: force the 0xCF8 fallback */
+	const char *selftest;		/* pcsc.x86.selftest=..., NULL when absent */
+	/* ACPI reset register from the FADT (I/O space only), 0 = none. */
+	uint16_t reset_port;
+	uint8_t reset_value;
+};
+
+extern struct x86_boot x86_boot;
+
+/* Port I/O: the only way to reach COM1, the PIT, 0xCF8 and isa-debug-exit. */
+static inline void outb(uint16_t port, uint8_t v)
+{
+	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline void outl(uint16_t port, uint32_t v)
+{
+	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
+}
+
+static inline uint8_t inb(uint16_t port)
+{
+	uint8_t v;
+
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+static inline uint32_t inl(uint16_t port)
+{
+	uint32_t v;
+
+	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+/* x86_main - C entry from head.S: console, IDT, own page tables, options,
+ * then stub_main. start_info/boot_params are 0 when absent. Never returns. */
+__attribute__((noreturn)) void x86_main(uint64_t start_info, uint64_t boot_params, int entry);
+
+/* x86_map_identity - make [phys, phys+len) reachable at the same virtual
+ * address (2 MiB or 1 GiB pages; uncached when device). Returns 0;
+ * -PCSC_ERANGE (wraps or above 52 bits); -PCSC_ENOSPC (table pool full). */
+int x86_map_identity(uint64_t phys, uint64_t len, bool device);
+
+/* x86_paging_init - our own identity map of the low 4 GiB plus the image,
+ * loaded into CR3. Idempotent. */
+void x86_paging_init(void);
+
+/* x86_idt_init - exception vectors 0..31 to x86_exception. */
+void x86_idt_init(void);
+
+/* x86_exception - report a CPU exception and leave (head.S's stubs call it
+ * with the frame: vector, error code, then the CPU's iret frame). */
+__attribute__((noreturn)) void x86_exception(const uint64_t *frame);
+
+/* x86_serial_init/x86_log_sink - polled 16550 on COM1 and the pcsc_log sink. */
+void x86_serial_init(void);
+void x86_log_sink(const char *line, size_t len);
+
+/* x86_cmdline_parse - read pcsc.* options from b->cmdline into b. */
+void x86_cmdline_parse(struct x86_boot *b);
+
+/* x86_cmdline_value - value of "key=" in the command line (copied, NUL
+ * terminated, at most size-1 bytes). Returns true when key was present. */
+bool x86_cmdline_value(const char *cmdline, const char *key, char *out, size_t size);
+
+/* x86_parse_u64 - "0x..." hex or decimal; false on garbage or overflow. */
+bool x86_parse_u64(const char *s, uint64_t *out);
+
+/* Provided by head.S and the linker script. */
+extern char __image_start[], __image_end[], __bss_start[], __bss_end[];
+extern char x86_stack_bottom[], x86_stack_top[];
+extern char x86_isr_stubs[];
+extern uint64_t x86_bad_relocs;
+#endif /* !__ASSEMBLER__ */
+#endif

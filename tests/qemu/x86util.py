@@ -1,0 +1,135 @@
+# tests/qemu/x86util.py - x86_64 QEMU helpers: q35 command lines, boot_params pages, setup_data, exit codes.
+# Never writes outside the test's tmp dir and $O/qemu; never accepts QEMU status 0 or 1 as the stub's exit.
+"""x86_64 helpers for the QEMU tests (conftest.py keeps the shared ones).
+
+The stub exits through isa-debug-exit (pcsc.exit=debug): arch_poweroff(code)
+writes 0x10 + code, QEMU exits with ((0x10 + code) << 1) | 1, so success is
+33 and an exception 39; a triple fault would be 0, QEMU's own errors 1.
+"""
+import os
+import struct
+import subprocess
+
+from conftest import O, need, need_tool, run_qemu, DEFAULT_TIMEOUT
+
+X86_STUB = os.path.join(O, "x86_64", "pcsc-stub.elf")
+X86_LOAD_ADDR = 0x100000
+X86_ENTRY64_OFF = 0x200
+
+
+def exit_status(code):
+    """QEMU's exit status for arch_poweroff(code) with pcsc.exit=debug."""
+    return ((0x10 + code) << 1) | 1
+
+
+EXIT_OK = exit_status(0)
+EXIT_EXCEPTION = exit_status(3)
+
+# boot_params (zero page) offsets, Linux Documentation/arch/x86/zero-page.rst
+BP_ACPI_RSDP = 0x070
+BP_E820_ENTRIES = 0x1e8
+BP_CMD_LINE_PTR = 0x228
+BP_SETUP_DATA = 0x250
+BP_E820_TABLE = 0x2d0
+SETUP_KEXEC_KHO = 10        # arch/x86/include/uapi/asm/setup_data.h
+
+
+def x86_cmd(kernel=None, devices=(), append="pcsc.exit=debug", extra=(), mem="1G",
+            machine="q35"):
+    """qemu-system-x86_64 -M q35 command line booting the stub (PVH)."""
+    cmd = [need_tool("qemu-system-x86_64"), "-M", machine, "-m", mem,
+           "-display", "none", "-no-reboot", "-monitor", "none", "-serial", "stdio",
+           "-nic", "none", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+           "-kernel", kernel or need(X86_STUB)]
+    if append is not None:
+        cmd += ["-append", append]
+    for d in devices:
+        cmd += ["-device", d]
+    cmd += list(extra)
+    return cmd
+
+
+def run_x86(devices=(), timeout=DEFAULT_TIMEOUT, **kw):
+    return run_qemu(x86_cmd(devices=devices, **kw), timeout=timeout)
+
+
+def assert_x86_exit(r, status=EXIT_OK, last="poweroff 0"):
+    """QEMU exited by itself through isa-debug-exit with status, and the
+    last pcsc line is last."""
+    assert not r.timed_out, "QEMU hung (timeout)\n" + r.describe()
+    assert status not in (0, 1)
+    assert r.rc == status, r.describe()
+    assert r.lines and r.lines[-1] == last, r.describe()
+
+
+def stub_flat_binary():
+    """The stub as a flat binary (what kexec or the bzImage wrapper loads):
+    objcopy of the ELF into $O/qemu/pcsc-stub-x86_64.bin."""
+    elf = need(X86_STUB)
+    outdir = os.path.join(O, "qemu")
+    os.makedirs(outdir, exist_ok=True)
+    out = os.path.join(outdir, "pcsc-stub-x86_64.bin")
+    if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(elf):
+        subprocess.run(["objcopy", "-O", "binary", elf, out], check=True)
+    return out
+
+
+def q35_e820(mem_mib=1024):
+    """The RAM QEMU gives a q35 machine of mem_mib (<= 2 GiB: all below the
+    PCI hole): (addr, size, type) as its own PVH memmap reports it."""
+    return [(0, 0x9fc00, 1), (0x100000, mem_mib * 0x100000 - 0x21000 - 0x100000, 1)]
+
+
+class BootParams:
+    """A boot_params page plus what it points to, laid out from addr:
+    page 0 the zero page, page 1 the command line, then setup_data nodes."""
+
+    def __init__(self, addr, e820=None, cmdline="", rsdp=0):
+        self.addr = addr
+        self.e820 = list(e820 if e820 is not None else q35_e820())
+        self.cmdline = cmdline
+        self.rsdp = rsdp
+        self.setup = []          # (type, payload bytes)
+        self.raw_next = None     # force the first setup_data pointer
+
+    def add_setup(self, typ, payload):
+        self.setup.append((typ, bytes(payload)))
+
+    def add_kho(self, fdt_addr, fdt_size, scratch_addr=0, scratch_size=0):
+        self.add_setup(SETUP_KEXEC_KHO, struct.pack("<4Q", fdt_addr, fdt_size,
+                                                    scratch_addr, scratch_size))
+
+    def image(self):
+        b = bytearray(0x2000)
+        struct.pack_into("<Q", b, BP_ACPI_RSDP, self.rsdp)
+        b[BP_E820_ENTRIES] = len(self.e820)
+        for i, (a, s, t) in enumerate(self.e820):
+            struct.pack_into("<QQI", b, BP_E820_TABLE + 20 * i, a, s, t)
+        cl = self.cmdline.encode() + b"\0"
+        assert len(cl) <= 0x1000
+        b[0x1000:0x1000 + len(cl)] = cl
+        struct.pack_into("<I", b, BP_CMD_LINE_PTR, self.addr + 0x1000)
+        off = 0x2000
+        nodes = []
+        for typ, payload in self.setup:
+            nodes.append((off, typ, payload))
+            off += (16 + len(payload) + 15) & ~15
+        b += bytearray(off - len(b))
+        for i, (o, typ, payload) in enumerate(nodes):
+            nxt = self.addr + nodes[i + 1][0] if i + 1 < len(nodes) else 0
+            struct.pack_into("<QII", b, o, nxt, typ, len(payload))
+            b[o + 16:o + 16 + len(payload)] = payload
+        first = self.addr + nodes[0][0] if nodes else 0
+        if self.raw_next is not None:
+            first = self.raw_next
+        struct.pack_into("<Q", b, BP_SETUP_DATA, first)
+        return bytes(b)
+
+    def write(self, tmp_path, name="bootparams.bin"):
+        out = os.path.join(str(tmp_path), name)
+        with open(out, "wb") as f:
+            f.write(self.image())
+        return out
+
+    def loader(self, tmp_path, name="bootparams.bin"):
+        return f"loader,file={self.write(tmp_path, name)},addr={self.addr:#x},force-raw=on"
