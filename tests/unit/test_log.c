@@ -115,6 +115,29 @@ static void unknown_conversion_is_printed_verbatim(void **state)
 	assert_string_equal(b, "a%qb%");
 }
 
+/* A caller's own variadic wrapper, as pcsc_log is built. */
+static int wrap(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = pcsc_vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+static void vsnprintf_consumes_a_va_list(void **state)
+{
+	char b[64];
+	(void)state;
+	assert_int_equal(wrap(b, sizeof(b), "%s=%llu/%zu%c", "reads", 123456789012ULL,
+			      (size_t)42, '!'), 22);
+	assert_string_equal(b, "reads=123456789012/42!");
+	assert_int_equal(wrap(b, 4, "%d%d", 12, 34), 4);
+	assert_string_equal(b, "123");
+}
+
 static char sink_buf[1024];
 static size_t sink_len;
 static int sink_calls;
@@ -179,6 +202,7 @@ int main(void)
 		cmocka_unit_test(size_zero_writes_nothing),
 		cmocka_unit_test(null_string_prints_placeholder),
 		cmocka_unit_test(unknown_conversion_is_printed_verbatim),
+		cmocka_unit_test(vsnprintf_consumes_a_va_list),
 		cmocka_unit_test(log_adds_newline_once),
 		cmocka_unit_test(log_cuts_long_lines_at_255),
 		cmocka_unit_test(log_without_sink_is_silent),
