@@ -300,7 +300,7 @@ static void many_vfs_cost_no_storage(void **state)
 static void fixtures_parse(void **state)
 {
 	static const char *const names[] = {
-		"default.topo", "big.topo", "hostile.topo", "vf4096.topo",
+		"default.topo", "big.topo", "hostile.topo", "vf4096.topo", "virt-nofw.topo",
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

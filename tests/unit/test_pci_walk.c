@@ -230,6 +230,21 @@ static void default_topology_gives_the_exact_list(void **state)
 		      (unsigned long long)cfg.reads);
 }
 
+static void virt_without_firmware_lists_the_root_bus(void **state)
+{
+	static const char *const want[] = {
+		"0000:00:00.0 1b36:0008 060000 h0 ----E pf=-",
+		"0000:00:01.0 1b36:000c 060400 h1 B---E pf=-",
+		"0000:00:01.1 1b36:000c 060400 h1 B---E pf=-",
+		"0000:00:02.0 1af4:1000 020000 h0 ----E pf=-",
+	};
+	(void)state;
+	assert_int_equal(walk_fixture("virt-nofw.topo"), 0);
+	expect_list(want, 4);
+	expect_stats(1, 0, 0, 0, 2, 0, 0);
+	assert_int_equal(log_lines, 2);
+}
+
 static void vf4096_costs_no_reads_per_vf(void **state)
 {
 	const struct pci_func *f;
@@ -591,6 +606,7 @@ int main(void)
 		T(big_topology_gives_the_exact_list),
 		T(hostile_topology_ends_and_counts_each_anomaly),
 		T(default_topology_gives_the_exact_list),
+		T(virt_without_firmware_lists_the_root_bus),
 		T(vf4096_costs_no_reads_per_vf),
 		T(empty_bus_costs_one_read_per_device),
 		T(functions_beyond_0_need_bit_7_of_function_0),
