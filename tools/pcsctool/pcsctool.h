@@ -87,6 +87,23 @@ int region_from_image(const char *path, uint64_t base, struct region *r);
 void region_physmem(struct region *r, struct physmem *pm, uint64_t ram_start, uint64_t ram_size);
 void *region_at(const struct region *r, uint64_t phys, uint64_t len);
 
+/* A cache to show or verify: a directory or a memory image. */
+struct source {
+	const char *dir, *image;
+	uint64_t base, kho_fdt, ram_start, ram_size;
+	bool has_base;
+	uint16_t S;
+	uint32_t entries;	/* from the manifest; 0 for images */
+	struct region r;
+	struct physmem pm;
+};
+
+/* source_arg - consume argv[*i] (and its value) if it is a source option
+ * or the DIR. Returns 1 if consumed, 0 if not, -EXIT_USAGE on a bad value. */
+int source_arg(struct source *s, int argc, char **argv, int *i);
+/* source_open - load it and set up s->pm. Returns 0 or an EXIT_* code. */
+int source_open(struct source *s);
+
 /* Where and how the cache is laid out and which faults to inject. */
 struct gen_dev {
 	pci_sbdf_t sbdf;

@@ -1,0 +1,87 @@
+/* source.c - where show and verify read a cache from: a gen/capture
+ * directory, or a raw memory image (--image FILE --base ADDR --kho-fdt ADDR).
+ * Never writes the source back. */
+#include <stdio.h>
+#include <string.h>
+#include "pcsctool.h"
+
+int source_arg(struct source *s, int argc, char **argv, int *i)
+{
+	const char *a = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
+	uint64_t x;
+
+	if (!strcmp(a, "--image") && v) {
+		s->image = v;
+	} else if ((!strcmp(a, "--base") || !strcmp(a, "--kho-fdt") || !strcmp(a, "--S")) && v) {
+		if (!parse_u64(v, &x)) {
+			die_msg("%s needs a number", a);
+			return -EXIT_USAGE;
+		}
+		if (!strcmp(a, "--base"))
+			s->base = x, s->has_base = true;
+		else if (!strcmp(a, "--kho-fdt"))
+			s->kho_fdt = x;
+		else if (x == 256 || x == 4096)
+			s->S = (uint16_t)x;
+		else {
+			die_msg("--S must be 256 or 4096");
+			return -EXIT_USAGE;
+		}
+	} else if (!strcmp(a, "--ram") && v) {
+		if (!parse_range(v, &s->ram_start, &s->ram_size)) {
+			die_msg("--ram needs START:SIZE");
+			return -EXIT_USAGE;
+		}
+	} else if (a[0] != '-' && !s->dir) {
+		s->dir = a;
+		return 1;
+	} else {
+		return 0;
+	}
+	(*i)++;
+	return 1;
+}
+
+int source_open(struct source *s)
+{
+	struct manifest m;
+	int rc;
+
+	if (s->image) {
+		if (!s->has_base || !s->kho_fdt) {
+			die_msg("--image needs --base ADDR and --kho-fdt ADDR");
+			return EXIT_USAGE;
+		}
+		rc = region_from_image(s->image, s->base, &s->r);
+		if (rc)
+			return rc;
+		if (!s->ram_size) {	/* RAM = what the image holds */
+			s->ram_start = s->r.base;
+			s->ram_size = s->r.size;
+		}
+		if (!s->S)
+			s->S = 4096;
+		s->entries = 0;
+	} else {
+		if (!s->dir) {
+			die_msg("a cache DIR or --image FILE is required");
+			return EXIT_USAGE;
+		}
+		rc = manifest_read(s->dir, &m);
+		if (!rc)
+			rc = region_from_dir(s->dir, &m, &s->r);
+		if (rc)
+			return rc;
+		if (!s->ram_size) {
+			s->ram_start = m.ram_start;
+			s->ram_size = m.ram_size;
+		}
+		if (!s->kho_fdt)
+			s->kho_fdt = m.kho_fdt;
+		if (!s->S)
+			s->S = m.S;
+		s->entries = m.entries;
+	}
+	region_physmem(&s->r, &s->pm, s->ram_start, s->ram_size);
+	return 0;
+}
