@@ -166,6 +166,18 @@ common64:
 	hlt
 	jmp	7b
 
+/* x86_jump64(entry, boot_params): the 64-bit boot protocol hand-over. Our
+ * GDT already has __BOOT_CS/__BOOT_DS; clear what a kernel may not assume. */
+	.text
+	.globl x86_jump64
+x86_jump64:
+	cli
+	movq	%rdi, %rax
+	xorl	%edi, %edi
+	xorl	%ebp, %ebp
+	xorl	%ebx, %ebx
+	jmp	*%rax
+
 /* Exception stubs, 16 bytes apart so C computes vector v's stub address.
  * Vectors that push an error code skip the dummy push. */
 	.text
@@ -196,8 +208,9 @@ x86_isr_common:
 	.balign 16
 x86_gdt:
 	.quad	0				/* null */
-	.quad	0x00af9a000000ffff		/* 0x08: 64-bit code, DPL0 */
-	.quad	0x00cf92000000ffff		/* 0x10: flat data */
+	.quad	0				/* 0x08: unused */
+	.quad	0x00af9a000000ffff		/* 0x10: 64-bit code, DPL0 (__BOOT_CS) */
+	.quad	0x00cf92000000ffff		/* 0x18: flat data (__BOOT_DS) */
 x86_gdt_end:
 	.balign 8
 	.globl x86_gdt_desc

@@ -295,9 +295,22 @@ __attribute__((noreturn)) void x86_exception(const uint64_t *frame)
 }
 
 /* ----------------------------------------------------------- selftest ---- */
-/* pcsc.x86.selftest=pf|ud: prove the exception path in QEMU tests. */
+/* pcsc.x86.selftest=pf|ud|chain64@ADDR: prove the exception path, and the
+ * 64-bit entry of a second copy of the stub at ADDR (placed by the test as a
+ * flat binary), entered exactly as kexec would: rsi = boot_params. */
 static void x86_selftest(const char *what)
 {
+	uint64_t to;
+
+	if (!strncmp(what, "chain64@", 8) && x86_parse_u64(what + 8, &to)) {
+		if (!x86_boot.boot_params || x86_map_identity(to, 2 << 20, false)) {
+			pcsc_log("pcsc: x86 selftest chain64 needs pcsc.boot_params and RAM at 0x%llx",
+				 (unsigned long long)to);
+			arch_poweroff(X86_EXIT_FATAL);
+		}
+		pcsc_log("pcsc: x86 selftest chain64 to 0x%llx", (unsigned long long)(to + X86_ENTRY64_OFF));
+		x86_jump64(to + X86_ENTRY64_OFF, x86_boot.boot_params);
+	}
 	if (!strcmp(what, "pf")) {
 		/* 1 TiB + 0x123: never mapped by us (nothing above 4 GiB is,
 		 * unless asked). */

@@ -14,8 +14,11 @@
 #define X86_ENTRY_PVH		1
 #define X86_ENTRY_64		2
 
-#define X86_GDT_CODE64		0x08
-#define X86_GDT_DATA		0x10
+/* The selectors the 64-bit boot protocol demands of whoever jumps to a
+ * kernel (__BOOT_CS 0x10, __BOOT_DS 0x18): we use them ourselves, so the
+ * jump needs no GDT switch. */
+#define X86_GDT_CODE64		0x10
+#define X86_GDT_DATA		0x18
 
 #define X86_MSR_EFER		0xc0000080
 #define X86_MSR_FS_BASE		0xc0000100
@@ -122,6 +125,10 @@ static inline uint32_t inl(uint16_t port)
 	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
 	return v;
 }
+
+/* x86_jump64 - enter a 64-bit boot protocol entry with rsi = boot_params,
+ * interrupts off, our GDT (CS 0x10, DS/ES/SS 0x18) and identity map. */
+__attribute__((noreturn)) void x86_jump64(uint64_t entry, uint64_t boot_params);
 
 /* x86_main - C entry from head.S: console, IDT, own page tables, options,
  * then stub_main. start_info/boot_params are 0 when absent. Never returns. */

@@ -75,9 +75,15 @@ def stub_flat_binary():
 
 
 def q35_e820(mem_mib=1024):
-    """The RAM QEMU gives a q35 machine of mem_mib (<= 2 GiB: all below the
-    PCI hole): (addr, size, type) as its own PVH memmap reports it."""
-    return [(0, 0x9fc00, 1), (0x100000, mem_mib * 0x100000 - 0x21000 - 0x100000, 1)]
+    """The e820 a kernel booted by SeaBIOS sees on q35 with mem_mib (<= 2 GiB,
+    all below the PCI hole): RAM below 640K and from 1 MiB to where SeaBIOS
+    keeps its ACPI tables (the last 0x21000 bytes, reserved), the BIOS
+    areas reserved. (addr, size, type)."""
+    top = mem_mib * 0x100000
+    return [(0, 0x9fc00, 1), (0x9fc00, 0x400, 2), (0xf0000, 0x10000, 2),
+            (0x100000, top - 0x21000 - 0x100000, 1), (top - 0x21000, 0x21000, 2),
+            (0xb0000000, 0x10000000, 2), (0xfeffc000, 0x4000, 2),
+            (0xfffc0000, 0x40000, 2)]
 
 
 class BootParams:
