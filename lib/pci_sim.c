@@ -412,17 +412,22 @@ static void build_space(struct pci_sim_func *f, const struct line_desc *d)
 	}
 }
 
-/* The bridge (lowest SBDF) whose secondary bus is bus, or -1. */
-static int64_t parent_of(const struct pci_sim *sim, uint16_t seg, uint8_t bus)
+/*
+ * parent[bus]: index of the bridge (lowest SBDF) of one segment whose
+ * secondary bus is bus, or -1. One pass, so finishing stays linear.
+ */
+static void parents_of_segment(const struct pci_sim *sim, uint32_t s0, uint32_t s1,
+			       int32_t parent[256])
 {
-	for (uint32_t i = 0; i < sim->n; i++) {
+	for (unsigned int b = 0; b < 256; b++)
+		parent[b] = -1;
+	for (uint32_t i = s0; i < s1; i++) {
 		const struct pci_sim_func *f = &sim->funcs[i];
+		uint8_t sec = f->cfg[PCI_SECONDARY_BUS];
 
-		if ((f->sim_flags & SIM_F_BRIDGE) && PCI_SBDF_SEG(f->sbdf) == seg &&
-		    f->cfg[PCI_SECONDARY_BUS] == bus && f->cfg[PCI_SECONDARY_BUS] != 0)
-			return i;
+		if ((f->sim_flags & SIM_F_BRIDGE) && sec != 0 && parent[sec] < 0)
+			parent[sec] = (int32_t)i;
 	}
-	return -1;
 }
 
 /*
@@ -430,10 +435,11 @@ static int64_t parent_of(const struct pci_sim *sim, uint16_t seg, uint8_t bus)
  * root bus; below a root or downstream port an upstream port; below an
  * upstream port a downstream port. Bounded: hostile bus loops end at 256.
  */
-static unsigned int bridge_port_type(const struct pci_sim *sim, uint32_t i)
+static unsigned int bridge_port_type(const struct pci_sim *sim, const int32_t parent[256],
+				     uint32_t i)
 {
 	unsigned int hops = 0, type = EXP_TYPE_ROOT_PORT;
-	int64_t cur = i;
+	int32_t cur = (int32_t)i;
 
 	for (; hops < 256; hops++) {
 		const struct pci_sim_func *f = &sim->funcs[cur];
@@ -442,7 +448,7 @@ static unsigned int bridge_port_type(const struct pci_sim *sim, uint32_t i)
 			type = (f->sim_flags >> SIM_F_PORT_SHIFT) & 0xf;
 			break;
 		}
-		cur = parent_of(sim, PCI_SBDF_SEG(f->sbdf), PCI_SBDF_BUS(f->sbdf));
+		cur = parent[PCI_SBDF_BUS(f->sbdf)];
 		if (cur < 0 || (uint32_t)cur == i)
 			break;
 	}
@@ -452,44 +458,60 @@ static unsigned int bridge_port_type(const struct pci_sim *sim, uint32_t i)
 	return type;
 }
 
+static void finish_one(struct pci_sim *sim, const int32_t parent[256], uint32_t i)
+{
+	struct pci_sim_func *f = &sim->funcs[i];
+	uint32_t slot_key = f->sbdf & ~7u;
+	bool others = (i > 0 && (sim->funcs[i - 1].sbdf & ~7u) == slot_key) ||
+		      (i + 1 < sim->n && (sim->funcs[i + 1].sbdf & ~7u) == slot_key);
+
+	f->cfg[PCI_HEADER_TYPE] &= PCI_HEADER_TYPE_MASK;
+	if (others && !(f->sim_flags & SIM_F_NOMULTI))
+		f->cfg[PCI_HEADER_TYPE] |= PCI_HEADER_TYPE_MFD;
+
+	if (f->sim_flags & SIM_F_ARI) {
+		uint8_t nfn = 0;
+
+		/* At most the 255 later functions of the same bus. */
+		for (uint32_t j = i + 1; j < sim->n &&
+		     (sim->funcs[j].sbdf >> 8) == (f->sbdf >> 8); j++) {
+			if (sim->funcs[j].sim_flags & SIM_F_ARI) {
+				nfn = PCI_SBDF_DEVFN(sim->funcs[j].sbdf);
+				break;
+			}
+		}
+		put16(f->cfg, SIM_EXT_ARI + PCI_ARI_CAP, (uint16_t)(nfn << 8));
+	}
+
+	if (!(f->sim_flags & SIM_F_LEGACY)) {
+		unsigned int type;
+
+		if (f->sim_flags & SIM_F_BRIDGE)
+			type = bridge_port_type(sim, parent, i);
+		else
+			type = parent[PCI_SBDF_BUS(f->sbdf)] < 0 ? EXP_TYPE_RC_END : EXP_TYPE_ENDPOINT;
+		put16(f->cfg, exp_pos(f->sim_flags) + PCI_EXP_FLAGS, (uint16_t)(0x0002 | type << 4));
+	}
+}
+
 /* Recompute what depends on the set of functions: multi-function bits,
- * ARI next-function numbers and PCIe port types. Idempotent. */
+ * ARI next-function numbers and PCIe port types. Idempotent; one segment
+ * at a time (funcs[] is sorted, so a segment is one run). */
 static void sim_finish(struct pci_sim *sim)
 {
-	for (uint32_t i = 0; i < sim->n; i++) {
-		struct pci_sim_func *f = &sim->funcs[i];
-		uint32_t slot_key = f->sbdf & ~7u;
-		bool others = (i > 0 && (sim->funcs[i - 1].sbdf & ~7u) == slot_key) ||
-			      (i + 1 < sim->n && (sim->funcs[i + 1].sbdf & ~7u) == slot_key);
+	int32_t parent[256];
+	uint32_t s0 = 0;
 
-		f->cfg[PCI_HEADER_TYPE] &= PCI_HEADER_TYPE_MASK;
-		if (others && !(f->sim_flags & SIM_F_NOMULTI))
-			f->cfg[PCI_HEADER_TYPE] |= PCI_HEADER_TYPE_MFD;
+	while (s0 < sim->n) {
+		uint16_t seg = PCI_SBDF_SEG(sim->funcs[s0].sbdf);
+		uint32_t s1 = s0;
 
-		if (f->sim_flags & SIM_F_ARI) {
-			uint8_t nfn = 0;
-
-			for (uint32_t j = i + 1; j < sim->n &&
-			     (sim->funcs[j].sbdf >> 8) == (f->sbdf >> 8); j++) {
-				if (sim->funcs[j].sim_flags & SIM_F_ARI) {
-					nfn = PCI_SBDF_DEVFN(sim->funcs[j].sbdf);
-					break;
-				}
-			}
-			put16(f->cfg, SIM_EXT_ARI + PCI_ARI_CAP, (uint16_t)(nfn << 8));
-		}
-
-		if (!(f->sim_flags & SIM_F_LEGACY)) {
-			unsigned int type;
-
-			if (f->sim_flags & SIM_F_BRIDGE)
-				type = bridge_port_type(sim, i);
-			else
-				type = parent_of(sim, PCI_SBDF_SEG(f->sbdf), PCI_SBDF_BUS(f->sbdf)) < 0 ?
-				       EXP_TYPE_RC_END : EXP_TYPE_ENDPOINT;
-			put16(f->cfg, exp_pos(f->sim_flags) + PCI_EXP_FLAGS,
-			      (uint16_t)(0x0002 | type << 4));
-		}
+		while (s1 < sim->n && PCI_SBDF_SEG(sim->funcs[s1].sbdf) == seg)
+			s1++;
+		parents_of_segment(sim, s0, s1, parent);
+		for (uint32_t i = s0; i < s1; i++)
+			finish_one(sim, parent, i);
+		s0 = s1;
 	}
 }
 
