@@ -86,6 +86,22 @@ def q35_e820(mem_mib=1024):
             (0xfffc0000, 0x40000, 2)]
 
 
+def machine_e820(devices=(), extra=(), mem_mib=1024):
+    """q35_e820 with the RAM top this machine really has: SeaBIOS's table
+    area grows with the devices, so boot the stub once and read its 'ram'
+    lines (from the PVH memmap QEMU built)."""
+    import re
+    r = run_x86(devices=devices, extra=extra, mem=f"{mem_mib}M")
+    assert_x86_exit(r)
+    tops = [int(m.group(1), 16) for m in
+            (re.match(r"^ram 0x100000-(0x[0-9a-f]+)$", l) for l in r.lines) if m]
+    assert len(tops) == 1, r.describe()
+    top = mem_mib * 0x100000
+    e = [x for x in q35_e820(mem_mib) if x[0] not in (0x100000, top - 0x21000)]
+    e += [(0x100000, tops[0] - 0x100000, 1), (tops[0], top - tops[0], 2)]
+    return sorted(e)
+
+
 class BootParams:
     """A boot_params page plus what it points to, laid out from addr:
     page 0 the zero page, page 1 the command line, then setup_data nodes."""
