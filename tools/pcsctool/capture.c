@@ -75,8 +75,8 @@ int cmd_capture(int argc, char **argv)
 			continue;
 		}
 		/* Non-root readers get 64 bytes: too little to judge by. */
-		if (len < 64 || (cfg[0x0e] & 0x7f) != 0) {
-			if (len < 64)
+		if (len < 256 || (cfg[0x0e] & 0x7f) != 0) {
+			if (len < 256)
 				die_msg("%s: only %zu bytes (run as root for 4096)", path, len);
 			free(cfg);
 			continue;
