@@ -135,9 +135,18 @@ static int ext_caps(struct pci_cfg *cfg, pci_sbdf_t sbdf, bool want_ari,
 /* Derive (never read) the VFs of an enabled PF; pf_index is its entry. */
 static void add_vfs(struct walk_ctx *c, const struct pci_func *pf, const struct sriov_info *s)
 {
-	uint32_t out = 0;
+	uint32_t out = 0, num = s->num_vfs;
 
-	for (uint32_t n = 0; n < s->num_vfs; n++) {
+	/* VFs past TotalVFs cannot exist: a NumVFs above it is not trusted. */
+	if (num > s->total_vfs) {
+		c->w->stats.vf_out_of_range += num - s->total_vfs;
+		pcsc_log("pcsc: walk: %04x:%02x:%02x.%x SR-IOV: NumVFs %u > TotalVFs %u: extra VFs ignored",
+			 PCI_SBDF_SEG(pf->sbdf), PCI_SBDF_BUS(pf->sbdf),
+			 PCI_SLOT(PCI_SBDF_DEVFN(pf->sbdf)), PCI_FUNC(PCI_SBDF_DEVFN(pf->sbdf)),
+			 s->num_vfs, s->total_vfs);
+		num = s->total_vfs;
+	}
+	for (uint32_t n = 0; n < num; n++) {
 		struct pci_func vf;
 		pci_sbdf_t sbdf;
 
@@ -161,7 +170,7 @@ static void add_vfs(struct walk_ctx *c, const struct pci_func *pf, const struct 
 		pcsc_log("pcsc: walk: %04x:%02x:%02x.%x SR-IOV: %u of %u VFs past bus %02x: ignored",
 			 PCI_SBDF_SEG(pf->sbdf), PCI_SBDF_BUS(pf->sbdf),
 			 PCI_SLOT(PCI_SBDF_DEVFN(pf->sbdf)), PCI_FUNC(PCI_SBDF_DEVFN(pf->sbdf)),
-			 out, s->num_vfs, c->win->bus_end);
+			 out, num, c->win->bus_end);
 	}
 }
 

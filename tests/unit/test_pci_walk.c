@@ -506,6 +506,27 @@ static void vfs_past_the_window_are_counted(void **state)
 	assert_non_null(strstr(last_log, "4 of 4 VFs past bus 00"));
 }
 
+static void num_vfs_above_total_vfs_is_clamped(void **state)
+{
+	(void)state;
+	sim_helpers_load(&sim, 4, "window 0 0 0\n00:02.0 8086:10fb sriov=4,4,8,1,10ed,enabled\n");
+	/* NumVFs 6 > TotalVFs 4: the simulated VFs answer, the walk still
+	 * derives only 4. */
+	pci_sim_func_get(&sim, PCI_SBDF(0, 0, 0x10))->cfg[0x170] = 6;
+	pci_sim_cfg_init(&cfg, &sim);
+	pci_walk_init(&w, arena, 16);
+	log_lines = 0;
+	pcsc_log_set_sink(sink);
+	assert_int_equal(pci_walk_window(&w, &cfg, &sim.win[0]), 0);
+	pcsc_log_set_sink(NULL);
+	pci_walk_finish(&w);
+	assert_int_equal(w.n, 5);
+	assert_int_equal(w.funcs[4].sbdf, PCI_SBDF(0, 0, 0x1b));
+	expect_stats(1, 0, 0, 0, 0, 2, 0);
+	assert_int_equal(log_lines, 1);
+	assert_non_null(strstr(last_log, "NumVFs 6 > TotalVFs 4"));
+}
+
 static void full_arena_is_enospc_and_counted(void **state)
 {
 	(void)state;
@@ -626,6 +647,7 @@ int main(void)
 		T(crs_beyond_budget_is_absent),
 		T(vfs_need_vf_enable),
 		T(vfs_past_the_window_are_counted),
+		T(num_vfs_above_total_vfs_is_clamped),
 		T(full_arena_is_enospc_and_counted),
 		T(legacy_functions_skip_extended_space),
 		T(segments_sort_after_one_another),
