@@ -175,4 +175,6 @@ clean:
 distclean:
 	$(Q)rm -rf $(O)
 
+-include efi/efi.mk
+
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
