@@ -467,3 +467,20 @@ class Arm64Machine:
     def gen(self, walk, faults=(), name="cache"):
         return pcsctool_gen(self.tmp, walk_to_topo(walk, self.facts["ecam"]),
                             faults=faults, name=name)
+
+
+def pick_faults(walk):
+    """BDFs for fault injection, chosen from the live walk (never typed in):
+    stale = the first endpoint behind a bridge (else any endpoint), bad =
+    the last endpoint, gone = the first free slot on the first endpoint's
+    bus. Returns {'stale', 'bad', 'gone'} as SSSS:BB:DD.F strings."""
+    eps = [f[0] for f in walk if f[4] in ("ep", "pf")]
+    assert len(eps) >= 2, "need two endpoints for fault injection"
+    behind = [s for s in eps if sbdf_key(s)[1] != 0]
+    stale = (behind or eps)[0]
+    bad = [s for s in eps if s != stale][-1]
+    present = {f[0] for f in walk}
+    seg, bus = sbdf_key(stale)[:2]
+    gone = next(f"{seg:04x}:{bus:02x}:{d:02x}.0" for d in range(31, 0, -1)
+                if f"{seg:04x}:{bus:02x}:{d:02x}.0" not in present)
+    return {"stale": stale, "bad": bad, "gone": gone}
