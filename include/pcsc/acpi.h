@@ -3,6 +3,7 @@
 #ifndef PCSC_ACPI_H
 #define PCSC_ACPI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <pcsc/ecam.h>
 #include <pcsc/physmem.h>
@@ -101,6 +102,36 @@ int acpi_ecam_from_rsdp(const struct physmem *pm, uint64_t rsdp, struct ecam *e)
  * EFI_MAX_CONFIG_TABLES entries, NULL table with entries).
  */
 int efi_find_rsdp(const struct physmem *pm, uint64_t systab, uint64_t *rsdp);
+
+/* UEFI memory map (as /chosen linux,uefi-mmap-* describe it). */
+#define EFI_MMAP_DESC_MIN	40	/* EFI_MEMORY_DESCRIPTOR, version 1 */
+#define EFI_MMAP_MAX_DESC	8192
+#define EFI_MEMORY_WB		0x8ull
+/* Type masks: bit t selects EFI memory type t. */
+#define EFI_MMAP_TYPE(t)	(1u << (t))
+/* Linux's is_usable_memory(): loader, boot services, conventional, persistent. */
+#define EFI_MMAP_USABLE		(EFI_MMAP_TYPE(1) | EFI_MMAP_TYPE(2) | EFI_MMAP_TYPE(3) | \
+				 EFI_MMAP_TYPE(4) | EFI_MMAP_TYPE(7) | EFI_MMAP_TYPE(14))
+/* Where firmware tables live: runtime services data/code, ACPI reclaim/NVS. */
+#define EFI_MMAP_FIRMWARE	(EFI_MMAP_TYPE(5) | EFI_MMAP_TYPE(6) | EFI_MMAP_TYPE(9) | \
+				 EFI_MMAP_TYPE(10))
+
+/*
+ * efi_mmap_ranges - add to out every descriptor of the UEFI memory map at
+ * phys (size bytes, desc_size per descriptor, version desc_ver) whose type
+ * is in type_mask and, when need_wb, whose attributes include
+ * EFI_MEMORY_WB (as Linux requires of usable RAM). *used (may be NULL) =
+ * descriptors added. The map itself is read through physmem_map, so pm's
+ * RAM must cover it.
+ * Returns 0; -PCSC_EINVAL (desc_ver != 1, desc_size < 40 or not a multiple
+ * of 8); -PCSC_ERANGE (more than EFI_MMAP_MAX_DESC descriptors, size not a
+ * multiple of desc_size); -PCSC_ENOTRAM (map not mappable); otherwise the
+ * first refused descriptor's error (-PCSC_EALIGN: start not 4 KiB aligned;
+ * -PCSC_ERANGE: zero pages or past 2^64; -PCSC_ENOSPC), the rest added.
+ */
+int efi_mmap_ranges(const struct physmem *pm, uint64_t phys, uint32_t size,
+		    uint32_t desc_size, uint32_t desc_ver, uint32_t type_mask,
+		    bool need_wb, struct phys_ranges *out, unsigned int *used);
 
 /* Little-endian loads through bytes: tables need not be aligned, and with
  * the MMU off (arm64) an unaligned wide load faults. */
