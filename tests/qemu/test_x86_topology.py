@@ -62,3 +62,60 @@ def test_x86_q35_topology_cf8_fallback_same_functions():
                 append="pcsc.exit=debug pcsc.ecam=off")
     assert_x86_exit(r)
     assert walk_of(r) == Q35_DEFAULT_WALK, r.describe()
+
+
+def machine_ecam(devices, extra):
+    """q35's ECAM base as the stub read it from MCFG (never typed in)."""
+    import re
+    r = run_x86(devices=devices, extra=extra)
+    assert_x86_exit(r)
+    for l in r.lines:
+        m = re.match(r"^ecam 0000:00-ff at (0x[0-9a-f]+)$", l)
+        if m:
+            return int(m.group(1), 16)
+    raise AssertionError(r.describe())
+
+
+def with_vfs(n):
+    """Q35_DEFAULT_WALK after the old kernel enabled n VFs of the nvme PF
+    (VF offset 1, stride 1: 02:00.1 onwards, same bus)."""
+    out = []
+    for l in Q35_DEFAULT_WALK:
+        if l.startswith("walk 0000:02:00.0 "):
+            out.append("walk 0000:02:00.0 1b36:0010 class 010802 pf")
+            for k in range(1, n + 1):
+                out.append(f"walk 0000:02:{k >> 3:02x}.{k & 7:x} 1b36:0010 class ------ vf")
+        else:
+            out.append(l)
+    return out
+
+
+def test_x86_q35_sriov_vfs_enabled_by_old_kernel(tmp_path):
+    from x86util import x86_payload
+    devs, extra = default_topology(8), topology_backends()
+    pay = x86_payload(tmp_path, machine_ecam(devs, extra))
+    r = run_x86(devices=devs, extra=extra, kernel=pay)
+    assert_x86_exit(r)
+    assert "payload: 02:00.0 numvfs 0008" in r.out, r.describe()
+    assert walk_of(r) == with_vfs(8), r.describe()
+    assert any(l.startswith("walk functions=28 buses=8 ") for l in r.lines), r.describe()
+
+
+def test_x86_q35_sriov_partial_numvfs(tmp_path):
+    from x86util import x86_payload
+    devs, extra = default_topology(8), topology_backends()
+    pay = x86_payload(tmp_path, machine_ecam(devs, extra), numvfs=3)
+    r = run_x86(devices=devs, extra=extra, kernel=pay)
+    assert_x86_exit(r)
+    assert walk_of(r) == with_vfs(3), r.describe()
+
+
+def test_x86_q35_cf8_cannot_see_vfs(tmp_path):
+    # The SR-IOV capability is extended config space: beyond 0xCF8's 256
+    # bytes. The fallback lists the PF as a plain endpoint and no VF.
+    from x86util import x86_payload
+    devs, extra = default_topology(8), topology_backends()
+    pay = x86_payload(tmp_path, machine_ecam(devs, extra))
+    r = run_x86(devices=devs, extra=extra, kernel=pay, append="pcsc.exit=debug pcsc.ecam=off")
+    assert_x86_exit(r)
+    assert walk_of(r) == Q35_DEFAULT_WALK, r.describe()

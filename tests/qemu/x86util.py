@@ -155,3 +155,28 @@ class BootParams:
 
     def loader(self, tmp_path, name="bootparams.bin"):
         return f"loader,file={self.write(tmp_path, name)},addr={self.addr:#x},force-raw=on"
+
+
+PAYLOAD_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "x86payload")
+
+
+def x86_payload(tmp_path, ecam, numvfs=None):
+    """The test-only x86 old kernel (a PVH ELF at 16 MiB): enables every
+    SR-IOV PF's VFs (numvfs, None = TotalVFs) through ECAM at ecam, copies
+    the stub (flat binary) to 1 MiB and enters its PVH entry."""
+    stub = stub_flat_binary()
+    srcs = [os.path.join(PAYLOAD_DIR, n) for n in ("start.S", "payload.c")]
+    objs = []
+    defs = [f"-DECAM_BASE={ecam:#x}u", f'-DSTUB_BIN="{stub}"']
+    if numvfs is not None:
+        defs.append(f"-DNUMVFS={numvfs}u")
+    for s in srcs:
+        o = os.path.join(str(tmp_path), os.path.basename(s) + ".o")
+        subprocess.run(["gcc", "-m32", "-O2", "-ffreestanding", "-fno-builtin", "-nostdlib",
+                        "-fno-pic", "-fno-pie", "-fno-stack-protector", "-Wall", "-Wextra",
+                        "-Werror", "-c", s, "-o", o] + defs, check=True)
+        objs.append(o)
+    out = os.path.join(str(tmp_path), "x86payload.elf")
+    subprocess.run(["ld", "-m", "elf_i386", "-T", os.path.join(PAYLOAD_DIR, "payload.lds"),
+                    "--build-id=none", "--no-warn-rwx-segments", "-o", out] + objs, check=True)
+    return out
