@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <pcsc/log.h>
 #include "blob_helpers.h"
 
 static void *blob_helpers_map(void *ctx, uint64_t phys, uint64_t len)
@@ -58,4 +59,28 @@ void blob_helpers_cfg(uint8_t *cfg, uint16_t vendor, uint16_t device, uint32_t c
 	cfg[0x34] = 0x40;
 	cfg[0x40] = 0x10;		/* PCIe capability, last */
 	cfg[0x41] = 0x00;
+}
+
+static char blob_helpers_log[1 << 16];
+static size_t blob_helpers_log_len;
+
+static void blob_helpers_sink(const char *line, size_t len)
+{
+	if (blob_helpers_log_len + len >= sizeof(blob_helpers_log))
+		len = sizeof(blob_helpers_log) - 1 - blob_helpers_log_len;
+	memcpy(blob_helpers_log + blob_helpers_log_len, line, len);
+	blob_helpers_log_len += len;
+	blob_helpers_log[blob_helpers_log_len] = '\0';
+}
+
+void blob_helpers_log_start(void)
+{
+	blob_helpers_log_len = 0;
+	blob_helpers_log[0] = '\0';
+	pcsc_log_set_sink(blob_helpers_sink);
+}
+
+const char *blob_helpers_log_text(void)
+{
+	return blob_helpers_log;
 }

@@ -24,4 +24,9 @@ uint8_t *blob_helpers_at(struct blob_helpers_ram *r, uint64_t a);
  * and a capability list with one PCIe capability at 0x40. */
 void blob_helpers_cfg(uint8_t *cfg, uint16_t vendor, uint16_t device, uint32_t class24, uint8_t hdr);
 
+/* Capture pcsc_log output: start clears and installs the sink; text()
+ * returns everything logged since (lines with '\n'). */
+void blob_helpers_log_start(void);
+const char *blob_helpers_log_text(void);
+
 #endif

@@ -1,0 +1,61 @@
+/* pcsc/handover.h - patches the pcsc FDT in place for the next kernel: removes the nodes of
+ * STALE/GONE/BAD entries, adds version/mode/counts/sha256, or detaches the whole subtree.
+ * It never lets the pcsc FDT grow past the pages it already owns. */
+#ifndef PCSC_HANDOVER_H
+#define PCSC_HANDOVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <pcsc/pcsc_fdt.h>
+#include <pcsc/physmem.h>
+#include <pcsc/verify.h>
+
+/* Properties added on the pcsc root (documented in docs/abi.md). */
+#define HANDOVER_PROP_VERSION	"stub-version"	/* string */
+#define HANDOVER_PROP_MODE	"stub-mode"	/* string: quick | strict */
+#define HANDOVER_PROP_COUNTS	"stub-counts"	/* 5 x u32 native: valid stale gone bad new */
+#define HANDOVER_PROP_SHA256	"sha256"	/* 32 bytes */
+
+struct handover_result {
+	uint32_t removed;		/* nodes deleted */
+	bool props_added;		/* all four properties written */
+	uint32_t size_before;		/* fdt_totalsize before */
+	uint32_t size_after;		/* fdt_totalsize after (packed) */
+	uint8_t sha256[32];
+	char msg[96];			/* "" or what could not be done */
+};
+
+/*
+ * handover_digest - SHA-256 over every kept entry (verdict VALID or
+ * UNJUDGED, i.e. every node that stays) in idx order (BDF): its canonical
+ * node name (16 bytes, no NUL), then its PCSC_DATA_SIZE(S) pcsc_data bytes
+ * read through pm. Returns 0; -PCSC_ENOTRAM (a kept entry's data not
+ * mappable); -PCSC_EINVAL (S).
+ */
+int handover_digest(const struct pcsc_index *idx, const struct physmem *pm, uint16_t S,
+		    uint8_t out[32]);
+
+/*
+ * handover_patch - on the pcsc FDT at fdt (room bytes writable from fdt,
+ * room = PAGE_ALIGN(original totalsize), never more): compute the digest,
+ * delete the nodes of every entry that is not kept (in descending offset
+ * order, so remaining offsets stay valid; scratch holds n offsets), then add
+ * the four properties and pack. If the properties do not fit, the removals
+ * stay, none of the properties is left behind, r->msg says so and 0 is
+ * returned with props_added false. idx node offsets are invalid afterwards.
+ * Returns 0; -PCSC_EBADFDT (libfdt refused the blob); -PCSC_ENOSPC (scratch);
+ * errors of handover_digest.
+ */
+int handover_patch(void *fdt, uint32_t room, const struct pcsc_index *idx,
+		   const struct physmem *pm, uint16_t S, const char *version,
+		   enum pcsc_mode mode, const struct verify_counts *c,
+		   uint64_t *scratch, uint32_t scratch_cap, struct handover_result *r);
+
+/*
+ * handover_detach - make the KHO root's pcsc child unusable to the next
+ * kernel by turning the node into NOP tags (offsets of the rest unchanged).
+ * Returns 0; -PCSC_EBADFDT (node is not a node of kho_fdt).
+ */
+int handover_detach(void *kho_fdt, int pcsc_node);
+
+#endif

@@ -1,0 +1,153 @@
+/* handover.c - turns a verified index into the pcsc-v1 blob the next kernel reads: removals,
+ * hand-over properties, digest; or a detach. It never writes past the FDT's own pages. */
+#include <string.h>
+#include <libfdt.h>
+#include <pcsc/errno.h>
+#include <pcsc/handover.h>
+#include <pcsc/log.h>
+#include <pcsc/sha256.h>
+
+static bool kept(const struct pcsc_entry *e)
+{
+	return e->verdict == PCSC_VALID || e->verdict == PCSC_UNJUDGED;
+}
+
+int handover_digest(const struct pcsc_index *idx, const struct physmem *pm, uint16_t S,
+		    uint8_t out[32])
+{
+	struct sha256_ctx c;
+	uint32_t i;
+
+	if (S != PCI_CFG_SIZE && S != PCIE_CFG_SIZE)
+		return -PCSC_EINVAL;
+	sha256_init(&c);
+	for (i = 0; i < idx->n; i++) {
+		const struct pcsc_entry *e = &idx->e[i];
+		const void *d;
+		char name[20];
+
+		if (!kept(e))
+			continue;
+		d = physmem_map(pm, e->da, PCSC_DATA_SIZE(S));
+		if (!d)
+			return -PCSC_ENOTRAM;
+		pcsc_name_format(e->sbdf, name);
+		sha256_update(&c, name, 16);
+		sha256_update(&c, d, PCSC_DATA_SIZE(S));
+	}
+	sha256_final(&c, out);
+	return 0;
+}
+
+static void sift_desc(uint64_t *a, uint32_t root, uint32_t n)
+{
+	for (;;) {
+		uint32_t c = 2 * root + 1;
+		uint64_t t;
+
+		if (c >= n)
+			return;
+		if (c + 1 < n && a[c + 1] < a[c])
+			c++;
+		if (a[root] <= a[c])
+			return;
+		t = a[root];
+		a[root] = a[c];
+		a[c] = t;
+		root = c;
+	}
+}
+
+/* Heapsort with a min-heap: leaves the array in descending order. */
+static void sort_desc(uint64_t *a, uint32_t n)
+{
+	uint32_t i;
+	uint64_t t;
+
+	for (i = n / 2; i-- > 0;)
+		sift_desc(a, i, n);
+	for (i = n; i-- > 1;) {
+		t = a[0];
+		a[0] = a[i];
+		a[i] = t;
+		sift_desc(a, 0, i);
+	}
+}
+
+static int add_props(void *fdt, const char *version, enum pcsc_mode mode,
+		     const struct verify_counts *c, const uint8_t sha[32])
+{
+	uint32_t counts[5];
+	int err;
+
+	counts[0] = c->v[PCSC_VALID];
+	counts[1] = c->v[PCSC_STALE];
+	counts[2] = c->v[PCSC_GONE];
+	counts[3] = c->v[PCSC_BAD];
+	counts[4] = c->v[PCSC_NEW];
+	err = fdt_setprop_string(fdt, 0, HANDOVER_PROP_VERSION, version);
+	if (!err)
+		err = fdt_setprop_string(fdt, 0, HANDOVER_PROP_MODE, pcsc_mode_str(mode));
+	if (!err)
+		err = fdt_setprop(fdt, 0, HANDOVER_PROP_COUNTS, counts, sizeof(counts));
+	if (!err)
+		err = fdt_setprop(fdt, 0, HANDOVER_PROP_SHA256, sha, 32);
+	return err;
+}
+
+int handover_patch(void *fdt, uint32_t room, const struct pcsc_index *idx,
+		   const struct physmem *pm, uint16_t S, const char *version,
+		   enum pcsc_mode mode, const struct verify_counts *c,
+		   uint64_t *scratch, uint32_t scratch_cap, struct handover_result *r)
+{
+	uint32_t i, n = 0;
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	r->size_before = fdt_totalsize(fdt);
+	err = handover_digest(idx, pm, S, r->sha256);
+	if (err)
+		return err;
+	for (i = 0; i < idx->n; i++) {
+		if (kept(&idx->e[i]))
+			continue;
+		if (n >= scratch_cap)
+			return -PCSC_ENOSPC;
+		scratch[n++] = (uint64_t)(uint32_t)idx->e[i].node;
+	}
+	/* Read-write form inside the pages it owns; nothing beyond room. */
+	if (fdt_open_into(fdt, fdt, (int)room))
+		return -PCSC_EBADFDT;
+	/* Deleting from the highest offset down keeps lower offsets valid. */
+	sort_desc(scratch, n);
+	for (i = 0; i < n; i++) {
+		if (i && scratch[i] == scratch[i - 1])
+			continue;
+		if (fdt_del_node(fdt, (int)scratch[i]))
+			return -PCSC_EBADFDT;
+		r->removed++;
+	}
+	err = add_props(fdt, version ? version : "?", mode, c, r->sha256);
+	if (err) {
+		/* All or nothing: a partial set would be misleading. */
+		fdt_delprop(fdt, 0, HANDOVER_PROP_VERSION);
+		fdt_delprop(fdt, 0, HANDOVER_PROP_MODE);
+		fdt_delprop(fdt, 0, HANDOVER_PROP_COUNTS);
+		fdt_delprop(fdt, 0, HANDOVER_PROP_SHA256);
+		pcsc_snprintf(r->msg, sizeof(r->msg), "no room for hand-over properties in %u bytes (%s)",
+			      (unsigned int)room, fdt_strerror(err));
+	} else {
+		r->props_added = true;
+	}
+	if (fdt_pack(fdt))
+		return -PCSC_EBADFDT;
+	r->size_after = fdt_totalsize(fdt);
+	return 0;
+}
+
+int handover_detach(void *kho_fdt, int pcsc_node)
+{
+	if (pcsc_node <= 0 || fdt_nop_node(kho_fdt, pcsc_node))
+		return -PCSC_EBADFDT;
+	return 0;
+}

@@ -1,0 +1,119 @@
+/* report.c - formats the console report (docs/report.md) through pcsc_log.
+ * The format is an interface tests parse: change it only with the document. */
+#include <string.h>
+#include <libfdt.h>
+#include <pcsc/log.h>
+#include <pcsc/report.h>
+
+static int bdf(char *buf, size_t size, pci_sbdf_t s)
+{
+	uint8_t devfn = PCI_SBDF_DEVFN(s);
+
+	return pcsc_snprintf(buf, size, "%04x:%02x:%02x.%x", PCI_SBDF_SEG(s), PCI_SBDF_BUS(s),
+			     PCI_SLOT(devfn), PCI_FUNC(devfn));
+}
+
+int report_entry_line(char *buf, size_t size, const struct pcsc_entry *e,
+		      const struct pci_func *live, const void *fdt)
+{
+	char where[40], tail[48] = "";
+	int len;
+
+	if (e->reason == PCSC_R_NAME) {
+		const char *name = fdt ? fdt_get_name(fdt, e->node, &len) : NULL;
+		char shown[36];
+		int i, o = 0;
+
+		for (i = 0; name && i < len && o < 32; i++)
+			shown[o++] = (name[i] >= 0x20 && name[i] < 0x7f && name[i] != '"') ? name[i] : '?';
+		shown[o] = '\0';
+		pcsc_snprintf(where, sizeof(where), "%s", "----:--:--.-");
+		pcsc_snprintf(tail, sizeof(tail), " \"%s\"", shown);
+	} else {
+		bdf(where, sizeof(where), e->sbdf);
+		if (e->verdict == PCSC_STALE && live &&
+		    (e->reason == PCSC_R_VENDOR || e->reason == PCSC_R_DEVICE))
+			pcsc_snprintf(tail, sizeof(tail), " (live %04x:%04x)", live->vendor, live->device);
+		else if (e->verdict == PCSC_VALID && e->cleared)
+			pcsc_snprintf(tail, sizeof(tail), " patched=%u", e->cleared);
+	}
+	return pcsc_snprintf(buf, size, "pcsc: %s %04x:%04x %s%s%s%s", where, e->vendor, e->device,
+			     pcsc_verdict_str(e->verdict), e->reason ? " " : "",
+			     pcsc_reason_str(e->reason), tail);
+}
+
+int report_new_line(char *buf, size_t size, const struct pci_func *f)
+{
+	char where[24];
+
+	bdf(where, sizeof(where), f->sbdf);
+	return pcsc_snprintf(buf, size, "pcsc: %s %04x:%04x NEW", where, f->vendor, f->device);
+}
+
+static bool endpoint(const struct pci_func *f)
+{
+	return (f->hdr_type & PCI_HEADER_TYPE_MASK) == PCI_HEADER_TYPE_NORMAL;
+}
+
+uint32_t report_entries(const struct pcsc_index *idx, const struct pci_walk *w)
+{
+	char line[REPORT_LINE_MAX];
+	uint32_t i = 0, j = 0, nf = w ? w->n : 0, lines = 0;
+
+	while (i < idx->n || j < nf) {
+		const struct pcsc_entry *e = i < idx->n ? &idx->e[i] : NULL;
+		const struct pci_func *f = j < nf ? &w->funcs[j] : NULL;
+
+		if (f && (!e || e->reason == PCSC_R_NAME || f->sbdf < e->sbdf)) {
+			if (endpoint(f)) {
+				report_new_line(line, sizeof(line), f);
+				pcsc_log("%s", line);
+				lines++;
+			}
+			j++;
+			continue;
+		}
+		report_entry_line(line, sizeof(line), e,
+				  f && e->reason != PCSC_R_NAME && f->sbdf == e->sbdf ? f : NULL,
+				  idx->fdt);
+		pcsc_log("%s", line);
+		lines++;
+		if (f && e->reason != PCSC_R_NAME && f->sbdf == e->sbdf &&
+		    (i + 1 >= idx->n || idx->e[i + 1].sbdf != e->sbdf))
+			j++;
+		i++;
+	}
+	return lines;
+}
+
+int report_summary_line(char *buf, size_t size, const struct report_summary *s)
+{
+	static const struct verify_counts zero;
+	const struct verify_counts *c = s->c ? s->c : &zero;
+
+	return pcsc_snprintf(buf, size,
+			     "pcsc: summary valid=%u stale=%u gone=%u bad=%u new=%u cfg_reads=%llu "
+			     "mode=%s entries=%u removed=%u funcs=%u patched=%u cleared=%u handover=%s",
+			     c->v[PCSC_VALID], c->v[PCSC_STALE], c->v[PCSC_GONE], c->v[PCSC_BAD],
+			     c->v[PCSC_NEW], (unsigned long long)s->cfg_reads, pcsc_mode_str(s->mode),
+			     s->entries, s->removed, s->funcs, c->patched, c->cleared_bytes,
+			     s->handover ? s->handover : "none");
+}
+
+void report_summary(const struct report_summary *s)
+{
+	static const char hx[] = "0123456789abcdef";
+	char line[REPORT_LINE_MAX + 64];
+	int i;
+
+	report_summary_line(line, sizeof(line), s);
+	pcsc_log("%s", line);
+	if (!s->sha256)
+		return;
+	for (i = 0; i < 32; i++) {
+		line[2 * i] = hx[s->sha256[i] >> 4];
+		line[2 * i + 1] = hx[s->sha256[i] & 15];
+	}
+	line[64] = '\0';
+	pcsc_log("pcsc: sha256 %s", line);
+}

@@ -1,0 +1,209 @@
+/* test_handover.c - patching removes exactly the non-kept nodes, stays pcsc-v1 inside its
+ * pages, writes version/mode/counts/sha256 (or none when out of room); detach NOPs the child. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <string.h>
+#include <cmocka.h>
+#include <libfdt.h>
+#include <pcsc/cache_gen.h>
+#include <pcsc/errno.h>
+#include <pcsc/handover.h>
+#include <pcsc/sha256.h>
+#include "helpers/blob_helpers.h"
+
+#define RAM_BASE 0x40000000ull
+
+static struct blob_helpers_ram ram;
+static struct cache_gen_layout lo;
+static struct pcsc_entry ents[8];
+static struct pcsc_index idx;
+static uint64_t scratch[8];
+static struct verify_counts counts;
+
+static int setup(void **state)
+{
+	static uint8_t cfg[4][256];
+	struct cache_gen_dev d[4];
+	unsigned int i;
+
+	(void)state;
+	blob_helpers_ram_init(&ram, RAM_BASE, 2 << 20);
+	for (i = 0; i < 4; i++) {
+		blob_helpers_cfg(cfg[i], 0x8086, (uint16_t)(0x1000 + i), 0x020000, 0);
+		d[i] = (struct cache_gen_dev){ PCI_SBDF(0, i + 1, 0), cfg[i], 256 };
+	}
+	memset(&lo, 0, sizeof(lo));
+	lo.base = RAM_BASE + 0x10000;
+	lo.S = 256;
+	assert_int_equal(cache_gen_build(ram.mem, ram.base, ram.size, d, 4, &lo), 0);
+	assert_int_equal(pcsc_index_build(blob_helpers_at(&ram, lo.pcsc_fdt), ents, 8, &idx), 0);
+	for (i = 0; i < 4; i++)
+		ents[i].verdict = PCSC_VALID;
+	memset(&counts, 0, sizeof(counts));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	blob_helpers_ram_free(&ram);
+	return 0;
+}
+
+static void digest_is_name_then_data_in_bdf_order(void **state)
+{
+	struct sha256_ctx c;
+	uint8_t want[32], got[32];
+
+	(void)state;
+	ents[1].verdict = PCSC_STALE;
+	ents[3].verdict = PCSC_UNJUDGED;	/* kept: not judged is not removed */
+	sha256_init(&c);
+	sha256_update(&c, "dev_0000_01_00_0", 16);
+	sha256_update(&c, blob_helpers_at(&ram, lo.data), 320);
+	sha256_update(&c, "dev_0000_03_00_0", 16);
+	sha256_update(&c, blob_helpers_at(&ram, lo.data + 2 * 4096), 320);
+	sha256_update(&c, "dev_0000_04_00_0", 16);
+	sha256_update(&c, blob_helpers_at(&ram, lo.data + 3 * 4096), 320);
+	sha256_final(&c, want);
+	assert_int_equal(handover_digest(&idx, &ram.pm, 256, got), 0);
+	assert_memory_equal(got, want, 32);
+	assert_int_equal(handover_digest(&idx, &ram.pm, 100, got), -PCSC_EINVAL);
+	ents[0].da = 0x1000;
+	assert_int_equal(handover_digest(&idx, &ram.pm, 256, got), -PCSC_ENOTRAM);
+}
+
+static void patch_removes_and_adds_properties(void **state)
+{
+	uint8_t *fdt = blob_helpers_at(&ram, lo.pcsc_fdt);
+	struct handover_result r;
+	struct pcsc_entry e2[8];
+	struct pcsc_index i2;
+	uint8_t again[32];
+	const uint32_t *cnt;
+	const char *p;
+	int len;
+
+	(void)state;
+	ents[1].verdict = PCSC_STALE;
+	ents[2].verdict = PCSC_BAD;
+	counts.v[PCSC_VALID] = 2;
+	counts.v[PCSC_STALE] = 1;
+	counts.v[PCSC_BAD] = 1;
+	counts.v[PCSC_NEW] = 7;
+	assert_int_equal(handover_patch(fdt, 4096, &idx, &ram.pm, 256, "9.9", PCSC_MODE_STRICT,
+					&counts, scratch, 8, &r), 0);
+	assert_int_equal(r.removed, 2);
+	assert_true(r.props_added);
+	assert_string_equal(r.msg, "");
+	assert_int_equal(r.size_after, fdt_totalsize(fdt));
+	assert_true(r.size_after <= 4096);
+	assert_int_equal(fdt_check_full(fdt, 4096), 0);
+	assert_int_equal(fdt_node_check_compatible(fdt, 0, "pcsc-v1"), 0);
+	assert_true(fdt_subnode_offset(fdt, 0, "dev_0000_01_00_0") > 0);
+	assert_int_equal(fdt_subnode_offset(fdt, 0, "dev_0000_02_00_0"), -FDT_ERR_NOTFOUND);
+	assert_int_equal(fdt_subnode_offset(fdt, 0, "dev_0000_03_00_0"), -FDT_ERR_NOTFOUND);
+	assert_true(fdt_subnode_offset(fdt, 0, "dev_0000_04_00_0") > 0);
+	p = fdt_getprop(fdt, 0, "stub-version", &len);
+	assert_string_equal(p, "9.9");
+	assert_string_equal(fdt_getprop(fdt, 0, "stub-mode", NULL), "strict");
+	cnt = fdt_getprop(fdt, 0, "stub-counts", &len);
+	assert_int_equal(len, 20);
+	assert_int_equal(cnt[0], 2);
+	assert_int_equal(cnt[1], 1);
+	assert_int_equal(cnt[2], 0);
+	assert_int_equal(cnt[3], 1);
+	assert_int_equal(cnt[4], 7);
+	assert_memory_equal(fdt_getprop(fdt, 0, "sha256", &len), r.sha256, 32);
+	assert_int_equal(len, 32);
+	/* The next kernel (or pcsctool verify) recomputes the same digest. */
+	assert_int_equal(pcsc_index_build(fdt, e2, 8, &i2), 0);
+	assert_int_equal(i2.n, 2);
+	assert_int_equal(handover_digest(&i2, &ram.pm, 256, again), 0);
+	assert_memory_equal(again, r.sha256, 32);
+}
+
+static void patch_without_room_keeps_removals(void **state)
+{
+	uint8_t *fdt = blob_helpers_at(&ram, lo.pcsc_fdt);
+	struct handover_result r;
+	static uint8_t pad[4096];
+	uint32_t total;
+	int L, tries;
+
+	(void)state;
+	/* Fill the pcsc FDT to exactly one page with an extra root property. */
+	L = 4096 - (int)fdt_totalsize(fdt) - 64;
+	for (tries = 0; tries < 64; tries++) {
+		assert_int_equal(fdt_open_into(fdt, fdt, 4096), 0);
+		if (fdt_setprop(fdt, 0, "pad", pad, L)) {
+			L -= 1;
+			continue;
+		}
+		assert_int_equal(fdt_pack(fdt), 0);
+		total = fdt_totalsize(fdt);
+		if (total == 4096)
+			break;
+		L += 1;
+	}
+	assert_int_equal(fdt_totalsize(fdt), 4096);
+	assert_int_equal(handover_patch(fdt, 4096, &idx, &ram.pm, 256, "9.9", PCSC_MODE_QUICK,
+					&counts, scratch, 8, &r), 0);
+	assert_int_equal(r.removed, 0);
+	assert_false(r.props_added);
+	assert_string_equal(r.msg, "no room for hand-over properties in 4096 bytes (FDT_ERR_NOSPACE)");
+	assert_null(fdt_getprop(fdt, 0, "stub-version", NULL));
+	assert_null(fdt_getprop(fdt, 0, "stub-mode", NULL));
+	assert_int_equal(fdt_check_full(fdt, 4096), 0);
+	/* Removing one node frees 4 + 20 + 4 + 16 = 44 bytes: not enough either,
+	 * but the removal itself stays. */
+	assert_int_equal(pcsc_index_build(fdt, ents, 8, &idx), 0);
+	ents[0].verdict = PCSC_GONE;
+	ents[1].verdict = ents[2].verdict = ents[3].verdict = PCSC_VALID;
+	assert_int_equal(handover_patch(fdt, 4096, &idx, &ram.pm, 256, "9.9", PCSC_MODE_QUICK,
+					&counts, scratch, 8, &r), 0);
+	assert_int_equal(r.removed, 1);
+	assert_false(r.props_added);
+	assert_int_equal(fdt_subnode_offset(fdt, 0, "dev_0000_01_00_0"), -FDT_ERR_NOTFOUND);
+	assert_int_equal(fdt_check_full(fdt, 4096), 0);
+}
+
+static void patch_scratch_too_small(void **state)
+{
+	struct handover_result r;
+
+	(void)state;
+	ents[0].verdict = ents[1].verdict = PCSC_GONE;
+	assert_int_equal(handover_patch(blob_helpers_at(&ram, lo.pcsc_fdt), 4096, &idx, &ram.pm, 256,
+					NULL, PCSC_MODE_QUICK, &counts, scratch, 1, &r), -PCSC_ENOSPC);
+}
+
+static void detach_nops_the_pcsc_child(void **state)
+{
+	uint8_t *k = blob_helpers_at(&ram, lo.kho_fdt);
+	int node = fdt_subnode_offset(k, 0, "pcsc");
+
+	(void)state;
+	assert_true(node > 0);
+	assert_int_equal(handover_detach(k, node), 0);
+	assert_int_equal(fdt_subnode_offset(k, 0, "pcsc"), -FDT_ERR_NOTFOUND);
+	assert_int_equal(fdt_check_full(k, 4096), 0);
+	assert_int_equal(fdt_node_check_compatible(k, 0, "kho-v1"), 0);
+	assert_int_equal(handover_detach(k, 0), -PCSC_EBADFDT);
+	assert_int_equal(handover_detach(k, 3), -PCSC_EBADFDT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(digest_is_name_then_data_in_bdf_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(patch_removes_and_adds_properties, setup, teardown),
+		cmocka_unit_test_setup_teardown(patch_without_room_keeps_removals, setup, teardown),
+		cmocka_unit_test_setup_teardown(patch_scratch_too_small, setup, teardown),
+		cmocka_unit_test_setup_teardown(detach_nops_the_pcsc_child, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
