@@ -180,3 +180,58 @@ def x86_payload(tmp_path, ecam, numvfs=None):
     subprocess.run(["ld", "-m", "elf_i386", "-T", os.path.join(PAYLOAD_DIR, "payload.lds"),
                     "--build-id=none", "--no-warn-rwx-segments", "-o", out] + objs, check=True)
     return out
+
+
+class X86Machine:
+    """One q35 machine description (devices + backends), booted straight
+    into the stub (PVH) or through the old-kernel payload, with an optional
+    cache placed by -device loader and announced, as kexec does on x86, by
+    a SETUP_KEXEC_KHO setup_data entry in a boot_params page."""
+
+    BP_ADDR = 0x800000      # below the payload (16 MiB), above the stub
+    SCRATCH = (0x3000000, 0x800000)
+
+    def __init__(self, tmp_path, devices, extra=(), old_kernel=True, numvfs=None):
+        import re
+        self.tmp = tmp_path
+        self.devices = list(devices)
+        self.extra = list(extra)
+        self.old_kernel = old_kernel
+        self.numvfs = numvfs
+        r = run_x86(devices=self.devices, extra=self.extra)
+        assert_x86_exit(r)
+        m = [re.match(r"^ecam 0000:00-ff at (0x[0-9a-f]+)$", l) for l in r.lines]
+        self.ecam = int(next(x for x in m if x).group(1), 16)
+        self.e820 = machine_e820(self.devices, self.extra)
+        self.n = 0
+        self.payload = x86_payload(tmp_path, self.ecam, numvfs) if old_kernel else None
+
+    def boot(self, cache=None, append="pcsc.exit=debug", timeout=DEFAULT_TIMEOUT,
+             scratch=SCRATCH, bp_hook=None):
+        """Boot once; cache = a pcsctool_gen manifest (or None)."""
+        self.n += 1
+        bp = BootParams(self.BP_ADDR, e820=self.e820)
+        dev = list(self.devices)
+        if cache:
+            bp.add_kho(cache["kho_fdt"][0], cache["kho_fdt"][1], *scratch)
+            dev += [f"loader,file={f},addr={a:#x},force-raw=on" for f, a in cache["blobs"]]
+        if bp_hook:
+            bp_hook(bp)
+        dev.append(bp.loader(self.tmp, f"bootparams{self.n}.bin"))
+        return run_x86(devices=dev, extra=self.extra, kernel=self.payload,
+                       append=f"{append} pcsc.boot_params={self.BP_ADDR:#x}", timeout=timeout)
+
+    def walk(self):
+        """First boot without a cache: what the stub sees live."""
+        from conftest import walk_lines
+        r = self.boot()
+        assert_x86_exit(r)
+        w = walk_lines(r.lines)
+        assert w, r.describe()
+        return w
+
+    def gen(self, walk, faults=(), name="cache"):
+        from conftest import pcsctool_gen, walk_to_topo
+        ram_top = max(a + s for a, s, t in self.e820 if t == 1)
+        return pcsctool_gen(self.tmp, walk_to_topo(walk, self.ecam), faults=faults,
+                            ram=(0, ram_top), name=name)
