@@ -37,6 +37,10 @@ STUB_SRCS := $(sort $(wildcard stub/*.c))
 	bench fuzz FORCE
 all: host targets
 
+# Keep every intermediate object (test helpers are otherwise deleted and
+# rebuilt on each run).
+.SECONDARY:
+
 deps: $(STAMP_DEPS)
 $(STAMP_DEPS): tools/deps.sh tools/build-newlib.sh
 	$(Q)tools/deps.sh $(O)
