@@ -1,0 +1,247 @@
+/* session.c - the one flow every image runs: locate -> walk -> verify -> patch/hand over -> report.
+ * It must never fail in a way that stops the caller from booting the next kernel. */
+#include <string.h>
+#include <libfdt.h>
+#include <pcsc/errno.h>
+#include <pcsc/handover.h>
+#include <pcsc/kho.h>
+#include <pcsc/log.h>
+#include <pcsc/pci_walk.h>
+#include <pcsc/pcsc_fdt.h>
+#include <pcsc/report.h>
+#include <pcsc/session.h>
+
+#ifndef PCSC_VERSION
+#define PCSC_VERSION "unknown"
+#endif
+
+#define DEFAULT_RANGES	1024u
+
+struct carver {
+	uint8_t *p;
+	size_t left;
+};
+
+/* Next 8-byte aligned piece of n bytes, or NULL. */
+static void *carve(struct carver *c, size_t n)
+{
+	size_t pad = (size_t)(-(uintptr_t)c->p & 7u);
+	void *r;
+
+	if (pad > c->left || n > c->left - pad)
+		return NULL;
+	r = c->p + pad;
+	c->p += pad + n;
+	c->left -= pad + n;
+	return r;
+}
+
+struct run {
+	const struct pcsc_session_in *in;
+	struct pcsc_session_out *out;
+	struct kho_info ki;
+	uint64_t reads0;
+	const char *handover;
+};
+
+static uint64_t reads_now(const struct run *r)
+{
+	return r->in->cfg ? r->in->cfg->reads - r->reads0 : 0;
+}
+
+static void summary(struct run *r, const struct verify_counts *c)
+{
+	struct report_summary s;
+
+	memset(&s, 0, sizeof(s));
+	s.mode = r->in->mode;
+	s.c = c;
+	s.cfg_reads = reads_now(r);
+	s.entries = r->out->entries;
+	s.removed = r->out->removed;
+	s.funcs = r->out->funcs;
+	s.handover = r->handover;
+	s.sha256 = r->out->props_added ? r->out->sha256 : NULL;
+	report_summary(&s);
+}
+
+/* A whole-cache failure: say why, make the pcsc child unusable if the
+ * KHO root itself is usable, and let the caller boot on. */
+static int reject(struct run *r, int err, const char *msg)
+{
+	r->out->status = err;
+	pcsc_snprintf(r->out->msg, sizeof(r->out->msg), "%s", msg);
+	pcsc_log("pcsc: cache rejected: %s", msg);
+	if (r->ki.fdt && r->ki.pcsc_node > 0 && !handover_detach(r->ki.fdt, r->ki.pcsc_node)) {
+		r->out->detached = true;
+		r->handover = "detached";
+		pcsc_log("%s", "pcsc: detached the pcsc subtree from the KHO FDT");
+	} else {
+		r->handover = "none";
+	}
+	summary(r, NULL);
+	return 0;
+}
+
+int pcsc_session_run(const struct pcsc_session_in *in, struct pcsc_session_out *out)
+{
+	uint16_t S = in && in->S ? in->S : PCIE_CFG_SIZE;
+	struct kho_range *ranges, *meta_r;
+	struct verify_counts counts;
+	struct handover_result hr;
+	struct phys_ranges metas;
+	struct verify_env env;
+	struct pcsc_index idx;
+	struct pcsc_entry *ents;
+	struct pci_func *funcs;
+	struct pci_walk walk;
+	struct kho_map kmap;
+	struct carver cv;
+	struct run r;
+	uint32_t nr, nfuncs, room, total;
+	uint64_t *scratch;
+	unsigned int i;
+	char msg[128];
+	void *fdt;
+	int err, n;
+
+	if (!in || !out || !in->pm)
+		return -PCSC_EINVAL;
+	memset(out, 0, sizeof(*out));
+	memset(&r, 0, sizeof(r));
+	r.in = in;
+	r.out = out;
+	r.reads0 = in->cfg ? in->cfg->reads : 0;
+	r.handover = "none";
+	r.ki.pcsc_node = -1;
+	if (in->mode == PCSC_MODE_OFF) {
+		r.handover = "untouched";
+		summary(&r, NULL);
+		return 0;
+	}
+	if (S != PCI_CFG_SIZE && S != PCIE_CFG_SIZE)
+		return reject(&r, -PCSC_EINVAL, "pcsc_data size must be 256 or 4096");
+	if (!in->kho_fdt) {
+		out->status = -PCSC_ENOTFOUND;
+		pcsc_snprintf(out->msg, sizeof(out->msg), "%s", "no KHO FDT");
+		pcsc_log("%s", "pcsc: no cache: no KHO FDT");
+		summary(&r, NULL);
+		return 0;
+	}
+
+	/* 1. locate: KHO root, its preserved map, the pcsc FDT. */
+	err = kho_open(in->pm, in->kho_fdt, in->kho_fdt_size, &r.ki);
+	if (err == -PCSC_ENOTFOUND && r.ki.pcsc_node < 0) {
+		out->status = err;
+		pcsc_snprintf(out->msg, sizeof(out->msg), "%s", r.ki.msg);
+		pcsc_log("pcsc: no cache: %s", r.ki.msg);
+		summary(&r, NULL);
+		return 0;
+	}
+	if (err) {
+		/* Only a usable root gets its child detached (see reject). */
+		if (err != -PCSC_EPROPSIZE && err != -PCSC_ENOTFOUND)
+			r.ki.pcsc_node = -1;
+		return reject(&r, err, r.ki.msg);
+	}
+	out->found = true;
+	cv.p = in->arena;
+	cv.left = in->arena ? in->arena_size : 0;
+	nr = in->max_ranges ? in->max_ranges : DEFAULT_RANGES;
+	ranges = carve(&cv, (size_t)nr * sizeof(*ranges));
+	meta_r = carve(&cv, (size_t)nr * sizeof(*meta_r));
+	if (!ranges || !meta_r)
+		return reject(&r, -PCSC_ENOSPC, "arena too small for the KHO map");
+	err = kho_map_read(in->pm, r.ki.map_phys, ranges, nr, meta_r, nr, &kmap);
+	if (err)
+		return reject(&r, err, kmap.msg);
+
+	fdt = physmem_map(in->pm, r.ki.pcsc_fdt_phys, FDT_V17_SIZE);
+	if (!fdt) {
+		pcsc_snprintf(msg, sizeof(msg), "pcsc FDT at 0x%llx not in RAM",
+			      (unsigned long long)r.ki.pcsc_fdt_phys);
+		return reject(&r, -PCSC_ENOTRAM, msg);
+	}
+	total = fdt_magic(fdt) == FDT_MAGIC ? fdt_totalsize(fdt) : FDT_V17_SIZE;
+	/* The FDT may only use the pages it was preserved with. */
+	room = (uint32_t)PCSC_PAGE_ALIGN(total);
+	if (total > KHO_FDT_MAX_SIZE * 16u || !(fdt = physmem_map(in->pm, r.ki.pcsc_fdt_phys, room))) {
+		pcsc_snprintf(msg, sizeof(msg), "pcsc FDT 0x%llx+%u not in RAM",
+			      (unsigned long long)r.ki.pcsc_fdt_phys, (unsigned int)total);
+		return reject(&r, -PCSC_ENOTRAM, msg);
+	}
+	err = pcsc_fdt_check(fdt, room, msg, sizeof(msg));
+	if (err)
+		return reject(&r, err, msg);
+	if (r.ki.pcsc_fdt_phys & (PCSC_PAGE_SIZE - 1) || !kho_is_preserved(&kmap, r.ki.pcsc_fdt_phys, room)) {
+		pcsc_snprintf(msg, sizeof(msg), "pcsc FDT 0x%llx+%u not preserved",
+			      (unsigned long long)r.ki.pcsc_fdt_phys, (unsigned int)room);
+		return reject(&r, -PCSC_ENOTPRESERVED, msg);
+	}
+	n = pcsc_fdt_count(fdt);
+	if (n < 0)
+		return reject(&r, n, "pcsc FDT structure error");
+	out->entries = (uint32_t)n;
+	ents = carve(&cv, (size_t)n * sizeof(*ents) + 1);
+	scratch = carve(&cv, (size_t)n * sizeof(*scratch) + 1);
+	if (!ents || !scratch)
+		return reject(&r, -PCSC_ENOSPC, "arena too small for the pcsc index");
+	err = pcsc_index_build(fdt, ents, (uint32_t)n, &idx);
+	if (err)
+		return reject(&r, err, idx.msg);
+
+	/* 2. entry checks, before anything reads through da. */
+	memset(&metas, 0, sizeof(metas));
+	phys_ranges_add(&metas, in->kho_fdt, r.ki.fdt_size);
+	phys_ranges_add(&metas, r.ki.pcsc_fdt_phys, room);
+	memset(&env, 0, sizeof(env));
+	env.pm = in->pm;
+	env.owned = in->owned;
+	env.meta = &metas;
+	env.kmap = &kmap;
+	env.S = S;
+	env.mode = in->mode;
+	env.cfg = in->cfg;
+	err = verify_check_entries(&env, &idx, scratch, (uint32_t)n);
+	if (err < 0)
+		return reject(&r, err, "entry checks failed");
+
+	/* 3. walk, read-only. */
+	nfuncs = (uint32_t)(cv.left / sizeof(struct pci_func));
+	if (in->max_funcs && in->max_funcs < nfuncs)
+		nfuncs = in->max_funcs;
+	funcs = carve(&cv, (size_t)nfuncs * sizeof(*funcs));
+	pci_walk_init(&walk, funcs, funcs ? nfuncs : 0);
+	for (i = 0; in->cfg && i < in->nwindows; i++)
+		pci_walk_window(&walk, in->cfg, &in->windows[i]);
+	pci_walk_finish(&walk);
+	out->funcs = walk.n;
+	out->walk_reads = reads_now(&r);
+	if (walk.stats.overflow)
+		pcsc_log("pcsc: walk arena full: %u functions not seen", walk.stats.overflow);
+
+	/* 4. verify, report each entry (before node offsets change). */
+	verify_judge(&env, &idx, &walk, &counts);
+	out->counts = counts;
+	out->counts.cfg_reads = reads_now(&r) - out->walk_reads;
+	report_entries(&idx, &walk);
+
+	/* 5. hand over inside the FDT's own pages. */
+	err = handover_patch(fdt, room, &idx, in->pm, S, in->version ? in->version : PCSC_VERSION,
+			     in->mode, &counts, scratch, (uint32_t)n, &hr);
+	if (err) {
+		pcsc_snprintf(msg, sizeof(msg), "hand-over patch failed: %s", pcsc_strerror(err));
+		return reject(&r, err, msg);
+	}
+	out->removed = hr.removed;
+	out->patched = hr.removed > 0;
+	out->props_added = hr.props_added;
+	memcpy(out->sha256, hr.sha256, sizeof(out->sha256));
+	if (!hr.props_added) {
+		pcsc_snprintf(out->msg, sizeof(out->msg), "%s", hr.msg);
+		pcsc_log("pcsc: %s", hr.msg);
+	}
+	r.handover = hr.props_added ? "ok" : "no-room";
+	summary(&r, &out->counts);
+	return 0;
+}

@@ -1,0 +1,371 @@
+/* test_session.c - pcsc_session_run end to end over a simulated machine and an old
+ * kernel's hand-over from cache_gen: the exact report lines, patching, and every
+ * whole-cache failure ending in a detach (or a report) rather than an error. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <libfdt.h>
+#include <pcsc/cache_gen.h>
+#include <pcsc/errno.h>
+#include <pcsc/handover.h>
+#include <pcsc/pci_sim.h>
+#include <pcsc/session.h>
+#include "helpers/blob_helpers.h"
+
+#define RAM_BASE 0x40000000ull
+#define RAM_SIZE (8ull << 20)
+#define ARENA (1u << 20)
+
+static const char topo[] =
+	"window 0 00 0f\n"
+	"00:01.0 8086:10d3 class=020000\n"
+	"00:02.0 1af4:1041 class=020000\n"
+	"00:03.0 8086:1572 class=020000 sriov=8,2,0x80,1,154c,enabled\n"
+	"00:05.0 1234:1111 class=010802\n";
+
+static const pci_sbdf_t cached_bdfs[5] = {
+	PCI_SBDF(0, 0, PCI_DEVFN(1, 0)), PCI_SBDF(0, 0, PCI_DEVFN(2, 0)),
+	PCI_SBDF(0, 0, PCI_DEVFN(3, 0)), PCI_SBDF(0, 0, PCI_DEVFN(0x13, 0)),
+	PCI_SBDF(0, 0, PCI_DEVFN(0x13, 1)),
+};
+
+static struct blob_helpers_ram ram;
+static struct pci_sim sim;
+static struct pci_sim_func *simfuncs;
+static struct pci_cfg cfg;
+static struct cache_gen_layout lo;
+static struct pcsc_session_in in;
+static struct pcsc_session_out out;
+static struct phys_ranges owned;
+static void *arena;
+
+/* The old kernel cached what it read: 256 bytes of each function. */
+static void build(uint16_t S)
+{
+	static uint8_t bytes[5][256];
+	struct cache_gen_dev d[5];
+	unsigned int i, r, line = 0;
+
+	blob_helpers_ram_init(&ram, RAM_BASE, RAM_SIZE);
+	simfuncs = calloc(16, sizeof(*simfuncs));
+	assert_non_null(simfuncs);
+	pci_sim_init(&sim, simfuncs, 16);
+	assert_int_equal(pci_sim_parse(&sim, topo, strlen(topo), &line), 0);
+	pci_sim_cfg_init(&cfg, &sim);
+	for (i = 0; i < 5; i++) {
+		for (r = 0; r < 256; r += 4) {
+			uint32_t v;
+
+			pci_cfg_read32(&cfg, cached_bdfs[i], (uint16_t)r, &v);
+			memcpy(bytes[i] + r, &v, 4);
+		}
+		d[i] = (struct cache_gen_dev){ cached_bdfs[i], bytes[i], 256 };
+	}
+	memset(&lo, 0, sizeof(lo));
+	lo.base = RAM_BASE + 0x200000;
+	lo.S = S;
+	assert_int_equal(cache_gen_build(ram.mem, ram.base, ram.size, d, 5, &lo), 0);
+	pci_sim_cfg_init(&cfg, &sim);	/* reads back to 0 */
+
+	memset(&owned, 0, sizeof(owned));
+	assert_int_equal(phys_ranges_add(&owned, RAM_BASE, 0x100000), 0);
+	arena = malloc(ARENA);
+	assert_non_null(arena);
+	memset(&in, 0, sizeof(in));
+	in.cfg = &cfg;
+	in.windows = sim.win;
+	in.nwindows = sim.nwin;
+	in.pm = &ram.pm;
+	in.owned = &owned;
+	in.kho_fdt = lo.kho_fdt;
+	in.mode = PCSC_MODE_QUICK;
+	in.S = S;
+	in.arena = arena;
+	in.arena_size = ARENA;
+	in.version = "1.2.3";
+	memset(&out, 0xaa, sizeof(out));
+	blob_helpers_log_start();
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	blob_helpers_ram_free(&ram);
+	free(simfuncs);
+	free(arena);
+	return 0;
+}
+
+static uint8_t *pcsc_fdt(void)
+{
+	return blob_helpers_at(&ram, lo.pcsc_fdt);
+}
+
+static uint8_t *kho_fdt(void)
+{
+	return blob_helpers_at(&ram, lo.kho_fdt);
+}
+
+static void expect_log(const char *body, const char *summary_tail)
+{
+	char want[4096];
+
+	snprintf(want, sizeof(want), "%spcsc: summary %s", body, summary_tail);
+	assert_int_equal(strncmp(blob_helpers_log_text(), want, strlen(want)), 0);
+}
+
+static void quick_all_valid_hands_over(void **state)
+{
+	struct pcsc_entry ents[8];
+	struct pcsc_index idx;
+	uint8_t again[32];
+	char tail[256];
+
+	(void)state;
+	build(4096);
+	assert_int_equal(pcsc_session_run(&in, &out), 0);
+	assert_int_equal(out.status, 0);
+	assert_true(out.found);
+	assert_false(out.detached);
+	assert_false(out.patched);
+	assert_true(out.props_added);
+	assert_int_equal(out.entries, 5);
+	assert_int_equal(out.funcs, 6);
+	assert_int_equal(out.counts.v[PCSC_VALID], 5);
+	assert_int_equal(out.counts.v[PCSC_NEW], 1);
+	assert_int_equal(out.counts.cfg_reads, 0);
+	assert_true(out.walk_reads > 0);
+	assert_int_equal(out.walk_reads, cfg.reads);
+	snprintf(tail, sizeof(tail), "valid=5 stale=0 gone=0 bad=0 new=1 cfg_reads=%llu mode=quick "
+		 "entries=5 removed=0 funcs=6 patched=0 cleared=0 handover=ok\npcsc: sha256 ",
+		 (unsigned long long)cfg.reads);
+	expect_log("pcsc: 0000:00:01.0 8086:10d3 VALID\n"
+		   "pcsc: 0000:00:02.0 1af4:1041 VALID\n"
+		   "pcsc: 0000:00:03.0 8086:1572 VALID\n"
+		   "pcsc: 0000:00:05.0 1234:1111 NEW\n"
+		   "pcsc: 0000:00:13.0 ffff:ffff VALID\n"
+		   "pcsc: 0000:00:13.1 ffff:ffff VALID\n", tail);
+	assert_int_equal(fdt_check_full(pcsc_fdt(), 4096), 0);
+	assert_string_equal(fdt_getprop(pcsc_fdt(), 0, "stub-version", NULL), "1.2.3");
+	assert_int_equal(pcsc_index_build(pcsc_fdt(), ents, 8, &idx), 0);
+	assert_int_equal(handover_digest(&idx, &ram.pm, 4096, again), 0);
+	assert_memory_equal(again, out.sha256, 32);
+}
+
+static void stale_and_gone_are_removed(void **state)
+{
+	struct pci_sim_func *f;
+	char tail[256];
+
+	(void)state;
+	build(4096);
+	pci_sim_func_get(&sim, cached_bdfs[1])->cfg[2] = 0x42;	/* 1af4:1042 now */
+	f = pci_sim_func_get(&sim, cached_bdfs[2]);
+	f->cfg[0x160 + PCI_SRIOV_NUM_VF] = 1;			/* only 13.0 left */
+	assert_int_equal(pcsc_session_run(&in, &out), 0);
+	assert_int_equal(out.counts.v[PCSC_VALID], 3);
+	assert_int_equal(out.counts.v[PCSC_STALE], 1);
+	assert_int_equal(out.counts.v[PCSC_GONE], 1);
+	assert_int_equal(out.removed, 2);
+	assert_true(out.patched);
+	snprintf(tail, sizeof(tail), "valid=3 stale=1 gone=1 bad=0 new=1 cfg_reads=%llu mode=quick "
+		 "entries=5 removed=2 funcs=5 patched=0 cleared=0 handover=ok\n",
+		 (unsigned long long)cfg.reads);
+	expect_log("pcsc: 0000:00:01.0 8086:10d3 VALID\n"
+		   "pcsc: 0000:00:02.0 1af4:1041 STALE device (live 1af4:1042)\n"
+		   "pcsc: 0000:00:03.0 8086:1572 VALID\n"
+		   "pcsc: 0000:00:05.0 1234:1111 NEW\n"
+		   "pcsc: 0000:00:13.0 ffff:ffff VALID\n"
+		   "pcsc: 0000:00:13.1 ffff:ffff GONE VF not enabled\n", tail);
+	assert_int_equal(fdt_subnode_offset(pcsc_fdt(), 0, "dev_0000_00_02_0"), -FDT_ERR_NOTFOUND);
+	assert_int_equal(fdt_subnode_offset(pcsc_fdt(), 0, "dev_0000_00_13_1"), -FDT_ERR_NOTFOUND);
+	assert_true(fdt_subnode_offset(pcsc_fdt(), 0, "dev_0000_00_13_0") > 0);
+}
+
+static void strict_patches_small_cache(void **state)
+{
+	(void)state;
+	build(256);
+	in.mode = PCSC_MODE_STRICT;
+	pci_sim_func_get(&sim, cached_bdfs[0])->cfg[0x0c] = 0x10;	/* cache line size changed */
+	assert_int_equal(pcsc_session_run(&in, &out), 0);
+	assert_int_equal(out.counts.v[PCSC_VALID], 5);
+	assert_int_equal(out.counts.patched, 1);
+	assert_int_equal(out.counts.cleared_bytes, 1);
+	assert_true(out.counts.cfg_reads > 0);
+	assert_int_equal(out.walk_reads + out.counts.cfg_reads, cfg.reads);
+	assert_non_null(strstr(blob_helpers_log_text(), "pcsc: 0000:00:01.0 8086:10d3 VALID patched=1\n"));
+	assert_string_equal(fdt_getprop(pcsc_fdt(), 0, "stub-mode", NULL), "strict");
+}
+
+static void owned_memory_makes_entry_bad(void **state)
+{
+	(void)state;
+	build(4096);
+	assert_int_equal(phys_ranges_add(&owned, lo.data + lo.stride, 4096), 0);
+	assert_int_equal(pcsc_session_run(&in, &out), 0);
+	assert_int_equal(out.counts.v[PCSC_BAD], 1);
+	assert_non_null(strstr(blob_helpers_log_text(),
+			       "pcsc: 0000:00:02.0 ffff:ffff BAD da overlaps stub memory\n"));
+	assert_int_equal(out.removed, 1);
+}
+
+static void expect_rejected(int status, const char *msg, bool detached)
+{
+	char line[256];
+
+	assert_int_equal(pcsc_session_run(&in, &out), 0);
+	assert_int_equal(out.status, status);
+	assert_string_equal(out.msg, msg);
+	assert_int_equal(out.detached, detached);
+	snprintf(line, sizeof(line), "pcsc: cache rejected: %s\n%s", msg,
+		 detached ? "pcsc: detached the pcsc subtree from the KHO FDT\n" : "");
+	assert_int_equal(strncmp(blob_helpers_log_text(), line, strlen(line)), 0);
+	assert_non_null(strstr(blob_helpers_log_text(), detached ? "handover=detached\n" : "handover=none\n"));
+	if (detached)
+		assert_int_equal(fdt_subnode_offset(kho_fdt(), 0, "pcsc"), -FDT_ERR_NOTFOUND);
+}
+
+static void unknown_pcsc_compatible_detaches(void **state)
+{
+	(void)state;
+	build(4096);
+	assert_int_equal(fdt_setprop_inplace(pcsc_fdt(), 0, "compatible", "pcsc-v9", 8), 0);
+	expect_rejected(-PCSC_ECOMPAT, "pcsc FDT unknown compatible \"pcsc-v9\"", true);
+}
+
+static void corrupt_pcsc_header_detaches(void **state)
+{
+	(void)state;
+	build(4096);
+	fdt_set_magic(pcsc_fdt(), 0x12345678);
+	expect_rejected(-PCSC_EBADFDT, "pcsc FDT bad magic 0x12345678", true);
+}
+
+static void pcsc_fdt_outside_ram_detaches(void **state)
+{
+	uint64_t bogus = 0x1000;
+	int node;
+
+	(void)state;
+	build(4096);
+	node = fdt_subnode_offset(kho_fdt(), 0, "pcsc");
+	assert_int_equal(fdt_setprop_inplace(kho_fdt(), node, "fdt", &bogus, 8), 0);
+	expect_rejected(-PCSC_ENOTRAM, "pcsc FDT at 0x1000 not in RAM", true);
+}
+
+static void pcsc_fdt_not_preserved_detaches(void **state)
+{
+	struct kho_range data;
+	uint64_t first;
+	size_t used;
+	char msg[96];
+
+	(void)state;
+	build(4096);
+	data.start = lo.data;
+	data.end = lo.pcsc_fdt;	/* the data blocks only */
+	assert_int_equal(cache_gen_kho_map(blob_helpers_at(&ram, lo.map_area), lo.map_area_size,
+					   lo.map_area, &data, 1, &first, &used), 0);
+	assert_int_equal(first, lo.map);
+	snprintf(msg, sizeof(msg), "pcsc FDT 0x%llx+4096 not preserved", (unsigned long long)lo.pcsc_fdt);
+	expect_rejected(-PCSC_ENOTPRESERVED, msg, true);
+}
+
+static void map_loop_detaches(void **state)
+{
+	char msg[96];
+
+	(void)state;
+	build(4096);
+	memcpy(blob_helpers_at(&ram, lo.map), &lo.map, 8);
+	snprintf(msg, sizeof(msg), "KHO map chunk list loops at 0x%llx", (unsigned long long)lo.map);
+	expect_rejected(-PCSC_ELOOP, msg, true);
+}
+
+static void bad_kho_root_is_reported_not_detached(void **state)
+{
+	(void)state;
+	build(4096);
+	fdt_set_magic(kho_fdt(), 0);
+	expect_rejected(-PCSC_EBADFDT, "KHO FDT bad magic 0x00000000", false);
+}
+
+static void arena_too_small_detaches(void **state)
+{
+	(void)state;
+	build(4096);
+	in.arena_size = 1000;
+	expect_rejected(-PCSC_ENOSPC, "arena too small for the KHO map", true);
+}
+
+static void no_cache_is_reported(void **state)
+{
+	(void)state;
+	build(4096);
+	in.kho_fdt = 0;
+	assert_int_equal(pcsc_session_run(&in, &out), 0);
+	assert_int_equal(out.status, -PCSC_ENOTFOUND);
+	assert_false(out.found);
+	assert_int_equal(strncmp(blob_helpers_log_text(), "pcsc: no cache: no KHO FDT\npcsc: summary ", 41), 0);
+	in.kho_fdt = lo.kho_fdt;
+	assert_int_equal(cache_gen_kho_fdt(kho_fdt(), 4096, NULL, lo.map, 0), 0);
+	blob_helpers_log_start();
+	assert_int_equal(pcsc_session_run(&in, &out), 0);
+	assert_int_equal(out.status, -PCSC_ENOTFOUND);
+	assert_string_equal(out.msg, "KHO FDT has no pcsc subtree");
+	assert_int_equal(strncmp(blob_helpers_log_text(), "pcsc: no cache: KHO FDT has no pcsc subtree\n", 44), 0);
+}
+
+static void mode_off_passes_through(void **state)
+{
+	static uint8_t before[4096];
+
+	(void)state;
+	build(4096);
+	memcpy(before, pcsc_fdt(), 4096);
+	in.mode = PCSC_MODE_OFF;
+	assert_int_equal(pcsc_session_run(&in, &out), 0);
+	assert_memory_equal(before, pcsc_fdt(), 4096);
+	assert_int_equal(cfg.reads, 0);
+	assert_string_equal(blob_helpers_log_text(),
+			    "pcsc: summary valid=0 stale=0 gone=0 bad=0 new=0 cfg_reads=0 mode=off "
+			    "entries=0 removed=0 funcs=0 patched=0 cleared=0 handover=untouched\n");
+}
+
+static void null_arguments(void **state)
+{
+	(void)state;
+	assert_int_equal(pcsc_session_run(NULL, &out), -PCSC_EINVAL);
+	build(4096);
+	assert_int_equal(pcsc_session_run(&in, NULL), -PCSC_EINVAL);
+	in.S = 512;
+	expect_rejected(-PCSC_EINVAL, "pcsc_data size must be 256 or 4096", false);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(quick_all_valid_hands_over, teardown),
+		cmocka_unit_test_teardown(stale_and_gone_are_removed, teardown),
+		cmocka_unit_test_teardown(strict_patches_small_cache, teardown),
+		cmocka_unit_test_teardown(owned_memory_makes_entry_bad, teardown),
+		cmocka_unit_test_teardown(unknown_pcsc_compatible_detaches, teardown),
+		cmocka_unit_test_teardown(corrupt_pcsc_header_detaches, teardown),
+		cmocka_unit_test_teardown(pcsc_fdt_outside_ram_detaches, teardown),
+		cmocka_unit_test_teardown(pcsc_fdt_not_preserved_detaches, teardown),
+		cmocka_unit_test_teardown(map_loop_detaches, teardown),
+		cmocka_unit_test_teardown(bad_kho_root_is_reported_not_detached, teardown),
+		cmocka_unit_test_teardown(arena_too_small_detaches, teardown),
+		cmocka_unit_test_teardown(no_cache_is_reported, teardown),
+		cmocka_unit_test_teardown(mode_off_passes_through, teardown),
+		cmocka_unit_test_teardown(null_arguments, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
