@@ -114,7 +114,6 @@ def test_x86_64bit_entry_with_rsi_boot_params(tmp_path):
         f"acpi rsdp {rsdp:#x} from ebda scan" in second, r.describe()
     assert "ecam 0000:00-ff at 0xb0000000" in second, r.describe()
     assert "kho fdt 0x3000000 size 0x2000 scratch 0x4000000 size 0x200000" in second
-    assert walk_lines(second), r.describe()
 
 
 def test_x86_legacy_cf8_fallback_walks_the_same_functions():
@@ -127,3 +126,26 @@ def test_x86_legacy_cf8_fallback_walks_the_same_functions():
             in cf8.lines), cf8.describe()
     assert walk_lines(cf8.lines) == walk_lines(ecam.lines), cf8.describe()
     assert len(walk_lines(cf8.lines)) >= 5
+
+
+def test_x86_64bit_entry_above_4g(tmp_path):
+    # The purgatory-style entry at 5 GiB: the second copy relocates itself
+    # there, maps itself before moving CR3 to its own tables, and finds ECAM
+    # and RAM (both low and above 4 GiB) from boot_params.
+    from x86util import machine_e820
+    high = 0x140000000
+    e820 = machine_e820(mem_mib=5120)
+    assert (0x100000000, 0xc0000000, 1) in e820, e820
+    bp = BootParams(BP_ADDR, e820=e820, cmdline="pcsc.exit=debug")
+    flat = stub_flat_binary()
+    r = boot_with(tmp_path, bp, mem="5G",
+                  append=f"pcsc.exit=debug pcsc.x86.selftest=chain64@{high:#x}",
+                  devices=[f"loader,file={flat},addr={high:#x},force-raw=on"])
+    assert_x86_exit(r)
+    i = r.lines.index(f"x86 selftest chain64 to {high + 0x200:#x}")
+    second = r.lines[i + 1:]
+    assert re.match(rf"^x86_64 entry 64bit image {high:#x}-0x[0-9a-f]+ "
+                    rf"boot_params {BP_ADDR:#x} start_info 0x0$", second[0]), r.describe()
+    assert "ram 0x100000000-0x1c0000000" in second, r.describe()
+    assert "ecam 0000:00-ff at 0xb0000000" in second, r.describe()
+    assert walk_lines(second), r.describe()
