@@ -41,7 +41,7 @@ int main(int argc, char **argv)
 		const char *name;
 		int (*fn)(int, char **);
 	} cmds[] = {
-		{ "gen", cmd_gen }, { "show", cmd_show },
+		{ "gen", cmd_gen }, { "verify", cmd_verify }, { "show", cmd_show },
 		{ "capture", cmd_capture }, { "pack", cmd_pack },
 	};
 	size_t i;
