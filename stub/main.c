@@ -7,13 +7,20 @@
 #include <pcsc/errno.h>
 #include <pcsc/log.h>
 #include <pcsc/pci_walk.h>
+#include <pcsc/session.h>
 #include "stub.h"
 
-/* Live functions the stub can list: 16384 x 20 bytes in BSS. More than
- * that is counted as overflow by the walk, never written past. */
+/* Sizes of the one arena (BSS, no malloc): cache entries, live functions
+ * and KHO preserved ranges the session can hold. Past them the session
+ * rejects the cache or the walk counts overflow; nothing is written past. */
+#define STUB_MAX_ENTRIES	16384
 #define STUB_MAX_FUNCS		16384
+#define STUB_MAX_RANGES		4096
+#define STUB_ARENA_SIZE		PCSC_SESSION_ARENA(STUB_MAX_ENTRIES, STUB_MAX_FUNCS, STUB_MAX_RANGES)
 
-static struct pci_func funcs[STUB_MAX_FUNCS];
+/* uint64_t: the session carves 8-byte aligned pieces; the cache-less walk
+ * uses the same bytes as its pci_func array. */
+static uint64_t arena[STUB_ARENA_SIZE / sizeof(uint64_t) + 1];
 static struct pci_walk walk;
 
 static const char *const mode_names[] = { "quick", "strict", "off" };
@@ -75,7 +82,8 @@ static void walk_all(struct stub_platform *p, struct pci_cfg *cfg)
 	uint32_t k;
 	int rc;
 
-	pci_walk_init(&walk, funcs, STUB_MAX_FUNCS);
+	pci_walk_init(&walk, (struct pci_func *)arena,
+		      (uint32_t)(STUB_ARENA_SIZE / sizeof(struct pci_func)));
 	for (i = 0; i < p->ecam.n; i++) {
 		rc = pci_walk_window(&walk, cfg, &p->ecam.win[i]);
 		if (rc)
@@ -103,6 +111,45 @@ static void walk_all(struct stub_platform *p, struct pci_cfg *cfg)
 		 (unsigned long long)ticks_to_us(arch_timer_ticks() - t0));
 }
 
+static enum pcsc_mode session_mode(enum stub_mode m)
+{
+	switch (m) {
+	case STUB_MODE_STRICT:
+		return PCSC_MODE_STRICT;
+	case STUB_MODE_OFF:
+		return PCSC_MODE_OFF;
+	default:
+		return PCSC_MODE_QUICK;
+	}
+}
+
+/* Steps 2-5: locate, walk, verify, hand over, report (lib/session.c). */
+static void run_session(struct stub_platform *p, struct pci_cfg *cfg)
+{
+	static struct pcsc_session_out out;
+	struct pcsc_session_in in;
+
+	memset(&in, 0, sizeof(in));
+	in.cfg = cfg;
+	in.windows = p->ecam.win;
+	in.nwindows = p->use_legacy ? 0 : p->ecam.n;
+	in.pm = &p->mem;
+	in.owned = &p->owned;
+	in.kho_fdt = p->kho_fdt;
+	in.kho_fdt_size = p->kho_fdt_size;
+	in.mode = session_mode(p->mode);
+	in.max_funcs = STUB_MAX_FUNCS;
+	in.max_ranges = STUB_MAX_RANGES;
+	in.arena = arena;
+	in.arena_size = sizeof(arena);
+	in.version = PCSC_VERSION;
+	pcsc_session_run(&in, &out);
+	/* The next kernel finds the verified blob where the old one left it:
+	 * make sure it is in memory, not only in our caches. */
+	if (p->kho_fdt && p->kho_fdt_size)
+		arch_dcache_clean(p->kho_fdt, p->kho_fdt_size);
+}
+
 void stub_main(struct stub_platform *p)
 {
 	uint64_t t0 = arch_timer_ticks();
@@ -119,9 +166,12 @@ void stub_main(struct stub_platform *p)
 		ecam_cfg_init(&ecam_cfg, &p->ecam);
 		cfg = &ecam_cfg;
 	}
-	/* 3 walk */
-	if (p->mode != STUB_MODE_OFF)
+	/* Without a cache there is nothing to verify: list what is live (the
+	 * input of `pcsctool gen` fixtures). With one, the session walks. */
+	if (!p->kho_fdt && p->mode != STUB_MODE_OFF)
 		walk_all(p, cfg);
+	/* 2 locate, 3 walk, 4 verify, 5 hand over */
+	run_session(p, cfg);
 	pcsc_log("pcsc: done in %llu us",
 		 (unsigned long long)ticks_to_us(arch_timer_ticks() - t0));
 	/* 6 jump (or power off without a next kernel) */

@@ -3,7 +3,7 @@
 # announced in /chosen; asserts the stub's exact report. Never hand-types a BDF.
 import pytest
 
-from conftest import (Arm64Machine, assert_clean_poweroff, default_topology,
+from conftest import (Arm64Machine, assert_clean_poweroff, default_topology, pick_faults,
                       topology_backends)
 
 
@@ -22,3 +22,139 @@ def test_arm64_kho_fdt_and_scratch_read_from_chosen(machine):
     addr, size = cache["kho_fdt"]
     assert f"kho fdt {addr:#x} size {size:#x} scratch 0x7f000000 size 0x800000" \
         in r.lines, r.describe()
+
+
+def verdicts(r):
+    """Every verdict line, verbatim (without the 'pcsc: ' prefix)."""
+    from conftest import report_lines
+    keep = {s for s, _ in report_lines(r.lines)}
+    return [l for l in r.lines if l.split(" ", 1)[0] in keep and not l.startswith("walk")]
+
+
+def saved(live):
+    """What the old kernel saved: every type 0 function (VFs included)."""
+    return [f for f in live if f[4] in ("ep", "pf", "vf")]
+
+
+def summary_of(r):
+    from conftest import summary
+    s = summary(r.lines)
+    assert s is not None, r.describe()
+    return s
+
+
+def walk_reads(machine):
+    """cfg reads of the cache-less walk of this machine (the first boot)."""
+    r = machine.boot()
+    line = [l for l in r.lines if l.startswith("walk functions=")][0]
+    return int(dict(kv.split("=") for kv in line.split()[1:])["cfg_reads"])
+
+
+def test_arm64_clean_cache_all_valid_and_handed_over(machine):
+    r = machine.boot(cache=machine.gen(machine.live, name="clean"))
+    assert_clean_poweroff(r)
+    exp = [f"{s} {v}:{d} VALID" for s, v, d, _, _ in saved(machine.live)]
+    assert verdicts(r) == exp, r.describe()
+    s = summary_of(r)
+    n = len(exp)
+    assert (s["valid"], s["stale"], s["gone"], s["bad"], s["new"]) == (n, 0, 0, 0, 0), r.describe()
+    assert (s["entries"], s["removed"], s["funcs"], s["handover"]) == \
+        (n, 0, len(machine.live), "ok"), r.describe()
+    # quick mode judges from the walk alone: no config read beyond it, VFs
+    # (never read) judged through their PF.
+    assert s["cfg_reads"] == walk_reads(machine), r.describe()
+    assert [l for l in r.lines if l.startswith("sha256 ")], r.describe()
+
+
+def test_arm64_stale_gone_bad_entries_exact_report(machine):
+    f = pick_faults(machine.live)
+    cache = machine.gen(machine.live, name="faults",
+                        faults=[f"stale={f['stale']}:device", f"gone={f['gone']}",
+                                f"badda={f['bad']}:align"])
+    r = machine.boot(cache=cache)
+    assert_clean_poweroff(r)
+    exp = []
+    for s, v, d, _, _ in saved(machine.live) + [(f["gone"], None, None, None, None)]:
+        if s == f["stale"]:
+            # pcsctool's stale=BDF:device flips the cached device ID ^ 0x5a5a
+            exp.append((s, f"{s} {v}:{int(d, 16) ^ 0x5a5a:04x} STALE device (live {v}:{d})"))
+        elif s == f["gone"]:
+            exp.append((s, f"{s} 8086:10d3 GONE absent"))     # pcsctool's made-up NIC
+        elif s == f["bad"]:
+            exp.append((s, f"{s} ffff:ffff BAD da unaligned"))  # never read through da
+        else:
+            exp.append((s, f"{s} {v}:{d} VALID"))
+    from conftest import sbdf_key
+    exp = [line for _, line in sorted(exp, key=lambda e: sbdf_key(e[0]))]
+    assert verdicts(r) == exp, r.describe()
+    s = summary_of(r)
+    n = len(saved(machine.live))
+    assert (s["valid"], s["stale"], s["gone"], s["bad"], s["new"]) == (n - 2, 1, 1, 1, 0), \
+        r.describe()
+    assert (s["entries"], s["removed"], s["handover"]) == (n + 1, 3, "ok"), r.describe()
+
+
+def test_arm64_dropped_entry_is_new(machine):
+    f = pick_faults(machine.live)
+    r = machine.boot(cache=machine.gen(machine.live, name="drop",
+                                       faults=[f"drop={f['stale']}"]))
+    assert_clean_poweroff(r)
+    live = {s: (v, d) for s, v, d, _, _ in machine.live}
+    v, d = live[f["stale"]]
+    assert f"{f['stale']} {v}:{d} NEW" in r.lines, r.describe()
+    s = summary_of(r)
+    assert (s["new"], s["removed"], s["stale"], s["gone"], s["bad"]) == (1, 0, 0, 0, 0), \
+        r.describe()
+
+
+@pytest.mark.parametrize("corrupt,why", [
+    ("pcsc-magic", "pcsc FDT bad magic 0xdededede"),
+    ("pcsc-compat", 'pcsc FDT unknown compatible "pcsc-v0"'),
+])
+def test_arm64_corrupt_pcsc_fdt_is_detached(machine, corrupt, why):
+    r = machine.boot(cache=machine.gen(machine.live, name="corrupt-" + corrupt,
+                                       faults=[f"corrupt={corrupt}"]))
+    assert_clean_poweroff(r)
+    assert verdicts(r) == [], r.describe()
+    i = r.lines.index(f"cache rejected: {why}")
+    assert r.lines[i + 1] == "detached the pcsc subtree from the KHO FDT", r.describe()
+    s = summary_of(r)
+    assert (s["entries"], s["funcs"], s["handover"]) == (0, 0, "detached"), r.describe()
+
+
+def test_arm64_strict_mode_rereads_and_patches(machine):
+    # The fixture's bytes come from a simulation, so strict mode (re-read
+    # every cached dword) finds differing bytes and clears their cached
+    # bits: a patch, not a drop.
+    r = machine.boot(cache=machine.gen(machine.live, name="strict"),
+                     append="pcsc.mode=strict")
+    assert_clean_poweroff(r)
+    s = summary_of(r)
+    n = len(saved(machine.live))
+    assert (s["mode"], s["valid"], s["removed"], s["handover"]) == ("strict", n, 0, "ok"), \
+        r.describe()
+    assert s["patched"] > 0 and s["cleared"] > 0, r.describe()
+    assert s["cfg_reads"] > walk_reads(machine), r.describe()
+
+
+def test_arm64_mode_off_passes_the_cache_through(machine):
+    r = machine.boot(cache=machine.gen(machine.live, name="off"), append="pcsc.mode=off")
+    assert_clean_poweroff(r)
+    s = summary_of(r)
+    assert (s["mode"], s["cfg_reads"], s["handover"]) == ("off", 0, "untouched"), r.describe()
+    assert verdicts(r) == [], r.describe()
+
+
+def test_arm64_nvme_64_vfs_judged_through_the_pf(tmp_path):
+    from conftest import nvme_sriov
+    m = Arm64Machine(tmp_path, ["pcie-root-port,id=rp1,chassis=1,slot=1"] + nvme_sriov(64, bus="rp1"))
+    live = m.walk()
+    assert len([f for f in live if f[4] == "vf"]) == 64
+    r = m.boot(cache=m.gen(live, name="vf64"))
+    assert_clean_poweroff(r)
+    vf_lines = [l for l in verdicts(r) if l.startswith("0000:01:") and not l.startswith("0000:01:00.0 ")]
+    assert len(vf_lines) == 64 and all(l.endswith(" 1b36:0010 VALID") for l in vf_lines), r.describe()
+    s = summary_of(r)
+    assert (s["valid"], s["entries"]) == (66, 66), r.describe()   # host bridge + PF + 64 VFs
+    # no config read per VF: the whole session reads no more than the walk
+    assert s["cfg_reads"] == walk_reads(m), r.describe()
