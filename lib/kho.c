@@ -20,6 +20,12 @@ int kho_open(const struct physmem *pm, uint64_t fdt_phys, uint64_t max_size, str
 	ki->pcsc_node = -1;
 	if (!max_size || max_size > KHO_FDT_MAX_SIZE)
 		max_size = KHO_FDT_MAX_SIZE;
+	/* An FDT is 8-byte aligned by specification; libfdt reads its header
+	 * as a struct (and arm64 with the MMU off faults on misalignment). */
+	if (fdt_phys & 7) {
+		say(ki->msg, "KHO FDT at 0x%llx not 8-byte aligned", (unsigned long long)fdt_phys);
+		return -PCSC_EALIGN;
+	}
 	/* Header first: totalsize is not trusted before it is bounded. */
 	hdr = physmem_map(pm, fdt_phys, FDT_V17_SIZE);
 	if (!hdr) {

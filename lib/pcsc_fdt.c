@@ -137,6 +137,10 @@ int pcsc_blob_check(const void *buf, size_t size, const char *what, const char *
 	int len, err, off;
 
 	say(msg, msglen, "%s", "");
+	if ((uintptr_t)buf & 3) {
+		say(msg, msglen, "%s misaligned", what);
+		return -PCSC_EBADFDT;
+	}
 	if (!buf || size < FDT_V17_SIZE) {
 		say(msg, msglen, "%s truncated: %lu bytes", what, (unsigned long)size);
 		return -PCSC_EBADFDT;

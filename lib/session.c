@@ -156,6 +156,12 @@ int pcsc_session_run(const struct pcsc_session_in *in, struct pcsc_session_out *
 	if (err)
 		return reject(&r, err, kmap.msg);
 
+	/* Preserved pages: page aligned, or it is not what the RFC wrote. */
+	if (r.ki.pcsc_fdt_phys & (PCSC_PAGE_SIZE - 1)) {
+		pcsc_snprintf(msg, sizeof(msg), "pcsc FDT at 0x%llx not page aligned",
+			      (unsigned long long)r.ki.pcsc_fdt_phys);
+		return reject(&r, -PCSC_EALIGN, msg);
+	}
 	fdt = physmem_map(in->pm, r.ki.pcsc_fdt_phys, FDT_V17_SIZE);
 	if (!fdt) {
 		pcsc_snprintf(msg, sizeof(msg), "pcsc FDT at 0x%llx not in RAM",
@@ -173,7 +179,7 @@ int pcsc_session_run(const struct pcsc_session_in *in, struct pcsc_session_out *
 	err = pcsc_fdt_check(fdt, room, msg, sizeof(msg));
 	if (err)
 		return reject(&r, err, msg);
-	if (r.ki.pcsc_fdt_phys & (PCSC_PAGE_SIZE - 1) || !kho_is_preserved(&kmap, r.ki.pcsc_fdt_phys, room)) {
+	if (!kho_is_preserved(&kmap, r.ki.pcsc_fdt_phys, room)) {
 		pcsc_snprintf(msg, sizeof(msg), "pcsc FDT 0x%llx+%u not preserved",
 			      (unsigned long long)r.ki.pcsc_fdt_phys, (unsigned int)room);
 		return reject(&r, -PCSC_ENOTPRESERVED, msg);

@@ -50,6 +50,7 @@ struct kho_info {
  * fdt_check_full clean, compatible exactly "kho-v1", preserved-memory-map a
  * u64. Then find the child "pcsc" and its u64 "fdt" property.
  * Returns 0 (ki filled, pcsc_node >= 0);
+ * -PCSC_EALIGN (fdt_phys not 8-byte aligned);
  * -PCSC_ENOTRAM (header or blob not mappable: ki->msg says which),
  * -PCSC_EBADFDT (bad magic/version/structure, totalsize above the bound),
  * -PCSC_ECOMPAT (compatible missing or not kho-v1; msg names it),

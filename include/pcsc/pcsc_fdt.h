@@ -120,7 +120,8 @@ int pcsc_name_format(pci_sbdf_t sbdf, char *buf);
 int pcsc_fdt_check(const void *buf, size_t size, char *msg, size_t msglen);
 
 /*
- * pcsc_blob_check - the shared FDT gate (also used by kho.c): size >= header,
+ * pcsc_blob_check - the shared FDT gate (also used by kho.c): buf 4-byte
+ * aligned (libfdt reads the header as a struct), size >= header,
  * magic, totalsize <= size, fdt_check_header + fdt_check_full, and root
  * "compatible" a stringlist containing compat_want. msg (may be NULL) gets
  * "<what> <problem>", e.g. `KHO FDT unknown compatible "kho-v2"`.

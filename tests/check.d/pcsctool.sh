@@ -154,7 +154,20 @@ if check "show capture" 0 "$T" show "$tmp/cap"; then
 fi
 fdtdump "$tmp/cap/pcsc.dtb" >/dev/null 2>&1 && ok "fdtdump cap/pcsc.dtb" || nok "fdtdump cap/pcsc.dtb"
 
-# 8. usage errors.
+# 8. acpi: EFI system table -> RSDP -> XSDT -> MCFG, read back by lib/.
+if check "acpi" 0 "$T" acpi --out "$tmp/acpi" --at 0x7f000000 --ecam 0x4010000000:0:0:255 --ecam 0x3f000000:1:0x10:0x1f; then
+	printf '%s\n' "$out" | grep -q '^acpi: ecam 0000:00-ff at 0x4010000000$' &&
+	printf '%s\n' "$out" | grep -q '^acpi: ecam 0001:10-1f at 0x3f000000$' &&
+	[ "$(stat -c %s "$tmp/acpi/acpi.bin")" -eq 4096 ] &&
+	[ "$(dd if="$tmp/acpi/acpi.bin" bs=1 skip=512 count=8 2>/dev/null)" = "RSD PTR " ] &&
+	ok "acpi: two windows read back, RSDP at +0x200" || nok "acpi output" "$out"
+fi
+if check "acpi --topology" 0 "$T" acpi --out "$tmp/acpi2" --at 0x7f000000 --topology $TOPO/default.topo; then
+	case "$out" in *"acpi: ecam 0000:00-ff at 0xb0000000"*) ok "acpi --topology: q35 window" ;; *) nok "acpi --topology" "$out" ;; esac
+fi
+if check "acpi misaligned window" 65 "$T" acpi --out "$tmp/acpi3" --at 0x7f000000 --ecam 0x4010080000:0:0:255; then ok "acpi refuses a window lib/ would refuse"; fi
+
+# 9. usage errors.
 if check "bad fault spec" 64 "$T" gen $TOPO/default.topo --out "$tmp/bad" --stale badda=00:01.0:sideways; then ok "bad fault spec is a usage error"; fi
 if check "gone on a live BDF" 64 "$T" gen $TOPO/default.topo --out "$tmp/bad" --stale gone=00:01.0; then ok "gone= on a live function is refused"; fi
 if check "missing topology" 66 "$T" gen "$tmp/nonexistent.topo" --out "$tmp/bad"; then ok "missing topology file"; fi

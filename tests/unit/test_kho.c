@@ -71,7 +71,19 @@ static void open_header_outside_ram(void **state)
 	(void)state;
 	assert_int_equal(kho_open(&ram.pm, 0x1000, 0, &ki), -PCSC_ENOTRAM);
 	assert_string_equal(ki.msg, "KHO FDT at 0x1000 not in RAM");
-	assert_int_equal(kho_open(&ram.pm, RAM_BASE + RAM_SIZE - 20, 0, &ki), -PCSC_ENOTRAM);
+	assert_int_equal(kho_open(&ram.pm, RAM_BASE + RAM_SIZE - 24, 0, &ki), -PCSC_ENOTRAM);
+}
+
+static void open_unaligned_fdt(void **state)
+{
+	struct kho_info ki;
+	char want[80];
+
+	(void)state;
+	memmove(kfdt() + 4, kfdt(), 1024);
+	assert_int_equal(kho_open(&ram.pm, lo.kho_fdt + 4, 0, &ki), -PCSC_EALIGN);
+	snprintf(want, sizeof(want), "KHO FDT at 0x%llx not 8-byte aligned", (unsigned long long)lo.kho_fdt + 4);
+	assert_string_equal(ki.msg, want);
 }
 
 static void open_bad_magic(void **state)
@@ -322,6 +334,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(open_valid, setup, teardown),
 		cmocka_unit_test_setup_teardown(open_header_outside_ram, setup, teardown),
+		cmocka_unit_test_setup_teardown(open_unaligned_fdt, setup, teardown),
 		cmocka_unit_test_setup_teardown(open_bad_magic, setup, teardown),
 		cmocka_unit_test_setup_teardown(open_totalsize_above_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(open_totalsize_past_ram, setup, teardown),

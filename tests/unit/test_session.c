@@ -259,6 +259,21 @@ static void pcsc_fdt_outside_ram_detaches(void **state)
 	expect_rejected(-PCSC_ENOTRAM, "pcsc FDT at 0x1000 not in RAM", true);
 }
 
+static void pcsc_fdt_unaligned_detaches(void **state)
+{
+	uint64_t bogus;
+	char msg[96];
+	int node;
+
+	(void)state;
+	build(4096);
+	bogus = lo.pcsc_fdt + 8;
+	node = fdt_subnode_offset(kho_fdt(), 0, "pcsc");
+	assert_int_equal(fdt_setprop_inplace(kho_fdt(), node, "fdt", &bogus, 8), 0);
+	snprintf(msg, sizeof(msg), "pcsc FDT at 0x%llx not page aligned", (unsigned long long)bogus);
+	expect_rejected(-PCSC_EALIGN, msg, true);
+}
+
 static void pcsc_fdt_not_preserved_detaches(void **state)
 {
 	struct kho_range data;
@@ -358,6 +373,7 @@ int main(void)
 		cmocka_unit_test_teardown(unknown_pcsc_compatible_detaches, teardown),
 		cmocka_unit_test_teardown(corrupt_pcsc_header_detaches, teardown),
 		cmocka_unit_test_teardown(pcsc_fdt_outside_ram_detaches, teardown),
+		cmocka_unit_test_teardown(pcsc_fdt_unaligned_detaches, teardown),
 		cmocka_unit_test_teardown(pcsc_fdt_not_preserved_detaches, teardown),
 		cmocka_unit_test_teardown(map_loop_detaches, teardown),
 		cmocka_unit_test_teardown(bad_kho_root_is_reported_not_detached, teardown),

@@ -19,6 +19,8 @@ static void usage(FILE *f)
 		"  show DIR [--json] | show --image FILE --base ADDR --kho-fdt ADDR [--ram START:SIZE] [--json]\n"
 		"  capture [--sysfs /sys] --out DIR [--base RAM] [--at ADDR]\n"
 		"  pack DIR --out IMAGE [--base ADDR]  one raw memory image (as pmemsave) of DIR\n"
+		"  acpi --out DIR --at ADDR (--ecam BASE:SEG:START:END ... | --topology TOPOLOGY)\n"
+		"                                 EFI system table -> RSDP -> XSDT -> MCFG blob\n"
 		"fault SPECs for --stale (see docs/pcsctool.md): BDF | stale=BDF[:vendor|device|class|hdr]\n"
 		"  gone=BDF drop=BDF dup=BDF badname=BDF[:NAME] badda=BDF:align|notram|overlap|meta|notpreserved|size|none\n"
 		"  corrupt=pcsc-magic|pcsc-compat|pcsc-totalsize|kho-compat|kho-magic|map-loop|pcsc-outside\n");
@@ -42,7 +44,7 @@ int main(int argc, char **argv)
 		int (*fn)(int, char **);
 	} cmds[] = {
 		{ "gen", cmd_gen }, { "verify", cmd_verify }, { "show", cmd_show },
-		{ "capture", cmd_capture }, { "pack", cmd_pack },
+		{ "capture", cmd_capture }, { "pack", cmd_pack }, { "acpi", cmd_acpi },
 	};
 	size_t i;
 

@@ -129,5 +129,6 @@ int cmd_capture(int argc, char **argv);
 int cmd_pack(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_acpi(int argc, char **argv);
 
 #endif
