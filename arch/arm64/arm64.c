@@ -6,6 +6,8 @@
 #include <pcsc/arch.h>
 #include <pcsc/dt_platform.h>
 #include <pcsc/errno.h>
+#include <pcsc/handover.h>
+#include <pcsc/kho.h>
 #include <pcsc/log.h>
 #include "../../stub/stub.h"
 #include "arm64.h"
@@ -193,8 +195,19 @@ void arm64_exception(uint64_t idx, const uint64_t *regs)
 		 (unsigned int)idx, (unsigned long long)read_esr(), (unsigned long long)elr,
 		 (unsigned long long)(elr - (uint64_t)(uintptr_t)_head),
 		 (unsigned long long)read_far(), (unsigned long long)regs[30]);
-	if (platform.has_next)
+	if (platform.has_next) {
+		/* We stopped somewhere in the flow: the next kernel must not
+		 * trust a cache we may not have finished judging. */
+		struct kho_info ki;
+
+		if (platform.kho_fdt &&
+		    !kho_open(&platform.mem, platform.kho_fdt, platform.kho_fdt_size, &ki) &&
+		    !handover_detach(ki.fdt, ki.pcsc_node)) {
+			arch_dcache_clean(platform.kho_fdt, ki.fdt_size);
+			pcsc_log("%s", "pcsc: detached the pcsc subtree from the KHO FDT");
+		}
 		arch_boot_next(&platform);
+	}
 	arch_poweroff(3);
 }
 

@@ -47,6 +47,18 @@ _head:
 	.ascii	"ARM\x64"		/* magic at 0x38 */
 	.long	0			/* res5: no PE header */
 
+	/*
+	 * 0x40: the next-kernel descriptor (struct arm64_next_desc, see
+	 * arch/arm64/next.h). Zero here; a wrapper (pcsctool wrap) fills it
+	 * in the file when it appends the next kernel's Image.
+	 */
+	.globl	arm64_next_desc
+arm64_next_desc:
+	.ascii	"PCSCNEXT"
+	.quad	0			/* offset of the next Image from _head */
+	.quad	0			/* its length in the file */
+	.quad	0			/* flags (none defined) */
+
 	.text
 primary_entry:
 	mov	x19, x0			/* x19 = DTB for the whole of start-up */
@@ -238,6 +250,41 @@ mmu_on_identity:
 	isb
 	ret
 	.ltorg
+
+/*
+ * arm64_jump_next(x0 entry, x1 dtb, x2 el) - MMU and D-cache off at our EL
+ * (the caller cleaned everything the next kernel may read to PoC), I-cache
+ * invalidated, then enter per booting.rst: x0 = DTB, x1-x3 = 0. The map is
+ * 1:1, so the instruction after the SCTLR write fetches from the same
+ * address with translation off. No memory access after that point.
+ */
+	.globl	arm64_jump_next
+arm64_jump_next:
+	mov	x9, x0
+	mov	x10, x1
+	cmp	x2, #2
+	b.eq	1f
+	mrs	x3, sctlr_el1
+	bic	x3, x3, #SCTLR_M
+	bic	x3, x3, #SCTLR_C
+	msr	sctlr_el1, x3
+	isb
+	tlbi	vmalle1
+	b	2f
+1:	mrs	x3, sctlr_el2
+	bic	x3, x3, #SCTLR_M
+	bic	x3, x3, #SCTLR_C
+	msr	sctlr_el2, x3
+	isb
+	tlbi	alle2
+2:	ic	iallu			/* the next kernel's text was written as data */
+	dsb	nsh
+	isb
+	mov	x0, x10
+	mov	x1, xzr
+	mov	x2, xzr
+	mov	x3, xzr
+	br	x9
 
 /*
  * Exception vectors: 16 entries of 128 bytes, 2 KiB aligned. Every entry

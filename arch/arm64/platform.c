@@ -10,6 +10,68 @@
 #include <pcsc/log.h>
 #include "../../stub/stub.h"
 #include "arm64.h"
+#include "next.h"
+
+#define IMAGE_HDR_TEXT_OFFSET	0x08
+#define IMAGE_HDR_IMAGE_SIZE	0x10
+#define IMAGE_HDR_FLAGS		0x18
+#define IMAGE_HDR_MAGIC		0x38
+#define IMAGE_HDR_LEN		64
+
+static uint64_t rd64(uint64_t addr)
+{
+	return *(const volatile uint64_t *)(uintptr_t)addr;
+}
+
+/* What our own header says the loader reserved (the wrapper patches it). */
+static uint64_t own_footprint(void)
+{
+	return rd64((uint64_t)(uintptr_t)_head + IMAGE_HDR_IMAGE_SIZE);
+}
+
+int arm64_next_find(uint64_t *entry, uint64_t *text_offset, uint64_t *footprint)
+{
+	uint64_t head = (uint64_t)(uintptr_t)_head, own = (uint64_t)(uintptr_t)_end - head;
+	uint64_t room = own_footprint(), off = arm64_next_desc.offset, len = arm64_next_desc.size;
+	uint64_t img, toff, isize, need;
+
+	if (memcmp(arm64_next_desc.magic, "PCSCNEXT", 8) || !off)
+		return -PCSC_ENOTFOUND;
+	if (off & (ARM64_NEXT_ALIGN - 1))
+		return -PCSC_EALIGN;
+	/* The Image must lie past our BSS and stack, inside what the loader
+	 * reserved, and be at least a header long. */
+	if (off < own || len < IMAGE_HDR_LEN || off > room || len > room - off)
+		return -PCSC_ERANGE;
+	img = head + off;
+	if ((uint32_t)rd64(img + IMAGE_HDR_MAGIC) != ARM64_IMAGE_MAGIC)
+		return -PCSC_ECOMPAT;
+	if (rd64(img + IMAGE_HDR_FLAGS) & 1)	/* big-endian kernel */
+		return -PCSC_ECOMPAT;
+	toff = rd64(img + IMAGE_HDR_TEXT_OFFSET);
+	isize = rd64(img + IMAGE_HDR_IMAGE_SIZE);
+	/* image_size 0: a pre-3.17 kernel that does not say how much it needs. */
+	need = toff + (isize > len ? isize : len);
+	if (!isize || toff >= ARM64_NEXT_ALIGN || need > room - off)
+		return -PCSC_ERANGE;
+	*entry = img + toff;
+	*text_offset = toff;
+	*footprint = off + need;
+	return 0;
+}
+
+/* Clean and invalidate [addr, addr+len) to PoC: the next kernel starts with
+ * caches off, and no dirty line of ours may later land on its memory. */
+static void dcache_civac(uint64_t addr, uint64_t len)
+{
+	uint64_t ctr, line, end = addr + len;
+
+	__asm__ volatile("mrs %0, ctr_el0" : "=r"(ctr));
+	line = 4ull << ((ctr >> 16) & 0xf);
+	for (addr &= ~(line - 1); addr < end; addr += line)
+		__asm__ volatile("dc civac, %0" : : "r"(addr) : "memory");
+	__asm__ volatile("dsb sy" : : : "memory");
+}
 
 /* The stub runs on a 1:1 map: a physical address is the pointer. */
 static void *map_identity(void *ctx, uint64_t phys, uint64_t len)
@@ -95,12 +157,45 @@ void arch_platform_discover(struct stub_platform *p)
 		p->kho_scratch_size = ch.kho_scratch_size;
 	}
 	p->mode = mode_from_bootargs(fdt);
+
+	{
+		uint64_t entry, toff, foot;
+
+		rc = arm64_next_find(&entry, &toff, &foot);
+		p->has_next = rc == 0;
+		if (p->has_next) {
+			/* A cache entry pointing into the next kernel is BAD. */
+			phys_ranges_add(&p->owned, image, foot);
+			pcsc_log("pcsc: next kernel at 0x%llx (text_offset 0x%llx)",
+				 (unsigned long long)entry, (unsigned long long)toff);
+		} else if (rc != -PCSC_ENOTFOUND) {
+			pcsc_log("pcsc: embedded next kernel unusable: %s", pcsc_strerror(rc));
+		}
+	}
 }
 
 void arch_boot_next(struct stub_platform *p)
 {
-	/* Chaining into an embedded Image is not built yet: without a next
-	 * kernel the protocol is to report and power off. */
-	(void)p;
-	arch_poweroff(0);
+	uint64_t head = (uint64_t)(uintptr_t)_head;
+	uint64_t entry, toff, foot;
+
+	if (arm64_next_find(&entry, &toff, &foot)) {
+		/* No next kernel: report and power off. */
+		arch_poweroff(0);
+	}
+	if (toff) {
+		/* Move the Image up by text_offset inside our reservation
+		 * (regions overlap: memmove). */
+		memmove((void *)(uintptr_t)entry,
+			(const void *)(uintptr_t)(head + arm64_next_desc.offset),
+			arm64_next_desc.size);
+	}
+	pcsc_log("pcsc: jump to 0x%llx EL%u dtb 0x%llx", (unsigned long long)entry,
+		 arm64_el, (unsigned long long)(uintptr_t)p->arch);
+	/* Everything we wrote or may hold dirty: our footprint (stack, BSS,
+	 * the next Image) and the DTB. The KHO and pcsc FDTs were cleaned
+	 * by the flow after the hand-over. */
+	dcache_civac(head, foot);
+	dcache_civac((uint64_t)(uintptr_t)p->arch, fdt_totalsize(p->arch));
+	arm64_jump_next(entry, (uint64_t)(uintptr_t)p->arch, arm64_el);
 }

@@ -248,14 +248,16 @@ def build_payload():
 
 
 def payload_image(tmp_path, ecam, uart, next_addr, numvfs=0, number_buses=True,
-                  name="payload.bin"):
-    """A copy of the payload with its parameter block filled in."""
+                  name="payload.bin", psci=0):
+    """A copy of the payload with its parameter block filled in. next_addr
+    0 makes it a "next kernel" that reports how it was entered and powers
+    off through psci (1 hvc, 2 smc)."""
     import struct
     b = bytearray(open(build_payload(), "rb").read())
     assert b[PAYLOAD_PARAMS_OFF:PAYLOAD_PARAMS_OFF + 8] == PAYLOAD_MAGIC
     vfs = 0xffffffffffffffff if numvfs == "all" else numvfs
-    b[PAYLOAD_PARAMS_OFF + 8:PAYLOAD_PARAMS_OFF + 48] = struct.pack(
-        "<5Q", ecam, uart, next_addr, vfs, 1 if number_buses else 0)
+    b[PAYLOAD_PARAMS_OFF + 8:PAYLOAD_PARAMS_OFF + 56] = struct.pack(
+        "<6Q", ecam, uart, next_addr, vfs, 1 if number_buses else 0, psci)
     out = os.path.join(str(tmp_path), name)
     with open(out, "wb") as f:
         f.write(b)
@@ -421,13 +423,17 @@ class Arm64Machine:
     """One QEMU arm64 machine description (devices + backends), booted either
     straight into the stub or through the old-kernel payload."""
 
-    def __init__(self, tmp_path, devices, extra=(), old_kernel=True, numvfs="all"):
+    def __init__(self, tmp_path, devices, extra=(), old_kernel=True, numvfs="all",
+                 stub=None, machine="virt"):
         self.tmp = tmp_path
+        self.stub = stub or ARM64_STUB
+        self.machine = machine
         self.devices = list(devices)
         self.extra = list(extra)
         self.old_kernel = old_kernel
         self.numvfs = numvfs
-        self.facts = arm64_machine_facts(tmp_path, devices=self.devices, extra=self.extra)
+        self.facts = arm64_machine_facts(tmp_path, devices=self.devices, extra=self.extra,
+                                         machine=machine)
         self.n = 0
 
     def boot(self, cache=None, scratch=(0x7f000000, 0x800000), timeout=DEFAULT_TIMEOUT,
@@ -446,15 +452,15 @@ class Arm64Machine:
         if self.old_kernel:
             pay = payload_image(self.tmp, self.facts["ecam"], self.facts["uart"],
                                 ARM64_STUB_ADDR, numvfs=self.numvfs)
-            dev = self.devices + [f"loader,file={need(ARM64_STUB)},"
+            dev = self.devices + [f"loader,file={need(self.stub)},"
                                   f"addr={ARM64_STUB_ADDR:#x},force-raw=on"]
             kernel = pay
         else:
             dev = list(self.devices)
-            kernel = None
+            kernel = self.stub
         dev += [f"loader,file={f},addr={a:#x},force-raw=on" for f, a in loaders]
-        return run_qemu(arm64_cmd(kernel=kernel, devices=dev, dtb=dtb, extra=extra),
-                        timeout=timeout)
+        return run_qemu(arm64_cmd(kernel=kernel, devices=dev, dtb=dtb, extra=extra,
+                                  machine=self.machine), timeout=timeout)
 
     def walk(self):
         """First boot without a cache: what the stub sees live."""
@@ -484,3 +490,36 @@ def pick_faults(walk):
     gone = next(f"{seg:04x}:{bus:02x}:{d:02x}.0" for d in range(31, 0, -1)
                 if f"{seg:04x}:{bus:02x}:{d:02x}.0" not in present)
     return {"stale": stale, "bad": bad, "gone": gone}
+
+
+# ------------------------------------------------------------- chaining ----
+SZ_2M = 2 << 20
+
+
+def wrap_arm64(stub, nxt, out):
+    """stub + next Image -> one arm64 Image, in the format of
+    arch/arm64/next.h (what `pcsctool wrap --arch arm64` writes)."""
+    import struct
+    s = bytearray(open(stub, "rb").read())
+    n = open(nxt, "rb").read()
+    assert s[0x38:0x3c] == b"ARM\x64" and n[0x38:0x3c] == b"ARM\x64"
+    assert s[0x40:0x48] == b"PCSCNEXT"
+    image_size = struct.unpack_from("<Q", s, 0x10)[0]
+    off = (image_size + SZ_2M - 1) // SZ_2M * SZ_2M
+    toff, isize = struct.unpack_from("<QQ", n, 8)
+    struct.pack_into("<Q", s, 0x10, off + toff + max(len(n), isize))
+    struct.pack_into("<QQQ", s, 0x48, off, len(n), 0)
+    with open(out, "wb") as f:
+        f.write(bytes(s) + bytes(off - len(s)) + n)
+    return out
+
+
+def psci_conduit(dtb):
+    m = fdtget(dtb, "/psci", "method", "s")
+    return {"hvc": 1, "smc": 2}.get(m, 0)
+
+
+def next_payload(tmp_path, facts, name="next.bin"):
+    """The test payload as a next kernel: reports its entry state, powers off."""
+    return payload_image(tmp_path, facts["ecam"], facts["uart"], 0, name=name,
+                         psci=psci_conduit(facts["dtb"]))

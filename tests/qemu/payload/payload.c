@@ -11,11 +11,12 @@ struct payload_params {
 	uint64_t next;		/* where the stub was loaded (-device loader) */
 	uint64_t numvfs;	/* VFs to enable per PF; ~0 = TotalVFs, 0 = none */
 	uint64_t number_buses;	/* 1: assign bridge bus numbers */
-	uint64_t reserved[9];
+	uint64_t psci;		/* next == 0: power off via 1 hvc / 2 smc */
+	uint64_t reserved[8];
 };
 
 extern struct payload_params payload_params;
-uint64_t payload_main(uint64_t dtb);
+uint64_t payload_main(uint64_t dtb, uint64_t x1, uint64_t x2, uint64_t x3);
 
 static uint64_t ecam;
 static unsigned int nbridges, npfs, nvfs;
@@ -55,6 +56,17 @@ static void puts_(const char *s)
 {
 	for (; *s; s++)
 		putc_(*s);
+}
+
+static void puthex(uint64_t v)
+{
+	int i;
+
+	puts_("0x");
+	for (i = 60; i > 0 && !(v >> i); i -= 4)
+		;
+	for (; i >= 0; i -= 4)
+		putc_("0123456789abcdef"[(v >> i) & 0xf]);
 }
 
 static void putdec(unsigned int v)
@@ -132,11 +144,45 @@ static unsigned int scan_bus(unsigned int bus, unsigned int depth)
 	return max;
 }
 
-uint64_t payload_main(uint64_t dtb)
+/* As the next kernel: report how we were entered (booting.rst: x0 = DTB,
+ * x1-x3 = 0, MMU off, D-cache off), then power off. */
+static void as_next_kernel(uint64_t dtb, uint64_t x1, uint64_t x2, uint64_t x3)
+{
+	uint64_t el, sctlr;
+	const volatile uint8_t *d = (const volatile uint8_t *)dtb;
+
+	__asm__ volatile("mrs %0, CurrentEL" : "=r"(el));
+	el >>= 2;
+	if (el == 2)
+		__asm__ volatile("mrs %0, sctlr_el2" : "=r"(sctlr));
+	else
+		__asm__ volatile("mrs %0, sctlr_el1" : "=r"(sctlr));
+	puts_("next: entered EL");
+	putdec((unsigned int)el);
+	puts_(" x0=");
+	puthex(dtb);
+	puts_(d[0] == 0xd0 && d[1] == 0x0d && d[2] == 0xfe && d[3] == 0xed ? " dtb=ok" : " dtb=bad");
+	puts_(x1 | x2 | x3 ? " x1-x3=nonzero" : " x1-x3=0");
+	puts_(sctlr & 1 ? " mmu=on" : " mmu=off");
+	puts_(sctlr & 4 ? " dcache=on\r\n" : " dcache=off\r\n");
+	{
+		register uint64_t x0r __asm__("x0") = 0x84000008u;	/* SYSTEM_OFF */
+
+		if (payload_params.psci == 1)
+			__asm__ volatile("hvc #0" : "+r"(x0r) : : "memory");
+		else if (payload_params.psci == 2)
+			__asm__ volatile("smc #0" : "+r"(x0r) : : "memory");
+	}
+	for (;;)
+		__asm__ volatile("wfi");
+}
+
+uint64_t payload_main(uint64_t dtb, uint64_t x1, uint64_t x2, uint64_t x3)
 {
 	unsigned int max;
 
-	(void)dtb;
+	if (!payload_params.next)
+		as_next_kernel(dtb, x1, x2, x3);
 	ecam = payload_params.ecam;
 	max = scan_bus(0, 0);
 	puts_("payload: bridges=");

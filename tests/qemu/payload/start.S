@@ -20,10 +20,10 @@ payload_params:
 	.text
 entry:
 	mov	x19, x0			/* DTB, handed on to the stub */
-	adrp	x1, _stack_top
-	add	x1, x1, :lo12:_stack_top
-	mov	sp, x1
-	bl	payload_main		/* returns the address to enter */
+	adrp	x9, _stack_top
+	add	x9, x9, :lo12:_stack_top
+	mov	sp, x9
+	bl	payload_main		/* (x0..x3 as entered) -> address to enter */
 	mov	x4, x0
 	mov	x0, x19
 	mov	x1, xzr

@@ -1,0 +1,89 @@
+# tests/qemu/test_arm64_chain.py - the stub wrapped with a next kernel (format
+# of arch/arm64/next.h): hand-over per booting.rst at EL1 and EL2, after a
+# verified cache, and after an exception. Never accepts a hang as a pass.
+import os
+import re
+import subprocess
+
+import pytest
+
+from conftest import (ARM64_STUB, Arm64Machine, arm64_cmd, arm64_dumpdtb,
+                      arm64_machine_facts, default_topology, next_payload, run_qemu,
+                      summary, topology_backends, wrap_arm64)
+
+ENTERED = re.compile(r"^next: entered EL(\d) x0=(0x[0-9a-f]+) dtb=ok x1-x3=0 "
+                     r"mmu=off dcache=off$", re.M)
+
+
+def wrapped(tmp_path, machine="virt"):
+    facts = arm64_machine_facts(tmp_path, machine=machine)
+    nxt = next_payload(tmp_path, facts)
+    return wrap_arm64(ARM64_STUB, nxt, os.path.join(str(tmp_path), "wrapped.bin"))
+
+
+def assert_jumped(r, el):
+    assert not r.timed_out and r.rc == 0, r.describe()
+    jump = [l for l in r.lines if l.startswith("jump to ")]
+    assert len(jump) == 1, r.describe()
+    m = re.match(r"^jump to (0x[0-9a-f]+) EL(\d) dtb (0x[0-9a-f]+)$", jump[0])
+    assert m and m.group(2) == str(el), r.describe()
+    e = ENTERED.search(r.out)
+    assert e, r.describe()
+    assert e.group(1) == str(el) and e.group(2) == m.group(3), r.describe()
+    # nothing of the stub after the jump, and it did not power off itself
+    assert r.lines[-1] == jump[0], r.describe()
+    return m
+
+
+@pytest.mark.parametrize("machine,el", [("virt", 1), ("virt,virtualization=on", 2)])
+def test_arm64_wrapped_next_kernel_entered_per_booting_rst(tmp_path, machine, el):
+    img = wrapped(tmp_path, machine)
+    r = run_qemu(arm64_cmd(kernel=img, machine=machine))
+    m = assert_jumped(r, el)
+    # The embedded Image runs in place: 2 MiB aligned right after the stub.
+    base = int(re.search(r"image (0x[0-9a-f]+)-", r.lines[0]).group(1), 16)
+    entry = int(m.group(1), 16)
+    assert entry % (2 << 20) == 0 and entry > base, r.describe()
+    assert f"next kernel at {m.group(1)} (text_offset 0x0)" in r.lines, r.describe()
+
+
+def test_arm64_wrapped_header_reserves_the_next_kernel(tmp_path):
+    import struct
+    img = wrapped(tmp_path)
+    b = open(img, "rb").read()
+    size, = struct.unpack_from("<Q", b, 0x10)
+    magic, off, ln, flags = struct.unpack_from("<8sQQQ", b, 0x40)
+    assert magic == b"PCSCNEXT" and off % (2 << 20) == 0 and flags == 0
+    assert off + ln == len(b) and size >= len(b) and b[off + 0x38:off + 0x3c] == b"ARM\x64"
+
+
+def test_arm64_cache_verified_then_next_kernel(tmp_path):
+    facts = arm64_machine_facts(tmp_path)
+    img = wrap_arm64(ARM64_STUB, next_payload(tmp_path, facts),
+                     os.path.join(str(tmp_path), "wrapped.bin"))
+    m = Arm64Machine(tmp_path, default_topology(vfs=4), extra=topology_backends(), stub=img)
+    first = m.boot()
+    assert_jumped(first, 1)
+    live = [l for l in first.lines if l.startswith("walk 0000")]
+    from conftest import walk_lines
+    cache = m.gen(walk_lines(first.lines), name="chain")
+    r = m.boot(cache=cache)
+    assert_jumped(r, 1)
+    s = summary(r.lines)
+    assert (s["valid"], s["handover"]) == (len([l for l in live if not l.endswith("bridge")]),
+                                           "ok"), r.describe()
+    assert "payload: bridges=7 last_bus=7 pfs=1 vfs=4 -> stub" in r.out, r.describe()
+
+
+def test_arm64_exception_still_reaches_the_next_kernel(tmp_path):
+    # Dead ECAM window: external abort in the walk. The vector reports,
+    # and the wrapped next kernel is still entered per the protocol.
+    img = wrapped(tmp_path)
+    dtb = arm64_dumpdtb(tmp_path, name="dead.dtb")
+    out = subprocess.run(["fdtget", "-l", dtb, "/"], capture_output=True, text=True).stdout
+    pcie = "/" + [n for n in out.split() if n.startswith("pcie@")][0]
+    subprocess.run(["fdtput", "-t", "x", dtb, pcie, "reg", "0x70", "0x0", "0x0", "0x10000000"],
+                   check=True)
+    r = run_qemu(arm64_cmd(kernel=img, dtb=dtb))
+    assert [l for l in r.lines if l.startswith("exception vector=4 ")], r.describe()
+    assert_jumped(r, 1)
