@@ -109,6 +109,14 @@ EFI_STATUS efi_physmem_init(struct physmem *pm);
  */
 int efi_ecam_init(const struct physmem *pm, struct ecam *e);
 
+/*
+ * efi_discover - efi_physmem_init + efi_ecam_init, logging the RAM range
+ * count and every ECAM window. Returns 0 when at least one window is usable
+ * (refused MCFG entries are logged); -PCSC_ENOTRAM (memory map unreadable);
+ * else efi_ecam_init's error or -PCSC_ENOTFOUND (MCFG had no entry).
+ */
+int efi_discover(struct physmem *pm, struct ecam *e);
+
 /* ---- commands ---- */
 
 /* efi_cmd_lspci - the live walk, one line per function, then a summary. */
