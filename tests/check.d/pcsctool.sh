@@ -167,7 +167,36 @@ if check "acpi --topology" 0 "$T" acpi --out "$tmp/acpi2" --at 0x7f000000 --topo
 fi
 if check "acpi misaligned window" 65 "$T" acpi --out "$tmp/acpi3" --at 0x7f000000 --ecam 0x4010080000:0:0:255; then ok "acpi refuses a window lib/ would refuse"; fi
 
-# 9. usage errors.
+# 9. wrap --arch arm64: layout of arch/arm64/next.h, checked independently.
+python3 - "$tmp" <<'PY'
+import struct, sys
+t = sys.argv[1]
+s = bytearray(0x10000); s[0x38:0x3c] = b"ARM\x64"; s[0x40:0x48] = b"PCSCNEXT"
+struct.pack_into("<Q", s, 0x10, 0x230000)          # stub image_size: 2.2 MiB
+n = bytearray(0x30000); n[0x38:0x3c] = b"ARM\x64"
+struct.pack_into("<QQQ", n, 8, 0x80000, 0x50000, 2)  # text_offset, image_size, flags (LE)
+n[0x1000:0x1004] = b"NEXT"
+open(t + "/stub.bin", "wb").write(s); open(t + "/next.Image", "wb").write(n)
+be = bytearray(n); struct.pack_into("<Q", be, 24, 3); open(t + "/be.Image", "wb").write(be)
+PY
+if check "wrap arm64" 0 "$T" wrap --arch arm64 "$tmp/stub.bin" "$tmp/next.Image" -o "$tmp/w.Image"; then
+	python3 - "$tmp" <<'PY' && ok "wrap: next at 4 MiB, image_size and PCSCNEXT descriptor" || nok "wrap layout"
+import struct, sys
+t = sys.argv[1]
+w = open(t + "/w.Image", "rb").read(); n = open(t + "/next.Image", "rb").read()
+off = 0x400000                                      # 0x230000 rounded up to 2 MiB
+assert len(w) == off + len(n) and w[off:] == n
+assert struct.unpack_from("<Q", w, 0x10)[0] == off + 0x80000 + 0x50000
+assert w[0x40:0x48] == b"PCSCNEXT"
+assert struct.unpack_from("<QQQ", w, 0x48) == (off, len(n), 0)
+assert w[0x10000:off] == bytes(off - 0x10000)
+PY
+fi
+if check "wrap twice" 65 "$T" wrap --arch arm64 "$tmp/w.Image" "$tmp/next.Image" -o "$tmp/w2.Image"; then ok "wrap refuses an already wrapped stub"; fi
+if check "wrap big-endian next" 65 "$T" wrap --arch arm64 "$tmp/stub.bin" "$tmp/be.Image" -o "$tmp/w3.Image"; then ok "wrap refuses a big-endian Image"; fi
+if check "wrap x86" 64 "$T" wrap --arch x86_64 "$tmp/stub.bin" "$tmp/next.Image" -o "$tmp/w4.Image"; then ok "wrap: only arm64"; fi
+
+# 10. usage errors.
 if check "bad fault spec" 64 "$T" gen $TOPO/default.topo --out "$tmp/bad" --stale badda=00:01.0:sideways; then ok "bad fault spec is a usage error"; fi
 if check "gone on a live BDF" 64 "$T" gen $TOPO/default.topo --out "$tmp/bad" --stale gone=00:01.0; then ok "gone= on a live function is refused"; fi
 if check "missing topology" 66 "$T" gen "$tmp/nonexistent.topo" --out "$tmp/bad"; then ok "missing topology file"; fi

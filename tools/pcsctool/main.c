@@ -21,6 +21,7 @@ static void usage(FILE *f)
 		"  pack DIR --out IMAGE [--base ADDR]  one raw memory image (as pmemsave) of DIR\n"
 		"  acpi --out DIR --at ADDR (--ecam BASE:SEG:START:END ... | --topology TOPOLOGY)\n"
 		"                                 EFI system table -> RSDP -> XSDT -> MCFG blob\n"
+		"  wrap --arch arm64 STUB.bin NEXT.Image -o OUT.Image  stub + next kernel in one Image\n"
 		"fault SPECs for --stale (see docs/pcsctool.md): BDF | stale=BDF[:vendor|device|class|hdr]\n"
 		"  gone=BDF drop=BDF dup=BDF badname=BDF[:NAME] badda=BDF:align|notram|overlap|meta|notpreserved|size|none\n"
 		"  corrupt=pcsc-magic|pcsc-compat|pcsc-totalsize|kho-compat|kho-magic|map-loop|pcsc-outside\n");
@@ -45,6 +46,7 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{ "gen", cmd_gen }, { "verify", cmd_verify }, { "show", cmd_show },
 		{ "capture", cmd_capture }, { "pack", cmd_pack }, { "acpi", cmd_acpi },
+		{ "wrap", cmd_wrap },
 	};
 	size_t i;
 
