@@ -197,15 +197,18 @@ static uint8_t judge_ids(const struct verify_env *env, const uint8_t *cfg, const
 	return PCSC_R_NONE;
 }
 
-/* Strict: re-read each dword holding a cached byte; clear what differs. */
-static uint16_t strict_patch(const struct verify_env *env, pci_sbdf_t sbdf, const uint8_t *cfg,
-			     uint8_t *cmap)
+/* Strict: re-read each dword holding a cached byte; clear what differs.
+ * A VF's ID dword reads all ones by the spec and was judged through its
+ * PF: re-reading it would only undo a correct PF-identity cache. */
+static uint16_t strict_patch(const struct verify_env *env, const struct pci_func *f,
+			     const uint8_t *cfg, uint8_t *cmap)
 {
 	unsigned int limit = env->S < env->cfg->cfg_size ? env->S : env->cfg->cfg_size;
-	unsigned int d, b;
+	unsigned int d = (f->flags & PCI_FUNC_VF) ? 4 : 0, b;
+	pci_sbdf_t sbdf = f->sbdf;
 	uint16_t cleared = 0;
 
-	for (d = 0; d < limit; d += 4) {
+	for (; d < limit; d += 4) {
 		uint32_t v;
 
 		if (!(cmap[d >> 3] >> (d & 7) & 0xf))
@@ -244,7 +247,7 @@ static void judge_present(const struct verify_env *env, struct pcsc_entry *e,
 	e->verdict = PCSC_VALID;
 	e->reason = PCSC_R_NONE;
 	if (env->mode == PCSC_MODE_STRICT && env->cfg) {
-		e->cleared = strict_patch(env, e->sbdf, d, cmap);
+		e->cleared = strict_patch(env, f, d, cmap);
 		if (e->cleared) {
 			c->patched++;
 			c->cleared_bytes += e->cleared;

@@ -59,8 +59,9 @@ int verify_check_entries(const struct verify_env *env, struct pcsc_index *idx,
  * PF vendor + VF device or all ones; its class is compared in strict mode
  * only (the walk does not read it). Live header-type-0 functions with no
  * entry are counted NEW. Strict mode then re-reads every dword holding a
- * cached byte of each VALID entry and clears the cached bit of each byte
- * that differs (counted). Quick mode makes no config read.
+ * cached byte of each VALID entry (a VF's ID dword excepted: it reads all
+ * ones by the spec) and clears the cached bit of each byte that differs
+ * (counted). Quick mode makes no config read.
  * Fills c (zeroed first). Returns 0; -PCSC_EINVAL (S).
  */
 int verify_judge(const struct verify_env *env, struct pcsc_index *idx,
