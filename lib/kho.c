@@ -121,12 +121,22 @@ uint32_t kho_ranges_sort_merge(struct kho_range *r, uint32_t n)
 	return o;
 }
 
-static int add_range(struct kho_range *r, uint32_t *n, uint32_t cap, uint64_t start, uint64_t end)
+/* Append [start, end). Bits of one bitmap arrive in address order, so a
+ * contiguous folio extends the last range. When the array is full, sort and
+ * merge it in place (folios of different orders are often adjacent) and go
+ * on if that freed at least a quarter of it; *compact stops further tries
+ * once it did not, which bounds the total sorting work. */
+static int add_range(struct kho_range *r, uint32_t *n, uint32_t cap, bool *compact,
+		     uint64_t start, uint64_t end)
 {
-	/* Bits of one bitmap arrive in address order: extend when contiguous. */
 	if (*n && r[*n - 1].end == start) {
 		r[*n - 1].end = end;
 		return 0;
+	}
+	if (*n >= cap && *compact) {
+		*n = kho_ranges_sort_merge(r, *n);
+		if (*n > cap - cap / 4)
+			*compact = false;
 	}
 	if (*n >= cap)
 		return -PCSC_ENOSPC;
@@ -152,7 +162,7 @@ static int read_bitmap(struct kho_map *m, const uint8_t *bm, uint64_t start, uin
 			if (!(word & 1))
 				continue;
 			fs = start + (k << shift);
-			err = add_range(m->r, &m->n, m->cap, fs, fs + (1ull << shift));
+			err = add_range(m->r, &m->n, m->cap, &m->compact_r, fs, fs + (1ull << shift));
 			if (err)
 				return err;
 			m->folios++;
@@ -174,6 +184,8 @@ int kho_map_read(const struct physmem *pm, uint64_t map_phys,
 	m->cap = cap;
 	m->meta = meta;
 	m->metacap = metacap;
+	m->compact_r = true;
+	m->compact_meta = true;
 	while (chunk) {
 		const uint8_t *c;
 		uint64_t next;
@@ -193,7 +205,7 @@ int kho_map_read(const struct physmem *pm, uint64_t map_phys,
 			return -PCSC_ENOTRAM;
 		}
 		m->chunks++;
-		err = add_range(meta, &m->nmeta, metacap, chunk, chunk + KHO_CHUNK_SIZE);
+		err = add_range(meta, &m->nmeta, metacap, &m->compact_meta, chunk, chunk + KHO_CHUNK_SIZE);
 		if (err)
 			goto full;
 		memcpy(&next, c, 8);
@@ -234,7 +246,8 @@ int kho_map_read(const struct physmem *pm, uint64_t map_phys,
 				say(m->msg, "KHO map bitmap 0x%llx not in RAM", (unsigned long long)bitmap);
 				return -PCSC_ENOTRAM;
 			}
-			err = add_range(meta, &m->nmeta, metacap, bitmap, bitmap + KHO_BITMAP_BYTES);
+			err = add_range(meta, &m->nmeta, metacap, &m->compact_meta, bitmap,
+					bitmap + KHO_BITMAP_BYTES);
 			if (!err)
 				err = read_bitmap(m, bm, start, order);
 			if (err)

@@ -15,8 +15,6 @@
 #define PCSC_VERSION "unknown"
 #endif
 
-#define DEFAULT_RANGES	1024u
-
 struct carver {
 	uint8_t *p;
 	size_t left;
@@ -147,7 +145,10 @@ int pcsc_session_run(const struct pcsc_session_in *in, struct pcsc_session_out *
 	out->found = true;
 	cv.p = in->arena;
 	cv.left = in->arena ? in->arena_size : 0;
-	nr = in->max_ranges ? in->max_ranges : DEFAULT_RANGES;
+	/* Default: a quarter of the arena for the map (ranges + metadata). */
+	nr = in->max_ranges ? in->max_ranges : (uint32_t)(cv.left / 4u / (2u * sizeof(*ranges)));
+	if (nr < 16)
+		nr = 16;
 	ranges = carve(&cv, (size_t)nr * sizeof(*ranges));
 	meta_r = carve(&cv, (size_t)nr * sizeof(*meta_r));
 	if (!ranges || !meta_r)
@@ -213,7 +214,8 @@ int pcsc_session_run(const struct pcsc_session_in *in, struct pcsc_session_out *
 		return reject(&r, err, "entry checks failed");
 
 	/* 3. walk, read-only. */
-	nfuncs = (uint32_t)(cv.left / sizeof(struct pci_func));
+	/* Keep 8 bytes for carve's alignment padding. */
+	nfuncs = cv.left > 8 ? (uint32_t)((cv.left - 8) / sizeof(struct pci_func)) : 0;
 	if (in->max_funcs && in->max_funcs < nfuncs)
 		nfuncs = in->max_funcs;
 	funcs = carve(&cv, (size_t)nfuncs * sizeof(*funcs));

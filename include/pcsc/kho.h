@@ -66,6 +66,7 @@ struct kho_map {
 	uint32_t n, cap;
 	struct kho_range *meta;	/* the map's own chunks and bitmaps, sorted */
 	uint32_t nmeta, metacap;
+	bool compact_r, compact_meta;	/* internal: in-place merging still allowed */
 	uint32_t chunks;	/* chunks visited */
 	uint32_t folios;	/* bits set */
 	char msg[KHO_MSG_MAX];
@@ -77,6 +78,8 @@ struct kho_map {
  * meta[] (metacap ranges), both in the caller's arena, then sort and merge.
  * Bounds: KHO_MAX_CHUNKS chunks, num_elms <= KHO_CHUNK_MAX_ELMS, order <=
  * KHO_MAX_ORDER, chunk and phys_start aligned, bitmap 8-byte aligned.
+ * A full array is sorted and merged in place before giving up, so cap
+ * bounds the distinct (non-adjacent) ranges, not the folios.
  * Returns 0; -PCSC_ENOTRAM (chunk or bitmap not mappable);
  * -PCSC_EALIGN (chunk not page aligned, bitmap not 8-byte aligned, phys_start
  * not aligned to its folio size); -PCSC_ERANGE (num_elms or order too big,

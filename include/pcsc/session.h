@@ -33,7 +33,7 @@ struct pcsc_session_in {
 	enum pcsc_mode mode;
 	uint16_t S;				/* pcsc_data cfg size 4096/256; 0 = 4096 */
 	uint32_t max_funcs;			/* walk capacity; 0 = from the arena */
-	uint32_t max_ranges;			/* KHO map ranges; 0 = from the arena */
+	uint32_t max_ranges;			/* KHO map ranges; 0 = a quarter of the arena */
 	void *arena;
 	size_t arena_size;
 	const char *version;			/* stub version for the hand-over; NULL = PCSC_VERSION */

@@ -313,6 +313,26 @@ static void map_arena_full(void **state)
 	assert_int_equal(kho_map_read(&ram.pm, lo.map, rr, 64, mm, 1, &m), -PCSC_ENOSPC);
 }
 
+static void map_full_arena_is_compacted(void **state)
+{
+	static uint8_t buf[8 * 4096];
+	const struct kho_range r = { 0x40100000, 0x4010f000 };	/* orders 3, 2, 1, 0 */
+	struct kho_map m;
+	uint64_t first;
+	size_t used;
+
+	(void)state;
+	/* Map in RAM at 0x40300000 (beyond what setup built). */
+	assert_int_equal(cache_gen_kho_map(buf, sizeof(buf), 0x40300000, &r, 1, &first, &used), 0);
+	memcpy(blob_helpers_at(&ram, 0x40300000), buf, sizeof(buf));
+	assert_int_equal(kho_map_read(&ram.pm, first, rr, 2, mm, 64, &m), 0);
+	assert_int_equal(m.n, 1);
+	assert_int_equal(rr[0].start, 0x40100000);
+	assert_int_equal(rr[0].end, 0x4010f000);
+	assert_int_equal(m.chunks, 4);
+	assert_int_equal(kho_map_read(&ram.pm, first, rr, 1, mm, 64, &m), -PCSC_ENOSPC);
+}
+
 static void sort_merge_ranges(void **state)
 {
 	struct kho_range r[5] = {
@@ -350,6 +370,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(map_too_many_entries, setup, teardown),
 		cmocka_unit_test_setup_teardown(map_unaligned_pointers, setup, teardown),
 		cmocka_unit_test_setup_teardown(map_arena_full, setup, teardown),
+		cmocka_unit_test_setup_teardown(map_full_arena_is_compacted, setup, teardown),
 		cmocka_unit_test(sort_merge_ranges),
 	};
 

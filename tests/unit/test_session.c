@@ -86,7 +86,7 @@ static void build(uint16_t S)
 	in.mode = PCSC_MODE_QUICK;
 	in.S = S;
 	in.arena = arena;
-	in.arena_size = ARENA;
+	in.arena_size = ARENA - 3;	/* an odd size: carving must still align */
 	in.version = "1.2.3";
 	memset(&out, 0xaa, sizeof(out));
 	blob_helpers_log_start();
@@ -315,8 +315,16 @@ static void arena_too_small_detaches(void **state)
 {
 	(void)state;
 	build(4096);
-	in.arena_size = 1000;
+	in.arena_size = 300;
 	expect_rejected(-PCSC_ENOSPC, "arena too small for the KHO map", true);
+}
+
+static void arena_too_small_for_index_detaches(void **state)
+{
+	(void)state;
+	build(4096);
+	in.arena_size = 600;	/* 16 ranges + 16 metadata ranges = 512 bytes fit */
+	expect_rejected(-PCSC_ENOSPC, "arena too small for the pcsc index", true);
 }
 
 static void no_cache_is_reported(void **state)
@@ -378,6 +386,7 @@ int main(void)
 		cmocka_unit_test_teardown(map_loop_detaches, teardown),
 		cmocka_unit_test_teardown(bad_kho_root_is_reported_not_detached, teardown),
 		cmocka_unit_test_teardown(arena_too_small_detaches, teardown),
+		cmocka_unit_test_teardown(arena_too_small_for_index_detaches, teardown),
 		cmocka_unit_test_teardown(no_cache_is_reported, teardown),
 		cmocka_unit_test_teardown(mode_off_passes_through, teardown),
 		cmocka_unit_test_teardown(null_arguments, teardown),
