@@ -126,6 +126,18 @@ void x86_cmdline_parse(struct x86_boot *b)
 		memcpy(selftest, v, sizeof(selftest));
 		b->selftest = selftest;
 	}
+	/* PVH test entry: a next kernel's bzImage the test placed in RAM
+	 * (the wrapped image says it in pcsc_x86_hdr instead). */
+	if (b->entry == X86_ENTRY_PVH &&
+	    x86_cmdline_value(b->cmdline, "pcsc.x86.next", v, sizeof(v))) {
+		char *comma = strchr(v, ',');
+
+		if (!comma || (*comma = '\0', !x86_parse_u64(v, &b->next_src)) ||
+		    !x86_parse_u64(comma + 1, &b->next_size) || !b->next_src || !b->next_size) {
+			pcsc_log("pcsc: pcsc.x86.next wants ADDR,SIZE: ignored");
+			b->next_src = b->next_size = 0;
+		}
+	}
 	/* PVH test entry: the boot_params page the test placed in RAM. */
 	if (b->entry == X86_ENTRY_PVH &&
 	    x86_cmdline_value(b->cmdline, "pcsc.boot_params", v, sizeof(v))) {
@@ -367,6 +379,42 @@ static void discover_ecam(struct stub_platform *p, const struct x86_boot *b, uin
 	}
 }
 
+/* ------------------------------------------------------------ next ---- */
+/* The next kernel: embedded by a wrapper after our BSS, or named on the
+ * PVH command line by a test. It needs boot_params to be entered. */
+static void discover_next(struct stub_platform *p, struct x86_boot *b)
+{
+	uint64_t mem = (uint64_t)(__image_end - __image_start);
+	const char *why;
+	int rc;
+
+	if (pcsc_x86_hdr.next_offset) {
+		if (pcsc_x86_hdr.next_offset < mem) {
+			pcsc_log("pcsc: embedded next kernel at +0x%llx overlaps our BSS: ignored",
+				 (unsigned long long)pcsc_x86_hdr.next_offset);
+			return;
+		}
+		b->next_src = (uint64_t)(uintptr_t)__image_start + pcsc_x86_hdr.next_offset;
+		b->next_size = pcsc_x86_hdr.next_size;
+	}
+	if (!b->next_src)
+		return;
+	rc = x86_next_check(b->next_src, b->next_size, &why);
+	if (rc) {
+		pcsc_log("pcsc: next kernel at 0x%llx unusable: %s", (unsigned long long)b->next_src, why);
+		b->next_src = 0;
+		return;
+	}
+	add_range(&p->owned, b->next_src, b->next_size, "owned");
+	if (!b->boot_params) {
+		pcsc_log("pcsc: next kernel found but no boot_params to hand it");
+		return;
+	}
+	pcsc_log("pcsc: next kernel bzImage at 0x%llx size 0x%llx",
+		 (unsigned long long)b->next_src, (unsigned long long)b->next_size);
+	p->has_next = true;
+}
+
 /* ------------------------------------------------------------ discover ---- */
 void arch_platform_discover(struct stub_platform *p)
 {
@@ -409,6 +457,7 @@ void arch_platform_discover(struct stub_platform *p)
 		discover_setup_data(p, b);
 	}
 
+	discover_next(p, b);
 	rsdp = find_rsdp(b);
 	if (rsdp)
 		discover_reset(b, rsdp);
@@ -418,7 +467,12 @@ void arch_platform_discover(struct stub_platform *p)
 /* --------------------------------------------------------------- jump ---- */
 __attribute__((noreturn)) void arch_boot_next(struct stub_platform *p)
 {
-	if (!p->has_next)
+	const struct x86_boot *b = p->arch;
+
+	if (!p->has_next) {
 		pcsc_log("pcsc: no next kernel");
-	arch_poweroff(X86_EXIT_OK);
+		arch_poweroff(X86_EXIT_OK);
+	}
+	(void)x86_next_enter(&p->mem.ram, &p->owned, b->next_src, b->next_size, b->boot_params);
+	arch_poweroff(X86_EXIT_NEXT);		/* refused, and said why */
 }

@@ -18,6 +18,19 @@ pvh_start32:
 	 * no stack. Offset 0 of the image. */
 	jmp	pvh_body
 
+	/* Image descriptor at +0x100 (docs/x86-boot.md): where a wrapper
+	 * (pcsctool wrap) says it appended the next kernel; 0 in the plain
+	 * image. The sizes a wrapper needs are the ELF's PT_LOAD filesz/memsz
+	 * (a PIE cannot hold link-time sizes here without a relocation). */
+	.org	X86_HDR_OFF
+	.globl pcsc_x86_hdr
+pcsc_x86_hdr:
+	.ascii	"PCSCX86H"			/* magic */
+	.long	1				/* version */
+	.long	0				/* flags */
+	.quad	0				/* next_offset: embedded bzImage, from +0 */
+	.quad	0				/* next_size */
+
 	/* The 64-bit entry sits at +0x200, where the bzImage 64-bit boot
 	 * protocol (and kexec's bzImage64 loader) jumps. */
 	.org	X86_ENTRY64_OFF

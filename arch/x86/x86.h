@@ -9,6 +9,7 @@
  * offset the bzImage 64-bit boot protocol uses. */
 #define X86_LOAD_ADDR		0x100000
 #define X86_ENTRY64_OFF		0x200
+#define X86_HDR_OFF		0x100	/* struct pcsc_x86_hdr */
 
 /* How the image was entered (third argument of x86_main). */
 #define X86_ENTRY_PVH		1
@@ -31,12 +32,14 @@
 #define X86_EXIT_FATAL		1	/* the image cannot run (bad relocation) */
 #define X86_EXIT_RETURNED	2	/* stub_main came back: a bug */
 #define X86_EXIT_EXCEPTION	3	/* CPU exception, no next kernel to try */
+#define X86_EXIT_NEXT		4	/* the next kernel could not be entered */
 #define X86_DEBUG_EXIT_PORT	0xf4
 
 #ifndef __ASSEMBLER__
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pcsc/physmem.h>
 
 /* struct hvm_start_info (Xen public/arch-x86/hvm/start_info.h), version 0/1. */
 #define PVH_START_MAGIC		0x336ec578u
@@ -82,6 +85,18 @@
 
 #define X86_CMDLINE_MAX		2048
 
+/* The image descriptor at +0x100 (head.S), filled by a wrapper. */
+struct pcsc_x86_hdr {
+	char magic[8];			/* "PCSCX86H" */
+	uint32_t version;		/* 1 */
+	uint32_t flags;
+	uint64_t next_offset;		/* embedded bzImage from the image start, at or
+					 * after the end of BSS; 0 = none */
+	uint64_t next_size;
+} __attribute__((packed));
+
+extern struct pcsc_x86_hdr pcsc_x86_hdr;
+
 /* What the entry path learnt before the flow starts; p->arch points here. */
 struct x86_boot {
 	int entry;			/* X86_ENTRY_* */
@@ -92,6 +107,9 @@ struct x86_boot {
 	bool debug_exit;		/* pcsc.exit=debug */
 	bool ecam_off;			/* pcsc.ecam=off: force the 0xCF8 fallback */
 	const char *selftest;		/* pcsc.x86.selftest=..., NULL when absent */
+	/* The next kernel's bzImage (embedded, or pcsc.x86.next=ADDR,SIZE). */
+	uint64_t next_src;
+	uint64_t next_size;
 	/* ACPI reset register from the FADT (I/O space only), 0 = none. */
 	uint16_t reset_port;
 	uint8_t reset_value;
@@ -129,6 +147,48 @@ static inline uint32_t inl(uint16_t port)
 /* x86_jump64 - enter a 64-bit boot protocol entry with rsi = boot_params,
  * interrupts off, our GDT (CS 0x10, DS/ES/SS 0x18) and identity map. */
 __attribute__((noreturn)) void x86_jump64(uint64_t entry, uint64_t boot_params);
+
+/* bzImage setup header (Linux Documentation/arch/x86/boot.rst). */
+#define BZ_SETUP_SECTS		0x1f1
+#define BZ_BOOT_FLAG		0x1fe	/* 0xaa55 */
+#define BZ_JUMP			0x200	/* header ends at 0x202 + byte at 0x201 */
+#define BZ_HDRS			0x202
+#define BZ_VERSION		0x206
+#define BZ_TYPE_OF_LOADER	0x210
+#define BZ_LOADFLAGS		0x211
+#define BZ_CODE32_START		0x214
+#define BZ_RAMDISK_IMAGE	0x218
+#define BZ_RAMDISK_SIZE		0x21c
+#define BZ_EXT_LOADER_VER	0x226
+#define BZ_EXT_LOADER_TYPE	0x227
+#define BZ_CMD_LINE_PTR		0x228
+#define BZ_KERNEL_ALIGNMENT	0x230
+#define BZ_RELOCATABLE		0x234
+#define BZ_XLOADFLAGS		0x236
+#define BZ_HW_SUBARCH		0x23c
+#define BZ_HW_SUBARCH_DATA	0x240
+#define BZ_SETUP_DATA		0x250
+#define BZ_PREF_ADDRESS		0x258
+#define BZ_INIT_SIZE		0x260
+#define BZ_MIN_VERSION		0x020c	/* 2.12: xloadflags */
+#define XLF_KERNEL_64		0x0001
+#define XLF_CAN_BE_LOADED_ABOVE_4G 0x0002
+#define LOADED_HIGH		0x01
+#define KEEP_SEGMENTS		0x40
+
+/* x86_next_check - validate the bzImage at [src, src+size): "HdrS",
+ * protocol >= 2.12, XLF_KERNEL_64, protected-mode part non-empty.
+ * Returns 0; -PCSC_ENOTFOUND (no HdrS); -PCSC_ECOMPAT (too old / not 64-bit);
+ * -PCSC_ETRUNC (size below the setup part). *why names the problem. */
+int x86_next_check(uint64_t src, uint64_t size, const char **why);
+
+/* x86_next_enter - place the protected-mode part of the next kernel per
+ * its setup header, merge that header into boot_params (keeping the
+ * loader's fields, e820, command line, initrd, setup_data) and jump to its
+ * 64-bit entry with rsi = boot_params. Returns only on refusal (a negative
+ * -PCSC_E*, logged). */
+int x86_next_enter(const struct phys_ranges *ram, const struct phys_ranges *owned,
+		   uint64_t src, uint64_t size, uint64_t boot_params);
 
 /* x86_main - C entry from head.S: console, IDT, own page tables, options,
  * then stub_main. start_info/boot_params are 0 when absent. Never returns. */

@@ -26,3 +26,106 @@ def test_x86_kho_fdt_and_scratch_from_setup_data(machine):
     addr, size = cache["kho_fdt"]
     assert f"kho fdt {addr:#x} size {size:#x} scratch 0x3000000 size 0x800000" \
         in r.lines, r.describe()
+
+
+def verdicts(r):
+    """Every verdict line, verbatim (without the 'pcsc: ' prefix)."""
+    from conftest import report_lines
+    keep = {s for s, _ in report_lines(r.lines)}
+    return [l for l in r.lines if l.split(" ", 1)[0] in keep and not l.startswith("walk")]
+
+
+def saved(live):
+    """What the old kernel saved: every type 0 function (VFs included)."""
+    return [f for f in live if f[4] in ("ep", "pf", "vf")]
+
+
+def summary_of(r):
+    from conftest import summary
+    s = summary(r.lines)
+    assert s is not None, r.describe()
+    return s
+
+
+def walk_reads(machine):
+    r = machine.boot()
+    line = [l for l in r.lines if l.startswith("walk functions=")][0]
+    return int(dict(kv.split("=") for kv in line.split()[1:])["cfg_reads"])
+
+
+def test_x86_clean_cache_all_valid_and_handed_over(machine):
+    r = machine.boot(cache=machine.gen(machine.live, name="clean"))
+    assert_x86_exit(r)
+    exp = [f"{s} {v}:{d} VALID" for s, v, d, _, _ in saved(machine.live)]
+    assert verdicts(r) == exp, r.describe()
+    s = summary_of(r)
+    n = len(exp)
+    assert (s["valid"], s["stale"], s["gone"], s["bad"], s["new"]) == (n, 0, 0, 0, 0), r.describe()
+    assert (s["entries"], s["removed"], s["funcs"], s["handover"]) == \
+        (n, 0, len(machine.live), "ok"), r.describe()
+    assert s["cfg_reads"] == walk_reads(machine), r.describe()
+    assert [l for l in r.lines if l.startswith("sha256 ")], r.describe()
+
+
+def test_x86_stale_gone_bad_entries_exact_report(machine):
+    from conftest import pick_faults, sbdf_key
+    f = pick_faults(machine.live)
+    cache = machine.gen(machine.live, name="faults",
+                        faults=[f"stale={f['stale']}:device", f"gone={f['gone']}",
+                                f"badda={f['bad']}:align"])
+    r = machine.boot(cache=cache)
+    assert_x86_exit(r)
+    exp = []
+    for s, v, d, _, _ in saved(machine.live) + [(f["gone"], None, None, None, None)]:
+        if s == f["stale"]:
+            exp.append((s, f"{s} {v}:{int(d, 16) ^ 0x5a5a:04x} STALE device (live {v}:{d})"))
+        elif s == f["gone"]:
+            exp.append((s, f"{s} 8086:10d3 GONE absent"))
+        elif s == f["bad"]:
+            exp.append((s, f"{s} ffff:ffff BAD da unaligned"))
+        else:
+            exp.append((s, f"{s} {v}:{d} VALID"))
+    exp = [line for _, line in sorted(exp, key=lambda e: sbdf_key(e[0]))]
+    assert verdicts(r) == exp, r.describe()
+    s = summary_of(r)
+    n = len(saved(machine.live))
+    assert (s["valid"], s["stale"], s["gone"], s["bad"], s["new"]) == (n - 2, 1, 1, 1, 0), \
+        r.describe()
+    assert (s["entries"], s["removed"], s["handover"]) == (n + 1, 3, "ok"), r.describe()
+
+
+def test_x86_dropped_entry_is_new(machine):
+    from conftest import pick_faults
+    f = pick_faults(machine.live)
+    r = machine.boot(cache=machine.gen(machine.live, name="drop", faults=[f"drop={f['stale']}"]))
+    assert_x86_exit(r)
+    live = {s: (v, d) for s, v, d, _, _ in machine.live}
+    v, d = live[f["stale"]]
+    assert f"{f['stale']} {v}:{d} NEW" in r.lines, r.describe()
+    s = summary_of(r)
+    assert (s["new"], s["removed"], s["stale"], s["gone"], s["bad"]) == (1, 0, 0, 0, 0), \
+        r.describe()
+
+
+@pytest.mark.parametrize("corrupt,why", [
+    ("pcsc-magic", "pcsc FDT bad magic 0xdededede"),
+    ("pcsc-compat", 'pcsc FDT unknown compatible "pcsc-v0"'),
+])
+def test_x86_corrupt_pcsc_fdt_is_detached(machine, corrupt, why):
+    r = machine.boot(cache=machine.gen(machine.live, name="corrupt-" + corrupt,
+                                       faults=[f"corrupt={corrupt}"]))
+    assert_x86_exit(r)
+    assert verdicts(r) == [], r.describe()
+    i = r.lines.index(f"cache rejected: {why}")
+    assert r.lines[i + 1] == "detached the pcsc subtree from the KHO FDT", r.describe()
+    s = summary_of(r)
+    assert (s["entries"], s["funcs"], s["handover"]) == (0, 0, "detached"), r.describe()
+
+
+def test_x86_mode_off_passes_the_cache_through(machine):
+    r = machine.boot(cache=machine.gen(machine.live, name="off"),
+                     append="pcsc.exit=debug pcsc.mode=off")
+    assert_x86_exit(r)
+    s = summary_of(r)
+    assert (s["mode"], s["cfg_reads"], s["handover"]) == ("off", 0, "untouched"), r.describe()
+    assert verdicts(r) == [], r.describe()

@@ -215,11 +215,13 @@ class X86Machine:
         self.payload = x86_payload(tmp_path, self.ecam, numvfs) if old_kernel else None
 
     def boot(self, cache=None, append="pcsc.exit=debug", timeout=DEFAULT_TIMEOUT,
-             scratch=SCRATCH, bp_hook=None):
-        """Boot once; cache = a pcsctool_gen manifest (or None)."""
+             scratch=SCRATCH, bp_hook=None, loaders=(), cmdline=""):
+        """Boot once; cache = a pcsctool_gen manifest (or None); loaders =
+        more (file, addr) blobs; cmdline = the next kernel's command line."""
         self.n += 1
-        bp = BootParams(self.BP_ADDR, e820=self.e820)
-        dev = list(self.devices)
+        bp = BootParams(self.BP_ADDR, e820=self.e820, cmdline=cmdline)
+        dev = [f"loader,file={f},addr={a:#x},force-raw=on" for f, a in loaders]
+        dev += list(self.devices)
         if cache:
             bp.add_kho(cache["kho_fdt"][0], cache["kho_fdt"][1], *scratch)
             dev += [f"loader,file={f},addr={a:#x},force-raw=on" for f, a in cache["blobs"]]
@@ -243,3 +245,74 @@ class X86Machine:
         ram_top = max(a + s for a, s, t in self.e820 if t == 1)
         return pcsctool_gen(self.tmp, walk_to_topo(walk, self.ecam), faults=faults,
                             ram=(0, ram_top), name=name)
+
+
+NEXT_EXIT = (0x20 << 1) | 1     # the fake next kernel's isa-debug-exit status
+
+
+def fake_next_kernel(tmp_path, init_size=0x400000, relocatable=True, xloadflags=0x3,
+                     version=0x020f, name="next.bzImage"):
+    """A minimal bzImage (setup header + protected-mode part with a 64-bit
+    entry at +0x200) whose code reports on COM1 how it was entered, then
+    exits QEMU with NEXT_EXIT. Built by the test (test-only code)."""
+    srcs = [os.path.join(PAYLOAD_DIR, n) for n in ("nextkernel.S", "nextkernel.c")]
+    objs = []
+    for src in srcs:
+        o = os.path.join(str(tmp_path), os.path.basename(src) + ".o")
+        subprocess.run(["gcc", "-O2", "-ffreestanding", "-fno-builtin", "-nostdlib", "-fpie",
+                        "-mno-red-zone", "-mgeneral-regs-only", "-fno-stack-protector",
+                        "-fno-asynchronous-unwind-tables", "-Wall", "-Wextra", "-Werror",
+                        "-c", src, "-o", o], check=True)
+        objs.append(o)
+    bins = []
+    for base in (0, 0x10000):
+        elf = os.path.join(str(tmp_path), f"nextkernel-{base:x}.elf")
+        subprocess.run(["ld", "-static", "--defsym", f"BASE={base:#x}", "-T",
+                        os.path.join(PAYLOAD_DIR, "nextkernel.lds"), "-e", "_start",
+                        "--build-id=none", "--no-warn-rwx-segments", "-o", elf] + objs,
+                       check=True)
+        pm = os.path.join(str(tmp_path), f"nextkernel-{base:x}.bin")
+        subprocess.run(["objcopy", "-O", "binary", elf, pm], check=True)
+        bins.append(open(pm, "rb").read())
+    # Linked at two bases, the same bytes: it runs wherever the stub puts it.
+    assert bins[0] == bins[1], "fake next kernel is not position independent"
+    body = bins[0]
+    setup = bytearray(2 * 512)              # boot sector + setup_sects = 1
+    setup[0x1f1] = 1
+    struct.pack_into("<H", setup, 0x1fe, 0xaa55)
+    setup[0x200] = 0xeb                     # jmp short: header ends at 0x26c
+    setup[0x201] = 0x6c - 0x02
+    setup[0x202:0x206] = b"HdrS"
+    struct.pack_into("<H", setup, 0x206, version)
+    setup[0x211] = 0x01                     # LOADED_HIGH
+    struct.pack_into("<I", setup, 0x230, 0x200000)      # kernel_alignment
+    setup[0x234] = 1 if relocatable else 0
+    struct.pack_into("<H", setup, 0x236, xloadflags)
+    struct.pack_into("<I", setup, 0x238, 2048)           # cmdline_size
+    struct.pack_into("<Q", setup, 0x258, 0x1000000)      # pref_address
+    struct.pack_into("<I", setup, 0x260, init_size)
+    out = os.path.join(str(tmp_path), name)
+    with open(out, "wb") as f:
+        f.write(bytes(setup) + body)
+    return out
+
+
+def wrap_stub(tmp_path, bzimage, name="wrapped.bin"):
+    """Test-side wrap: the stub's flat binary padded to its memory size
+    (PT_LOAD memsz, BSS included), the bzImage appended, and the image
+    descriptor at +0x100 ({"PCSCX86H", u32 version, u32 flags, u64
+    next_offset, u64 next_size}) pointing at it."""
+    flat = bytearray(open(stub_flat_binary(), "rb").read())
+    ph = subprocess.run(["readelf", "-lW", need(X86_STUB)], capture_output=True,
+                        text=True).stdout
+    load = [l.split() for l in ph.splitlines() if l.strip().startswith("LOAD")]
+    assert len(load) == 1, ph
+    memsz = int(load[0][5], 16)
+    assert flat[0x100:0x108] == b"PCSCX86H"
+    off = (memsz + 0xfff) & ~0xfff
+    kernel = open(bzimage, "rb").read()
+    struct.pack_into("<QQ", flat, 0x110, off, len(kernel))
+    out = os.path.join(str(tmp_path), name)
+    with open(out, "wb") as f:
+        f.write(bytes(flat) + bytes(off - len(flat)) + kernel)
+    return out

@@ -1,0 +1,100 @@
+# tests/qemu/test_x86_chain.py - the x86 hand-over: the stub places a next kernel (bzImage) per its setup header,
+# merges the header into boot_params and enters its 64-bit entry with rsi = boot_params. Never edits the build.
+import os
+import re
+
+from x86util import (BootParams, NEXT_EXIT, assert_x86_exit, exit_status, fake_next_kernel,
+                     run_x86, wrap_stub)
+
+BP = 0x1000000
+NEXT = 0x2000000
+KHO = (0x3000000, 0x1000, 0x4000000, 0x100000)
+
+
+def boot_next(tmp_path, kernel, bp=None, append="pcsc.exit=debug", next_addr=NEXT):
+    bp = bp or BootParams(BP, cmdline="console=ttyS0 next-kernel-args")
+    size = os.path.getsize(kernel)
+    return run_x86(devices=[bp.loader(tmp_path),
+                            f"loader,file={kernel},addr={next_addr:#x},force-raw=on"],
+                   append=f"{append} pcsc.boot_params={bp.addr:#x} "
+                          f"pcsc.x86.next={next_addr:#x},{size:#x}")
+
+
+def next_lines(r):
+    return [l for l in r.out.splitlines() if l.startswith("next: ")]
+
+
+def test_x86_fake_kernel_entered_per_boot_protocol(tmp_path):
+    bp = BootParams(BP, cmdline="console=ttyS0 next-kernel-args")
+    bp.add_kho(*KHO)
+    r = boot_next(tmp_path, fake_next_kernel(tmp_path), bp=bp)
+    assert not r.timed_out and r.rc == NEXT_EXIT, r.describe()
+    assert "next kernel bzImage at 0x2000000 size 0x" in "\n".join(r.lines), r.describe()
+    # relocatable, 2 MiB aligned: the first slot after the bzImage
+    assert r.lines[-1] == ("next kernel protocol 2.15 at 0x2200000 init_size 0x400000: "
+                           "jump 0x2200200 rsi=0x1000000"), r.describe()
+    assert next_lines(r) == [
+        "next: entry64 at 0x2200200 rsi 0x1000000 cs 0x10 ds 0x18 ss 0x18 if 0x0",
+        "next: hdr HdrS version 0x20f loader 0x0 code32_start 0x2200000 init_size 0x400000 "
+        "e820_entries 0x8",
+        "next: cmdline console=ttyS0 next-kernel-args",
+        "next: setup_data type 0xa len 0x20 kho fdt 0x3000000 magic 0x0",
+        "next: done"], r.describe()
+
+
+def test_x86_non_relocatable_kernel_goes_to_pref_address(tmp_path):
+    bp = BootParams(0x800000, cmdline="x")
+    r = boot_next(tmp_path, fake_next_kernel(tmp_path, relocatable=False), bp=bp)
+    assert r.rc == NEXT_EXIT, r.describe()
+    assert r.lines[-1].startswith("next kernel protocol 2.15 at 0x1000000 "), r.describe()
+    assert next_lines(r)[0].startswith("next: entry64 at 0x1000200 rsi 0x800000 "), r.describe()
+
+
+def test_x86_non_relocatable_kernel_refused_over_boot_params(tmp_path):
+    # pref_address 0x1000000 is where boot_params are: never overwritten.
+    r = boot_next(tmp_path, fake_next_kernel(tmp_path, relocatable=False))
+    assert_x86_exit(r, status=exit_status(4), last="poweroff 4")
+    assert "next kernel: no room for init_size 0x400000 (overlapping memory)" \
+        in r.lines, r.describe()
+    assert not next_lines(r), r.describe()
+
+
+def test_x86_kernel_without_room_is_refused(tmp_path):
+    r = boot_next(tmp_path, fake_next_kernel(tmp_path, init_size=0x40000000))
+    assert_x86_exit(r, status=exit_status(4), last="poweroff 4")
+    assert any(re.match(r"^next kernel: no room for init_size 0x40000000 ", l)
+               for l in r.lines), r.describe()
+
+
+def test_x86_32bit_only_or_old_kernel_is_not_entered(tmp_path):
+    r = boot_next(tmp_path, fake_next_kernel(tmp_path, xloadflags=0, name="k32"))
+    assert_x86_exit(r)
+    assert "next kernel at 0x2000000 unusable: no 64-bit entry (XLF_KERNEL_64)" in r.lines
+    assert r.lines[-2] == "no next kernel", r.describe()
+    r = boot_next(tmp_path, fake_next_kernel(tmp_path, version=0x020b, name="old"))
+    assert_x86_exit(r)
+    assert "next kernel at 0x2000000 unusable: boot protocol older than 2.12" in r.lines
+
+
+def test_x86_wrapped_image_entered_through_64bit_entry(tmp_path):
+    # kexec's view: one image (stub + embedded bzImage) entered at +0x200
+    # with rsi = boot_params. The PVH copy plays kexec (selftest chain64).
+    wrapped = wrap_stub(tmp_path, fake_next_kernel(tmp_path))
+    at = 0x4000000
+    bp = BootParams(BP, cmdline="console=ttyS0 pcsc.exit=debug")
+    bp.add_kho(*KHO)
+    r = run_x86(devices=[bp.loader(tmp_path), f"loader,file={wrapped},addr={at:#x},force-raw=on"],
+                append=f"pcsc.exit=debug pcsc.boot_params={BP:#x} "
+                       f"pcsc.x86.selftest=chain64@{at:#x}")
+    assert not r.timed_out and r.rc == NEXT_EXIT, r.describe()
+    i = r.lines.index(f"x86 selftest chain64 to {at + 0x200:#x}")
+    second = r.lines[i + 1:]
+    assert second[0].startswith(f"x86_64 entry 64bit image {at:#x}-"), r.describe()
+    m = [re.match(r"^next kernel bzImage at (0x[0-9a-f]+) size", l) for l in second]
+    src = int(next(x for x in m if x).group(1), 16)
+    dest = (src + os.path.getsize(fake_next_kernel(tmp_path, name="again")) + 0x1fffff) & ~0x1fffff
+    assert second[-1] == (f"next kernel protocol 2.15 at {dest:#x} init_size 0x400000: "
+                          f"jump {dest + 0x200:#x} rsi={BP:#x}"), r.describe()
+    assert next_lines(r)[0].startswith(f"next: entry64 at {dest + 0x200:#x} rsi {BP:#x} "
+                                       "cs 0x10 ds 0x18 ss 0x18 if 0x0"), r.describe()
+    assert "next: setup_data type 0xa len 0x20 kho fdt 0x3000000 magic 0x0" in next_lines(r)
