@@ -180,5 +180,6 @@ distclean:
 	$(Q)rm -rf $(O)
 
 -include efi/efi.mk
+-include bench/bench.mk
 
--include $(shell find $(O) -name '*.d' 2>/dev/null)
+-include $(shell find $(O) -name '*.d' -type f 2>/dev/null)

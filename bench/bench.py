@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+# bench/bench.py - `make bench`: runs build/host/pcsc-bench (reads, callgrind phases, native
+# baseline), the QEMU trace counts and size(1), then prints one table. It never asserts times.
+"""Driver of `make bench` (bench/README.md says what each figure means).
+
+Usage: bench.py O [--quick]
+Writes O/bench/bench.csv and O/bench/bench.json and prints the table.
+"""
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+
+TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+NS_FULL = [64, 1024, 4096, 16384, 65536]
+NS_QUICK = [64, 1024]
+CG_RFC_MAX = 1024          # the quadratic baseline under callgrind up to here
+NATIVE_RFC_MAX = 16384     # and natively (wall time) up to here; beyond: fit only
+PHASES = ["index", "verify", "walk"]
+
+
+def log(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+def kv(line):
+    return {k: (float(v) if "." in v else int(v))
+            for k, v in re.findall(r"(\w+)=([0-9.]+)", line)}
+
+
+def bench_bin(o):
+    return os.path.join(o, "host", "pcsc-bench")
+
+
+def run_reads(o, n):
+    out = subprocess.run([bench_bin(o), "reads", str(n)], check=True,
+                         capture_output=True, text=True).stdout
+    line = [l for l in out.splitlines() if l.startswith("reads ")][0]
+    return kv(line)
+
+
+def callgrind(o, n, phases, workdir):
+    """Inclusive instructions of each bench_phase_<name>, one valgrind run."""
+    outf = os.path.join(workdir, f"callgrind.{n}.out")
+    cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={outf}",
+           "--collect-atstart=no"]
+    cmd += [f"--toggle-collect=bench_phase_{p}" for p in phases]
+    cmd += [bench_bin(o), "phase", str(n), ",".join(phases)]
+    t0 = time.monotonic()
+    subprocess.run(cmd, check=True, capture_output=True, text=True)
+    ann = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", outf],
+                         check=True, capture_output=True, text=True).stdout
+    res = {}
+    for line in ann.splitlines():
+        m = re.match(r"^\s*([0-9,]+) .*:bench_phase_(\w+) \[", line)
+        if m:
+            res[m.group(2)] = int(m.group(1).replace(",", ""))
+    missing = [p for p in phases if p not in res]
+    if missing:
+        raise SystemExit(f"bench: callgrind gave no count for {missing} at n={n}")
+    log(f"callgrind n={n} {','.join(phases)}: {time.monotonic() - t0:.1f}s")
+    return res
+
+
+def native_seconds(o, n, phase):
+    out = subprocess.run([bench_bin(o), "phase", str(n), phase], check=True,
+                         capture_output=True, text=True).stdout
+    return kv(out)["seconds"]
+
+
+def siblings(n):
+    return n * (n - 1) // 2
+
+
+def fit_baseline(points):
+    """instr = a * siblings(n) + b * n from the callgrind points (least
+    squares over two unknowns; exact with two points)."""
+    sxx = sxy = syy = sx = sy = 0.0
+    for n, ins in points:
+        x, y = siblings(n), n
+        sxx += x * x; sxy += x * y; syy += y * y
+        sx += x * ins; sy += y * ins
+    det = sxx * syy - sxy * sxy
+    a = (sx * syy - sy * sxy) / det
+    b = (sy * sxx - sx * sxy) / det
+    return a, b
+
+
+def sizes(o):
+    rows = []
+    for path in ["arm64/pcsc-stub.elf", "arm64/pcsc-stub.bin", "x86_64/pcsc-stub.elf",
+                 "efi/pcsc-stub-x64.efi", "efi/pcsc-stub-aa64.efi"]:
+        p = os.path.join(o, path)
+        if not os.path.exists(p):
+            continue
+        row = {"image": path, "file_bytes": os.path.getsize(p)}
+        tool = "aarch64-linux-gnu-size" if "aa64" in path else "size"
+        if path.endswith(".bin"):
+            row.update(text=None, data=None, bss=None,
+                       note="raw Image: text+data of pcsc-stub.elf, bss not in the file")
+        else:
+            r = subprocess.run([tool, p], capture_output=True, text=True)
+            lines = r.stdout.strip().splitlines()
+            if r.returncode == 0 and len(lines) >= 2:
+                t, d, b = lines[1].split()[:3]
+                row.update(text=int(t), data=int(d), bss=int(b))
+        rows.append(row)
+    return rows
+
+
+def machine():
+    cpu = "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "nproc": os.cpu_count(), "cpu": cpu, "kernel": platform.release()}
+
+
+def main():
+    o = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build")
+    quick = "--quick" in sys.argv[2:] or os.environ.get("QUICK", "") not in ("", "0")
+    ns = NS_QUICK if quick else NS_FULL
+    work = os.path.join(o, "bench")
+    os.makedirs(work, exist_ok=True)
+    t_start = time.monotonic()
+    rows = []
+    rfc_points = []
+    for n in ns:
+        r = {"n": n}
+        rd = run_reads(o, n)
+        r.update({k: rd[k] for k in ("funcs", "walk", "quick", "quick_verify", "strict",
+                                     "strict_verify", "reprobe", "reprobe_total",
+                                     "arena_formula", "arena_used")})
+        phases = PHASES + (["rfc"] if n <= CG_RFC_MAX else [])
+        ins = callgrind(o, n, phases, work)
+        r["ins_index"] = ins["index"]
+        r["ins_verify"] = ins["verify"]
+        r["ins_walk"] = ins["walk"]
+        if "rfc" in ins:
+            r["ins_rfc"] = ins["rfc"]
+            r["rfc_source"] = "callgrind"
+            rfc_points.append((n, ins["rfc"]))
+        rows.append(r)
+    a, b = fit_baseline(rfc_points) if len(rfc_points) >= 2 else (None, None)
+    for r in rows:
+        n = r["n"]
+        if "ins_rfc" not in r and a is not None:
+            r["ins_rfc"] = int(a * siblings(n) + b * n)
+            r["rfc_source"] = "fit"
+        if n > CG_RFC_MAX and n <= NATIVE_RFC_MAX and not quick:
+            r["rfc_native_s"] = native_seconds(o, n, "rfc")
+            r["verify_native_s"] = native_seconds(o, n, "verify")
+            log(f"native rfc n={n}: {r['rfc_native_s']:.2f}s")
+        r["ratio_rfc_verify"] = r["ins_rfc"] / r["ins_verify"] if r.get("ins_rfc") else None
+    qemu = []
+    if not quick:
+        try:
+            sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+            import qemu_bench
+            qemu = qemu_bench.run_all(o, work)
+        except Exception as e:  # a missing QEMU/kernel is reported, not hidden
+            log(f"QEMU part failed: {e!r}")
+            qemu = [{"arch": "arm64", "error": repr(e)}]
+    img = sizes(o)
+
+    # memory: used(n) = per_entry * n + fixed, from the smallest and largest n
+    lo, hi = rows[0], rows[-1]
+    per_entry = (hi["arena_used"] - lo["arena_used"]) / (hi["n"] - lo["n"])
+    fixed = lo["arena_used"] - per_entry * lo["n"]
+
+    by_n = {r["n"]: r for r in rows}
+    verdicts = {}
+    if 4096 in by_n:
+        rpe = by_n[4096]["quick"] / 4096
+        verdicts["quick_reads_per_entry_4096"] = rpe
+        verdicts["reads_holds"] = rpe <= 1.1
+    if 1024 in by_n and 65536 in by_n:
+        g_ours = (by_n[65536]["ins_verify"] / 65536) / (by_n[1024]["ins_verify"] / 1024)
+        g_rfc = (by_n[65536]["ins_rfc"] / 65536) / (by_n[1024]["ins_rfc"] / 1024)
+        verdicts["verify_per_entry_growth_1k_to_64k"] = g_ours
+        verdicts["rfc_per_entry_growth_1k_to_64k"] = g_rfc
+        # 64x more entries: n log n gives 1.6x per entry; quadratic gives 64x
+        verdicts["linear_holds"] = g_ours <= 2.0 and g_rfc >= 32
+    result = {"machine": machine(), "quick": quick, "rows": rows,
+              "memory": {"per_entry": per_entry, "fixed": fixed,
+                         "formula": "PCSC_SESSION_ARENA(e,f,r) = 40e + 20f + 32r + 64"},
+              "baseline_fit": {"a_per_sibling": a, "b_per_entry": b},
+              "qemu": qemu, "sizes": img, "verdicts": verdicts,
+              "seconds": time.monotonic() - t_start}
+    with open(os.path.join(work, "bench.json"), "w") as f:
+        json.dump(result, f, indent=1)
+    cols = ["n", "funcs", "walk", "quick", "strict", "reprobe_total", "ins_index",
+            "ins_verify", "ins_walk", "ins_rfc", "rfc_source", "ratio_rfc_verify",
+            "rfc_native_s", "arena_used"]
+    with open(os.path.join(work, "bench.csv"), "w") as f:
+        f.write(",".join(cols) + "\n")
+        for r in rows:
+            f.write(",".join("" if r.get(c) is None else
+                             (f"{r[c]:.6g}" if isinstance(r[c], float) else str(r[c]))
+                             for c in cols) + "\n")
+    print_table(result)
+
+
+def fmt(v):
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.3g}" if v < 100 else f"{v:,.0f}"
+    return f"{v:,}"
+
+
+def print_table(res):
+    m = res["machine"]
+    print(f"pcsc-stub bench  {m['date']}  nproc={m['nproc']}  {m['cpu']}"
+          + ("  (QUICK)" if res["quick"] else ""))
+    print("config reads (exact, simulated topology: 4 SR-IOV PFs per segment + bridges + endpoints)")
+    print(f"{'entries':>8} {'funcs':>7} {'walk':>6} {'quick':>6} {'q/entry':>7} "
+          f"{'strict':>8} {'reprobe':>8} {'reprobe/quick':>13}")
+    for r in res["rows"]:
+        print(f"{r['n']:>8,} {r['funcs']:>7,} {r['walk']:>6,} {r['quick']:>6,} "
+              f"{r['quick'] / r['n']:>7.3f} {r['strict']:>8,} {r['reprobe_total']:>8,} "
+              f"{r['reprobe_total'] / r['quick']:>13.1f}")
+    print("instructions (callgrind; rfc = the RFC's per-name lookup; fit = extrapolated "
+          "from the callgrind points, native = measured wall time)")
+    print(f"{'entries':>8} {'index':>12} {'verify':>12} {'ver/entry':>9} {'walk':>11} "
+          f"{'rfc':>16} {'rfc/entry':>10} {'rfc/verify':>10} {'rfc native':>10}")
+    for r in res["rows"]:
+        src = "" if r.get("rfc_source") == "callgrind" else " (" + r.get("rfc_source", "?") + ")"
+        nat = f"{r['rfc_native_s']:.2f}s" if r.get("rfc_native_s") else "-"
+        print(f"{r['n']:>8,} {r['ins_index']:>12,} {r['ins_verify']:>12,} "
+              f"{r['ins_verify'] / r['n']:>9,.0f} {r['ins_walk']:>11,} "
+              f"{fmt(r.get('ins_rfc')) + src:>16} {r['ins_rfc'] / r['n']:>10,.0f} "
+              f"{r['ratio_rfc_verify']:>10,.1f} {nat:>10}")
+    mem = res["memory"]
+    print(f"verify working memory (session arena, touched): {mem['per_entry']:.1f} B/entry "
+          f"+ {mem['fixed']:,.0f} B fixed; {mem['formula']}")
+    for q in res["qemu"]:
+        if "error" in q:
+            print(f"qemu {q['arch']}: not measured: {q['error']}")
+            continue
+        print(f"qemu {q['arch']} ({q['functions']} functions): stub reads={q['stub_reads']} "
+              f"writes={q['stub_writes']}  linux reads={q['linux_reads']} "
+              f"writes={q['linux_writes']}  linux/stub accesses="
+              f"{q['ratio']:.1f}x  emulated (TCG) wall: stub {q['stub_s']:.2f}s "
+              f"linux {q['linux_s']:.1f}s")
+    print("image sizes (size(1): text data bss; file bytes)")
+    for s in res["sizes"]:
+        print(f"  {s['image']:<26} {fmt(s.get('text')):>8} {fmt(s.get('data')):>8} "
+              f"{fmt(s.get('bss')):>10}   file {s['file_bytes']:,}")
+    for k, v in res["verdicts"].items():
+        print(f"  {k}: {v if not isinstance(v, float) else round(v, 3)}")
+    print(f"bench: done in {res['seconds']:.0f}s; {os.path.join('build', 'bench')}/bench.csv, bench.json")
+
+
+if __name__ == "__main__":
+    main()
