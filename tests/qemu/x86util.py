@@ -121,6 +121,8 @@ class BootParams:
         self.rsdp = rsdp
         self.setup = []          # (type, payload bytes)
         self.raw_next = None     # force the first setup_data pointer
+        self.ramdisk = (0, 0)    # initrd (addr, size) for a next kernel
+        self.type_of_loader = 0
 
     def add_setup(self, typ, payload):
         self.setup.append((typ, bytes(payload)))
@@ -139,6 +141,8 @@ class BootParams:
         assert len(cl) <= 0x1000
         b[0x1000:0x1000 + len(cl)] = cl
         struct.pack_into("<I", b, BP_CMD_LINE_PTR, self.addr + 0x1000)
+        b[0x210] = self.type_of_loader
+        struct.pack_into("<II", b, 0x218, *self.ramdisk)
         off = 0x2000
         nodes = []
         for typ, payload in self.setup:
@@ -316,3 +320,36 @@ def wrap_stub(tmp_path, bzimage, name="wrapped.bin"):
     with open(out, "wb") as f:
         f.write(bytes(flat) + bytes(off - len(flat)) + kernel)
     return out
+
+
+# -------------------------------------------------------- Debian kernel ----
+def debian_amd64():
+    """Debian's cloud amd64 kernel (the smallest flavour), fetched once with
+    apt-get download into $O/qemu/debian-amd64 and unpacked; busybox-static
+    is the host's own (make deps installs it). Returns (bzImage, busybox)."""
+    import glob
+    import re
+    from conftest import need_tool
+    d = os.path.join(O, "qemu", "debian-amd64")
+    x = os.path.join(d, "x")
+    imgs = glob.glob(os.path.join(x, "boot", "vmlinuz-*-cloud-amd64"))
+    if not imgs:
+        os.makedirs(d, exist_ok=True)
+        pol = subprocess.run(["apt-cache", "show", "linux-image-cloud-amd64"],
+                             capture_output=True, text=True).stdout
+        m = re.search(r"^Depends: (linux-image-[0-9][^ ,]*-cloud-amd64)", pol, re.M)
+        assert m, "apt-cache: no linux-image-cloud-amd64 (apt-get update)"
+        r = subprocess.run(["apt-get", "download", "-q", m.group(1)], cwd=d,
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+    if not imgs:
+        # Only /boot from the package: the modules are of no use here.
+        os.makedirs(x, exist_ok=True)
+        for deb in glob.glob(os.path.join(d, "linux-image-*.deb")):
+            tar = subprocess.run(["dpkg-deb", "--fsys-tarfile", deb], capture_output=True,
+                                 check=True).stdout
+            subprocess.run(["tar", "-C", x, "-x", "--wildcards", "./boot/vmlinuz-*"],
+                           input=tar, check=True)
+        imgs = glob.glob(os.path.join(x, "boot", "vmlinuz-*-cloud-amd64"))
+    bb = need_tool("busybox")
+    return sorted(imgs)[-1], bb

@@ -1,0 +1,77 @@
+# tests/qemu/test_x86_linux.py - Debian's amd64 (cloud) kernel boots after the x86 stub, entered through its
+# 64-bit entry with the boot_params the stub handed over; its PCI list equals the stub's walk. Never edits the build.
+import os
+
+import pytest
+
+from conftest import linux_initramfs, linux_pci_list
+from x86util import X86Machine, debian_amd64
+
+KERNEL_AT = 0x2000000      # the bzImage, as the wrapped image would carry it
+INITRD_AT = 0x10000000
+
+
+@pytest.fixture(scope="module")
+def linux(tmp_path_factory):
+    return debian_amd64()
+
+
+def boot_linux(m, tmp_path, kernel, busybox, cache=None):
+    initrd = linux_initramfs(tmp_path, busybox)
+    size = os.path.getsize(kernel)
+
+    def hook(bp):
+        bp.ramdisk = (INITRD_AT, os.path.getsize(initrd))
+        bp.type_of_loader = 0xff          # "undefined" loader, as boot.rst allows
+
+    return m.boot(cache=cache, timeout=150, bp_hook=hook,
+                  cmdline="console=ttyS0 panic=-1 rdinit=/init",
+                  loaders=[(kernel, KERNEL_AT), (initrd, INITRD_AT)],
+                  append=f"pcsc.exit=debug pcsc.x86.next={KERNEL_AT:#x},{size:#x}")
+
+
+def test_x86_debian_kernel_after_stub_sees_the_walk(tmp_path, linux):
+    from conftest import default_topology, topology_backends
+    kernel, busybox = linux
+    m = X86Machine(tmp_path, default_topology(vfs=8), extra=topology_backends(),
+                   old_kernel=False)
+    live = m.walk()
+    cache = m.gen(live, name="linux")
+    r = boot_linux(m, tmp_path, kernel, busybox, cache=cache)
+    assert not r.timed_out, r.describe()
+    summary = [l for l in r.lines if l.startswith("summary ")]
+    assert summary and " handover=ok" in summary[0], r.describe()
+    assert any(l.startswith("next kernel protocol 2.15 at ") for l in r.lines), r.describe()
+    assert "linux-pci: done" in r.out, r.describe()
+    seen = [(s, v, d) for s, v, d in linux_pci_list(r.out)]
+    walked = [(s, v, d) for s, v, d, _, _ in live]
+    assert seen == walked, r.describe()
+
+
+def test_x86_wrapped_stub_entered_like_kexec_boots_debian(tmp_path, linux):
+    # The whole kexec story on x86: one image (stub + embedded bzImage,
+    # wrap_stub) entered at its 64-bit entry with rsi = boot_params (the PVH
+    # copy plays kexec), then Debian's kernel entered the same way.
+    from x86util import BootParams, run_x86, wrap_stub, machine_e820
+    kernel, busybox = linux
+    wrapped = wrap_stub(tmp_path, kernel)
+    at = 0x4000000
+    initrd = linux_initramfs(tmp_path, busybox)
+    bp = BootParams(0x800000, e820=machine_e820(),
+                    cmdline="console=ttyS0 panic=-1 rdinit=/init pcsc.exit=debug")
+    bp.ramdisk = (INITRD_AT, os.path.getsize(initrd))
+    bp.type_of_loader = 0xff
+    r = run_x86(devices=[bp.loader(tmp_path), f"loader,file={wrapped},addr={at:#x},force-raw=on",
+                         f"loader,file={initrd},addr={INITRD_AT:#x},force-raw=on"],
+                append=f"pcsc.exit=debug pcsc.boot_params=0x800000 "
+                       f"pcsc.x86.selftest=chain64@{at:#x}", timeout=150)
+    assert not r.timed_out, r.describe()
+    i = r.lines.index(f"x86 selftest chain64 to {at + 0x200:#x}")
+    second = r.lines[i + 1:]
+    assert second[0].startswith(f"x86_64 entry 64bit image {at:#x}-"), r.describe()
+    assert any(l.startswith("next kernel bzImage at ") for l in second), r.describe()
+    assert any(l.startswith("next kernel protocol 2.15 at ") for l in second), r.describe()
+    assert "linux-pci: done" in r.out, r.describe()
+    walk = [l.split()[1] for l in second if l.startswith("walk 0000:")]
+    assert len(walk) >= 5, r.describe()
+    assert [s for s, _, _ in linux_pci_list(r.out)] == walk, r.describe()
