@@ -98,3 +98,28 @@ def test_x86_wrapped_image_entered_through_64bit_entry(tmp_path):
     assert next_lines(r)[0].startswith(f"next: entry64 at {dest + 0x200:#x} rsi {BP:#x} "
                                        "cs 0x10 ds 0x18 ss 0x18 if 0x0"), r.describe()
     assert "next: setup_data type 0xa len 0x20 kho fdt 0x3000000 magic 0x0" in next_lines(r)
+
+
+def test_x86_exception_detaches_the_cache_and_still_jumps(tmp_path):
+    # A fault after the session, before the jump (selftest pf-late): the
+    # stub reports it, detaches the pcsc subtree it may not have finished
+    # judging, and still enters the next kernel.
+    from conftest import default_topology, topology_backends
+    from x86util import X86Machine
+    m = X86Machine(tmp_path, default_topology(vfs=2), extra=topology_backends(),
+                   old_kernel=False)
+    live = m.walk()
+    cache = m.gen(live, name="exc")
+    k = fake_next_kernel(tmp_path)
+    r = m.boot(cache=cache, loaders=[(k, NEXT)],
+               append=f"pcsc.exit=debug pcsc.x86.selftest=pf-late "
+                      f"pcsc.x86.next={NEXT:#x},{os.path.getsize(k):#x}")
+    assert not r.timed_out and r.rc == NEXT_EXIT, r.describe()
+    i = [n for n, l in enumerate(r.lines) if l.startswith("exception vector=14 ")]
+    assert len(i) == 1, r.describe()
+    assert r.lines[i[0] + 1] == "detached the pcsc subtree from the KHO FDT", r.describe()
+    assert r.lines[i[0] + 2].startswith("next kernel protocol 2.15 at "), r.describe()
+    assert next_lines(r)[-1] == "next: done", r.describe()
+    kho = cache["kho_fdt"][0]
+    assert f"next: setup_data type 0xa len 0x20 kho fdt {kho:#x} magic 0xd00dfeed" \
+        in next_lines(r), r.describe()
