@@ -13,8 +13,12 @@ int dt_check(const void *fdt, size_t bufsize)
 		return -PCSC_EINVAL;
 	if (bufsize < sizeof(struct fdt_header))
 		return -PCSC_ETRUNC;
-	/* Check the header alone first so a lying totalsize is named as such. */
-	if (fdt_magic(fdt) != FDT_MAGIC || fdt_check_header(fdt) != 0)
+	/* Check the header alone first so a lying totalsize is named as such.
+	 * Only version 17 (what dtc, QEMU and Linux write): libfdt 1.6's
+	 * fdt_check_full dereferences NULL on some hostile pre-17 blobs
+	 * (found by fuzzing), and no boot path here produces them. */
+	if (fdt_magic(fdt) != FDT_MAGIC || fdt_version(fdt) < 17 ||
+	    fdt_check_header(fdt) != 0)
 		return -PCSC_EBADFDT;
 	if (fdt_totalsize(fdt) > bufsize)
 		return -PCSC_ETRUNC;

@@ -17,8 +17,8 @@
 
 /*
  * dt_check - validate a whole DTB before any other function here sees it:
- * header, version, totalsize <= bufsize, structure block, string offsets
- * (libfdt's fdt_check_full).
+ * header, version 17 or later (what dtc, QEMU and Linux write), totalsize
+ * <= bufsize, structure block, string offsets (libfdt's fdt_check_full).
  * Returns 0; -PCSC_EINVAL (fdt NULL); -PCSC_ETRUNC (totalsize > bufsize or
  * bufsize below a header); -PCSC_EBADFDT (anything else libfdt rejects).
  */
