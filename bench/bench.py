@@ -163,6 +163,7 @@ def main():
     qemu = []
     if not quick:
         try:
+            os.environ["O"] = o     # read by tests/qemu/conftest.py at import
             sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
             import qemu_bench
             qemu = qemu_bench.run_all(o, work)
@@ -250,7 +251,9 @@ def print_table(res):
               f"writes={q['stub_writes']}  linux reads={q['linux_reads']} "
               f"writes={q['linux_writes']}  linux/stub accesses="
               f"{q['ratio']:.1f}x  emulated (TCG) wall: stub {q['stub_s']:.2f}s "
-              f"linux {q['linux_s']:.1f}s")
+              f"linux {q['linux_s']:.1f}s"
+              + (f"  (firmware before both, excluded: {q['firmware_reads']} reads "
+                 f"{q['firmware_writes']} writes)" if "firmware_reads" in q else ""))
     print("image sizes (size(1): text data bss; file bytes)")
     for s in res["sizes"]:
         print(f"  {s['image']:<26} {fmt(s.get('text')):>8} {fmt(s.get('data')):>8} "

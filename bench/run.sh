@@ -5,10 +5,13 @@ O=${1:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
 ${MAKE:-make} --no-print-directory -j2 O="$O" "$O/host/pcsc-bench" || exit 1
-for t in valgrind callgrind_annotate python3; do
+# Debian's python3 has pytest (the QEMU harness imports it); a pyenv shim may not.
+py=/usr/bin/python3
+[ -x "$py" ] || py=python3
+for t in valgrind callgrind_annotate "$py"; do
 	command -v $t >/dev/null || { echo "bench: $t not installed (make deps)" >&2; exit 1; }
 done
 if [ -n "$QUICK" ] && [ "$QUICK" != 0 ]; then
-	exec python3 bench/bench.py "$O" --quick
+	exec "$py" bench/bench.py "$O" --quick
 fi
-exec python3 bench/bench.py "$O"
+exec "$py" bench/bench.py "$O"
