@@ -6,24 +6,55 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from conftest import (Arm64Machine, default_topology, pick_faults,  # noqa: E402
-                      topology_backends)
+from conftest import (ARM64_STUB, Arm64Machine, arm64_machine_facts,  # noqa: E402
+                      debian_arm64, default_topology, linux_initramfs, next_payload,
+                      pick_faults, topology_backends, wrap_arm64)
+
+
+def next_kernel(tmp):
+    """Debian's arm64 kernel + busybox initramfs (fetched once), or with
+    PCSC_DEMO_NEXT=payload (or no network) the project's test payload."""
+    if os.environ.get("PCSC_DEMO_NEXT") != "payload":
+        try:
+            image, busybox = debian_arm64()
+            return image, ["-initrd", linux_initramfs(tmp, busybox)], "Debian arm64 kernel"
+        except Exception as e:  # noqa: BLE001 - fall back, say why
+            print(f"   (Debian kernel unavailable: {e}; using the test payload)")
+    facts = arm64_machine_facts(tmp)
+    return next_payload(tmp, facts), [], "test payload"
 
 
 def main():
     tmp = tempfile.mkdtemp(prefix="pcsc-demo-")
-    m = Arm64Machine(tmp, default_topology(vfs=8), extra=topology_backends())
-    print("== 1. the old kernel numbers the bridges, enables 8 VFs; the stub walks (no cache)")
-    live = m.walk()
+    nxt, nxt_extra, nxt_name = next_kernel(tmp)
+    wrapped = wrap_arm64(ARM64_STUB, nxt, os.path.join(tmp, "stub+next.Image"))
+    # The same machine twice: the plain stub first (its walk is the
+    # fixture's source), then the stub wrapped with the next kernel.
+    os.makedirs(os.path.join(tmp, "walk"))
+    os.makedirs(os.path.join(tmp, "boot"))
+    w = Arm64Machine(os.path.join(tmp, "walk"), default_topology(vfs=8),
+                     extra=topology_backends())
+    m = Arm64Machine(os.path.join(tmp, "boot"), default_topology(vfs=8),
+                     extra=topology_backends() + nxt_extra, stub=wrapped)
+    live = w.walk()
     print(f"   {len(live)} live functions")
     f = pick_faults(live)
     faults = [f"stale={f['stale']}:device", f"gone={f['gone']}", f"badda={f['bad']}:align"]
     print("== 2. pcsctool gen from that walk, injected: " + " ".join(faults))
-    cache = m.gen(live, faults=faults, name="demo-cache")
+    cache = w.gen(live, faults=faults, name="demo-cache")
     print(f"   KHO FDT at {cache['kho_fdt'][0]:#x}; blobs placed with -device loader")
-    print("== 3. boot: old kernel payload -> pcsc-stub (serial console follows)")
-    r = m.boot(cache=cache)
-    sys.stdout.write(r.out)
+    print(f"== 3. boot: old kernel payload -> pcsc-stub -> {nxt_name} (serial console follows)")
+    r = m.boot(cache=cache, append="console=ttyAMA0 panic=-1", timeout=110)
+    lines = r.out.splitlines()
+    # The stub's report in full, then the next kernel's first lines and
+    # what its initramfs saw on the PCI bus.
+    jump = next((i for i, l in enumerate(lines) if l.startswith("pcsc: jump to")), len(lines))
+    shown = lines[:jump + 1] + lines[jump + 1:jump + 13]
+    rest = [l for l in lines[jump + 13:] if l.startswith("linux-pci:")]
+    sys.stdout.write("\n".join(shown) + "\n")
+    if rest:
+        print("   [...]")
+        sys.stdout.write("\n".join(rest) + "\n")
     print(f"== QEMU exit status {r.rc} after {r.seconds:.1f} s"
           + (" (TIMEOUT)" if r.timed_out else ""))
     print(f"   (files kept in {tmp})")
