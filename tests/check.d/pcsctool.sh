@@ -71,6 +71,22 @@ if check "verify vf4096" 1 "$T" verify --topology $TOPO/vf4096.topo "$tmp/vf"; t
 	done
 fi
 
+# The handed-over cache (--write) is valid pcsc-v1 with the stub's
+# properties; verifying it again keeps every entry and the same digest, and
+# the functions whose entries were removed are now NEW (4101 - 4088 = 13).
+if check "verify vf4096 --write" 1 "$T" verify --topology $TOPO/vf4096.topo "$tmp/vf" --write "$tmp/vf2"; then
+	sha=$(printf '%s\n' "$out" | grep '^pcsc: sha256 ')
+	fdtdump "$tmp/vf2/pcsc.dtb" >"$tmp/dump2" 2>/dev/null
+	n=$(grep -c '^    dev_' "$tmp/dump2")
+	grep -q 'compatible = "pcsc-v1"' "$tmp/dump2" && grep -q '^    sha256 = ' "$tmp/dump2" &&
+	grep -q 'stub-version' "$tmp/dump2" && [ "$n" -eq 4088 ] && ! grep -q 'DEV_' "$tmp/dump2" &&
+	ok "handed-over pcsc.dtb: pcsc-v1, sha256, 4088 nodes" || nok "handed-over pcsc.dtb ($n nodes)" "$(head -n 20 "$tmp/dump2")"
+	if check "re-verify handed-over cache" 0 "$T" verify --topology $TOPO/vf4096.topo "$tmp/vf2"; then
+		summary_is "re-verify: 4088 VALID, 13 NEW" "valid=4088 stale=0 gone=0 bad=0 new=13"
+		[ -n "$sha" ] && printf '%s\n' "$out" | grep -qx "$sha" && ok "re-verify: same sha256" || nok "re-verify sha256" "$sha"
+	fi
+fi
+
 # 3. whole-cache failures: exit 2 and the cache is detached.
 for c in pcsc-magic pcsc-compat pcsc-totalsize kho-compat map-loop pcsc-outside; do
 	"$T" gen $TOPO/default.topo --out "$tmp/c-$c" --stale corrupt=$c >/dev/null 2>&1

@@ -13,7 +13,7 @@ static void usage(FILE *f)
 		"usage: pcsctool COMMAND ...\n"
 		"  gen TOPOLOGY --out DIR [--base RAM] [--ram-size N] [--at ADDR] [--S 256|4096]\n"
 		"      [--stale SPEC ...]         write what an old kernel leaves in RAM\n"
-		"  verify --topology TOPOLOGY DIR [--mode quick|strict|off]\n"
+		"  verify --topology TOPOLOGY DIR [--mode quick|strict|off] [--write OUTDIR]\n"
 		"  verify --topology TOPOLOGY --image FILE --base ADDR --kho-fdt ADDR [--ram START:SIZE]\n"
 		"                                 run the stub's session against the simulation\n"
 		"  show DIR [--json] | show --image FILE --base ADDR --kho-fdt ADDR [--ram START:SIZE] [--json]\n"

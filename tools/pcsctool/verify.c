@@ -1,10 +1,12 @@
 /* verify.c - `pcsctool verify`: the stub's own session (lib/ session.h) over a
  * simulated machine and a cache from gen/capture or a memory image; prints
  * the stub's report. Exit status: 0 all VALID, 1 entries removed, 2 rejected. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <pcsc/errno.h>
 #include <pcsc/log.h>
 #include <pcsc/session.h>
@@ -17,12 +19,39 @@ static void stdout_sink(const char *line, size_t len)
 		putchar('\n');
 }
 
+/* The cache as the next kernel would find it: every blob of the source
+ * directory's manifest, read back from the patched memory. */
+static int write_back(const struct source *s, const char *dir)
+{
+	struct manifest m;
+	unsigned int i;
+	int rc;
+
+	rc = manifest_read(s->dir, &m);
+	if (rc)
+		return rc;
+	if (mkdir(dir, 0777) && errno != EEXIST) {
+		die_msg("%s: %s", dir, strerror(errno));
+		return EXIT_IO;
+	}
+	for (i = 0; i < m.nblob; i++) {
+		const void *p = region_at(&s->r, m.blob[i].addr, m.blob[i].size);
+
+		if (!p)
+			return EXIT_DATA;
+		rc = write_file(dir, m.blob[i].name, p, m.blob[i].size);
+		if (rc)
+			return rc;
+	}
+	return manifest_write(dir, &m);
+}
+
 int cmd_verify(int argc, char **argv)
 {
 	struct source s = { 0 };
 	struct pcsc_session_in in;
 	struct pcsc_session_out out;
-	const char *topology = NULL;
+	const char *topology = NULL, *wdir = NULL;
 	enum pcsc_mode mode = PCSC_MODE_QUICK;
 	struct topo t;
 	size_t arena_size;
@@ -38,6 +67,8 @@ int cmd_verify(int argc, char **argv)
 			continue;
 		if (!strcmp(argv[i], "--topology") && i + 1 < argc) {
 			topology = argv[++i];
+		} else if (!strcmp(argv[i], "--write") && i + 1 < argc) {
+			wdir = argv[++i];
 		} else if (!strcmp(argv[i], "--mode") && i + 1 < argc) {
 			i++;
 			if (!strcmp(argv[i], "quick"))
@@ -57,6 +88,10 @@ int cmd_verify(int argc, char **argv)
 	}
 	if (!topology) {
 		die_msg("verify: --topology TOPOLOGY is required");
+		return EXIT_USAGE;
+	}
+	if (wdir && s.image) {
+		die_msg("verify: --write needs a cache DIR, not --image");
 		return EXIT_USAGE;
 	}
 	rc = source_open(&s);
@@ -86,13 +121,18 @@ int cmd_verify(int argc, char **argv)
 	rc = pcsc_session_run(&in, &out);
 	pcsc_log_set_sink(NULL);
 	free(arena);
-	free(s.r.mem);
 	topo_free(&t);
 	if (rc) {
 		die_msg("verify: %s", pcsc_strerror(rc));
 		return EXIT_DATA;
 	}
 	fflush(stdout);
+	if (wdir) {
+		rc = write_back(&s, wdir);
+		if (rc)
+			return rc;
+	}
+	free(s.r.mem);
 	if (out.status)
 		return EXIT_REJECTED;
 	return out.removed ? EXIT_PATCHED : EXIT_CLEAN;
