@@ -236,7 +236,7 @@ void arm64_main(const void *dtb, unsigned int el)
 		arch_poweroff(2);
 	}
 	memset(&ram, 0, sizeof(ram));
-	rc = dt_mem_ram(dtb, &ram, NULL);
+	rc = arm64_ram_from_dt(dtb, &ram, NULL);
 	if (rc)
 		pcsc_log("pcsc: /memory: %s (RAM outside the image stays uncached)",
 			 pcsc_strerror(rc));

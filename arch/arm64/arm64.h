@@ -33,6 +33,15 @@ void arm64_exception(uint64_t idx, const uint64_t *regs) __attribute__((noreturn
  */
 unsigned int arm64_mmu_map_ram(const struct phys_ranges *ram);
 
+/*
+ * arm64_ram_from_dt - RAM from /memory (dt_mem_ram), or on ACPI systems
+ * whose DTB has none, from the UEFI memory map /chosen points at (usable
+ * and firmware-table types, write-back only).
+ * Returns 0 or the first error of dt_mem_ram / efi_mmap_ranges.
+ */
+struct dt_scan_stats;
+int arm64_ram_from_dt(const void *fdt, struct phys_ranges *ram, struct dt_scan_stats *st);
+
 /* dcache_inval_range - head.S: dc ivac over [start, end). */
 void dcache_inval_range(uint64_t start, uint64_t end);
 

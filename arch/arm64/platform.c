@@ -3,6 +3,7 @@
 #include <libfdt.h>
 #include <stdint.h>
 #include <string.h>
+#include <pcsc/acpi.h>
 #include <pcsc/arch.h>
 #include <pcsc/dt_platform.h>
 #include <pcsc/ecam.h>
@@ -112,6 +113,52 @@ static void scan_report(const char *what, int rc, const struct dt_scan_stats *st
 			 pcsc_strerror(rc), st->found, st->used, st->skipped);
 }
 
+int arm64_ram_from_dt(const void *fdt, struct phys_ranges *ram, struct dt_scan_stats *st)
+{
+	struct dt_chosen ch;
+	struct physmem boot;
+	int rc;
+
+	rc = dt_mem_ram(fdt, ram, st);
+	if (ram->n || dt_chosen_parse(fdt, &ch) || !ch.has_uefi_mmap)
+		return rc;
+	/*
+	 * ACPI arm64: the EFI stub removed /memory and left the UEFI memory
+	 * map. Read it through a RAM view holding only the map itself; keep
+	 * usable RAM and the firmware-owned ranges (the system table and
+	 * ACPI tables live there), write-back only.
+	 */
+	memset(&boot, 0, sizeof(boot));
+	boot.map = map_identity;
+	if (phys_ranges_add(&boot.ram, ch.uefi_mmap_start, ch.uefi_mmap_size))
+		return -PCSC_ERANGE;
+	return efi_mmap_ranges(&boot, ch.uefi_mmap_start, ch.uefi_mmap_size,
+			       ch.uefi_mmap_desc_size, ch.uefi_mmap_desc_ver,
+			       EFI_MMAP_USABLE | EFI_MMAP_FIRMWARE, true, ram, NULL);
+}
+
+/* No pci-host-ecam-generic node: ACPI arm64, ECAM from MCFG found through
+ * the EFI system table /chosen names (the same lib/ code as x86). */
+static void ecam_from_acpi(struct stub_platform *p, const struct dt_chosen *ch)
+{
+	uint64_t rsdp;
+	int rc;
+
+	if (!ch->has_uefi) {
+		pcsc_log("%s", "pcsc: no pci-host-ecam-generic node and no UEFI system table");
+		return;
+	}
+	rc = efi_find_rsdp(&p->mem, ch->uefi_systab, &rsdp);
+	if (rc) {
+		pcsc_log("pcsc: acpi: no RSDP via EFI system table 0x%llx: %s",
+			 (unsigned long long)ch->uefi_systab, pcsc_strerror(rc));
+		return;
+	}
+	rc = acpi_ecam_from_rsdp(&p->mem, rsdp, &p->ecam);
+	pcsc_log("pcsc: acpi: rsdp 0x%llx mcfg windows=%u%s%s", (unsigned long long)rsdp,
+		 p->ecam.n, rc ? " error: " : "", rc ? pcsc_strerror(rc) : "");
+}
+
 void arch_platform_discover(struct stub_platform *p)
 {
 	const void *fdt = p->arch;
@@ -129,7 +176,7 @@ void arch_platform_discover(struct stub_platform *p)
 	p->has_next = false;
 
 	memset(&st, 0, sizeof(st));
-	rc = dt_mem_ram(fdt, &p->mem.ram, &st);
+	rc = arm64_ram_from_dt(fdt, &p->mem.ram, &st);
 	scan_report("memory", rc, &st);
 
 	memset(&st, 0, sizeof(st));
@@ -143,7 +190,10 @@ void arch_platform_discover(struct stub_platform *p)
 	phys_ranges_add(&p->owned, image, (uint64_t)(uintptr_t)_end - image);
 	phys_ranges_add(&p->owned, (uint64_t)(uintptr_t)fdt, fdt_totalsize(fdt));
 
+	memset(&ch, 0, sizeof(ch));
 	rc = dt_chosen_parse(fdt, &ch);
+	if (!p->ecam.n)
+		ecam_from_acpi(p, &ch);
 	if (rc && rc != -PCSC_ENOTFOUND)
 		pcsc_log("pcsc: dt chosen: %s", pcsc_strerror(rc));
 	if (!rc && ch.err)
