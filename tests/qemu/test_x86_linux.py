@@ -75,3 +75,29 @@ def test_x86_wrapped_stub_entered_like_kexec_boots_debian(tmp_path, linux):
     walk = [l.split()[1] for l in second if l.startswith("walk 0000:")]
     assert len(walk) >= 5, r.describe()
     assert [s for s, _, _ in linux_pci_list(r.out)] == walk, r.describe()
+
+
+def test_x86_kexec_from_debian_into_wrapped_stub_then_debian(tmp_path, linux):
+    # The real thing: Debian's kernel (the old kernel) kexecs a bzImage made
+    # of the stub and Debian's kernel; kexec's purgatory enters the stub's
+    # 64-bit entry with rsi = boot_params; the stub walks, then enters the
+    # embedded kernel, whose PCI list equals the stub's walk.
+    from conftest import default_topology, topology_backends
+    from x86util import bzimage_wrap, kexec_initramfs, run_x86
+    kernel, busybox = linux
+    image = bzimage_wrap(tmp_path, kernel)
+    stage2 = linux_initramfs(tmp_path, busybox)
+    initrd = kexec_initramfs(tmp_path, busybox, image, stage2,
+                             "console=ttyS0 panic=-1 rdinit=/init pcsc.exit=debug")
+    r = run_x86(devices=default_topology(vfs=8), extra=topology_backends() + ["-initrd", initrd],
+                kernel=kernel, append="console=ttyS0 panic=-1 rdinit=/init", timeout=170)
+    assert not r.timed_out, r.describe()
+    assert "old-kernel: kexec -e" in r.out, r.describe()
+    assert r.lines[0].startswith("x86_64 entry 64bit image "), r.describe()
+    assert any(l.startswith("next kernel bzImage at ") for l in r.lines), r.describe()
+    assert any(l.startswith("next kernel protocol 2.15 at ") for l in r.lines), r.describe()
+    walk = [tuple(l.split()[1:3]) for l in r.lines if l.startswith("walk 0000:")]
+    assert len(walk) == 20, r.describe()
+    assert "linux-pci: done" in r.out, r.describe()
+    seen = [(s, f"{v}:{d}") for s, v, d in linux_pci_list(r.out)]
+    assert seen == walk, r.describe()

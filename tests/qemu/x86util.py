@@ -353,3 +353,84 @@ def debian_amd64():
         imgs = glob.glob(os.path.join(x, "boot", "vmlinuz-*-cloud-amd64"))
     bb = need_tool("busybox")
     return sorted(imgs)[-1], bb
+
+
+def bzimage_wrap(tmp_path, next_bzimage, name="wrapped.bzImage"):
+    """stub + next kernel as one bzImage that kexec_file_load's bzImage64
+    loader accepts: a 2-sector setup part (boot_flag 0xAA55, "HdrS" 2.15,
+    LOADED_HIGH, relocatable, XLF_KERNEL_64 | XLF_CAN_BE_LOADED_ABOVE_4G,
+    init_size covering the stub, the embedded bzImage and the next
+    kernel's own init_size), then wrap_stub's image as the protected-mode
+    part, whose 64-bit entry is the stub's entry64 at +0x200."""
+    pm = open(wrap_stub(tmp_path, next_bzimage, name=name + ".pm"), "rb").read()
+    nxt = open(next_bzimage, "rb").read()
+    next_init = struct.unpack_from("<I", nxt, 0x260)[0]
+    align = 0x200000
+    init_size = ((len(pm) + align - 1) & ~(align - 1)) + next_init + align
+    setup = bytearray(2 * 512)
+    setup[0x1f1] = 1                                   # setup_sects
+    struct.pack_into("<I", setup, 0x1f4, (len(pm) + 15) // 16)   # syssize
+    struct.pack_into("<H", setup, 0x1fe, 0xaa55)
+    setup[0x200] = 0xeb
+    setup[0x201] = 0x6c - 0x02                         # header ends at 0x26c
+    setup[0x202:0x206] = b"HdrS"
+    struct.pack_into("<H", setup, 0x206, 0x020f)
+    setup[0x211] = 0x01                                # LOADED_HIGH
+    struct.pack_into("<I", setup, 0x230, align)        # kernel_alignment
+    setup[0x234] = 1                                   # relocatable_kernel
+    setup[0x235] = 21                                  # min_alignment: 2 MiB
+    struct.pack_into("<H", setup, 0x236, 0x0003)       # XLF_KERNEL_64 | ABOVE_4G
+    struct.pack_into("<I", setup, 0x238, 2047)         # cmdline_size
+    struct.pack_into("<Q", setup, 0x258, 0x1000000)    # pref_address
+    struct.pack_into("<I", setup, 0x260, init_size)
+    out = os.path.join(str(tmp_path), name)
+    with open(out, "wb") as f:
+        f.write(bytes(setup) + pm)
+    return out
+
+
+def kexec_initramfs(tmp_path, busybox, image, stage2_initrd, append):
+    """The old kernel's initramfs: busybox, kexec (with the shared objects
+    ldd names), the image to kexec and the next kernel's initramfs. /init
+    loads the image with kexec_file_load (kexec -s; kexec_load as a
+    fallback) and executes it."""
+    import re
+    from conftest import newc_archive
+    kexec = need_tool("kexec")
+    libs = re.findall(r"(/\S+\.so[.\d]*) \(", subprocess.run(
+        ["ldd", kexec], capture_output=True, text=True).stdout)
+    ents = [("dev", 0o040755, None, None), ("dev/console", 0o020600, None, (5, 1)),
+            ("bin", 0o040755, None, None), ("sbin", 0o040755, None, None),
+            ("proc", 0o040755, None, None), ("sys", 0o040755, None, None),
+            ("bin/busybox", 0o100755, open(busybox, "rb").read(), None),
+            ("sbin/kexec", 0o100755, open(kexec, "rb").read(), None)]
+    dirs = set()
+    for lib in libs:
+        real = os.path.realpath(lib)
+        parts = lib.strip("/").split("/")
+        for i in range(1, len(parts)):
+            d = "/".join(parts[:i])
+            if d not in dirs:
+                dirs.add(d)
+                ents.append((d, 0o040755, None, None))
+        ents.append((lib.strip("/"), 0o100755, open(real, "rb").read(), None))
+    init = f"""#!/bin/busybox sh
+/bin/busybox mount -t proc proc /proc
+/bin/busybox mount -t sysfs sysfs /sys
+echo "old-kernel: kexec_file_load"
+/sbin/kexec -s -l /image --initrd=/next.cpio.gz --append="{append}" || {{
+  echo "old-kernel: kexec_load"
+  /sbin/kexec -l /image --initrd=/next.cpio.gz --append="{append}"
+}}
+echo "old-kernel: kexec -e"
+/sbin/kexec -e
+echo "old-kernel: kexec failed"
+/bin/busybox poweroff -f
+""".encode()
+    ents += [("image", 0o100644, open(image, "rb").read(), None),
+             ("next.cpio.gz", 0o100644, open(stage2_initrd, "rb").read(), None),
+             ("init", 0o100755, init, None)]
+    out = os.path.join(str(tmp_path), "kexec.cpio.gz")
+    with open(out, "wb") as f:
+        f.write(newc_archive(ents))
+    return out
