@@ -87,3 +87,36 @@ def test_arm64_exception_still_reaches_the_next_kernel(tmp_path):
     r = run_qemu(arm64_cmd(kernel=img, dtb=dtb))
     assert [l for l in r.lines if l.startswith("exception vector=4 ")], r.describe()
     assert_jumped(r, 1)
+
+
+def test_arm64_handover_reread_by_the_next_kernel(tmp_path):
+    # The next kernel is a second copy of the stub: it re-reads the
+    # handed-over pcsc FDT from memory the first one cleaned to PoC before
+    # jumping with caches off, re-verifies it and recomputes the SHA-256.
+    from conftest import pick_faults, walk_lines
+    img = wrap_arm64(ARM64_STUB, ARM64_STUB, os.path.join(str(tmp_path), "stub+stub.Image"))
+    m = Arm64Machine(tmp_path, default_topology(vfs=4), extra=topology_backends(), stub=img)
+    first = m.boot()
+    cut = [i for i, l in enumerate(first.lines) if l.startswith("jump to ")][0]
+    live = walk_lines(first.lines[:cut])
+    f = pick_faults(live)
+    r = m.boot(cache=m.gen(live, name="reread",
+                           faults=[f"stale={f['stale']}:device", f"gone={f['gone']}",
+                                   f"badda={f['bad']}:align"]))
+    assert not r.timed_out and r.rc == 0, r.describe()
+    cut = [i for i, l in enumerate(r.lines) if l.startswith("jump to ")]
+    assert len(cut) == 1, r.describe()
+    before, after = r.lines[:cut[0]], r.lines[cut[0] + 1:]
+    s1, s2 = summary(before), summary(after)
+    kept = s1["valid"]
+    assert (s1["stale"], s1["gone"], s1["bad"], s1["removed"]) == (1, 1, 1, 3), r.describe()
+    # Second pass: exactly what was kept, all VALID; the two removed live
+    # functions are now NEW (no entry), nothing else is judged.
+    assert (s2["entries"], s2["valid"], s2["stale"], s2["gone"], s2["bad"], s2["removed"]) == \
+        (kept, kept, 0, 0, 0, 0), r.describe()
+    new = sorted(l.split()[0] for l in after if l.endswith(" NEW"))
+    assert new == sorted([f["stale"], f["bad"]]), r.describe()
+    sha1 = [l for l in before if l.startswith("sha256 ")]
+    sha2 = [l for l in after if l.startswith("sha256 ")]
+    assert len(sha1) == 1 and sha1 == sha2, r.describe()
+    assert after[-1] == "poweroff 0", r.describe()
