@@ -67,8 +67,9 @@ struct dt_scan_stats {
  * in node order, into e: base and size from reg (first tuple), buses from
  * bus-range (default 0..255, cut to what reg covers, as Linux's
  * pci_ecam_create does), segment from linux,pci-domain, otherwise the
- * lowest number no node claims statically and no earlier node took (Linux's
- * static/dynamic domain IDA). st may be NULL.
+ * lowest number no device_type "pci" node claims statically and no earlier
+ * host took (Linux >= 6.0: of_pci_reserve_static_domain_nr + ida_alloc,
+ * commit c14f7ccc9f5d). st may be NULL.
  * Returns 0 when every node was used; -PCSC_EBADFDT (header) with nothing
  * added; otherwise the first node's error, the good windows still added:
  * -PCSC_ENOTFOUND (no reg), -PCSC_EPROPSIZE (reg, bus-range or
