@@ -210,7 +210,7 @@ PY
 fi
 if check "wrap twice" 65 "$T" wrap --arch arm64 "$tmp/w.Image" "$tmp/next.Image" -o "$tmp/w2.Image"; then ok "wrap refuses an already wrapped stub"; fi
 if check "wrap big-endian next" 65 "$T" wrap --arch arm64 "$tmp/stub.bin" "$tmp/be.Image" -o "$tmp/w3.Image"; then ok "wrap refuses a big-endian Image"; fi
-if check "wrap x86" 64 "$T" wrap --arch x86_64 "$tmp/stub.bin" "$tmp/next.Image" -o "$tmp/w4.Image"; then ok "wrap: only arm64"; fi
+if check "wrap riscv64" 64 "$T" wrap --arch riscv64 "$tmp/stub.bin" "$tmp/next.Image" -o "$tmp/w4.Image"; then ok "wrap: unknown arch is a usage error"; fi
 
 # 10. usage errors.
 if check "bad fault spec" 64 "$T" gen $TOPO/default.topo --out "$tmp/bad" --stale badda=00:01.0:sideways; then ok "bad fault spec is a usage error"; fi
