@@ -389,7 +389,7 @@ def read_manifest(d):
 
 
 def pcsctool_gen(tmp_path, topo_text, faults=(), ram=(0x40000000, 0x40000000),
-                 name="cache"):
+                 name="cache", at=None):
     """Run pcsctool gen on topo_text with fault specs; returns the manifest
     (blobs to place with -device loader, kho_fdt address and size)."""
     topo = os.path.join(str(tmp_path), name + ".topo")
@@ -398,6 +398,8 @@ def pcsctool_gen(tmp_path, topo_text, faults=(), ram=(0x40000000, 0x40000000),
     out = os.path.join(str(tmp_path), name)
     cmd = [need(PCSCTOOL), "gen", topo, "--out", out, "--base", hex(ram[0]),
            "--ram-size", hex(ram[1])]
+    if at is not None:
+        cmd += ["--at", hex(at)]
     for spec in faults:
         cmd += ["--stale", spec]
     r = subprocess.run(cmd, capture_output=True, text=True)
@@ -697,3 +699,76 @@ def dtb_as_acpi(tmp_path, dtb, blob_at=0x7e000000):
     subprocess.run(["fdtput", "-t", "x", dtb, "/chosen", "linux,uefi-system-table",
                     hex(systab >> 32), hex(systab & 0xffffffff)], check=True)
     return dtb, bf, blob_at, wins
+
+
+# ----------------------------------------------------- guest RAM snapshots --
+def run_qemu_snapshots(cmd, tmp_path, ram, until, timeout=DEFAULT_TIMEOUT):
+    """Start QEMU stopped (-S), save guest RAM [ram[0], +ram[1]) to
+    'before', run until the serial output contains `until`, save it again
+    to 'after', quit. Returns (QemuResult-like serial text, before, after)."""
+    import socket
+    d = str(tmp_path)
+    sock, serial = os.path.join(d, "mon.sock"), os.path.join(d, "serial.txt")
+    before, after = os.path.join(d, "ram-before.bin"), os.path.join(d, "ram-after.bin")
+    cmd = [c for c in cmd]
+    i = cmd.index("-serial")
+    cmd[i + 1] = f"file:{serial}"
+    i = cmd.index("-monitor")
+    cmd[i + 1] = f"unix:{sock},server=on,wait=off"
+    p = subprocess.Popen(cmd + ["-S"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         start_new_session=True)
+    t0 = time.monotonic()
+    try:
+        while not os.path.exists(sock):
+            assert time.monotonic() - t0 < 10 and p.poll() is None, "QEMU did not start"
+            time.sleep(0.05)
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(sock)
+        s.settimeout(timeout)
+
+        def hmp(line):
+            buf = b""
+            if line:
+                s.sendall(line.encode() + b"\n")
+            while not buf.endswith(b"(qemu) "):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                buf += chunk
+            return buf
+
+        hmp(None)
+        hmp(f"pmemsave {ram[0]:#x} {ram[1]:#x} \"{before}\"")
+        hmp("cont")
+        while True:
+            text = open(serial, errors="replace").read() if os.path.exists(serial) else ""
+            if until in text:
+                break
+            assert time.monotonic() - t0 < timeout, "timeout waiting for: " + until + "\n" + text
+            time.sleep(0.1)
+        hmp("stop")
+        hmp(f"pmemsave {ram[0]:#x} {ram[1]:#x} \"{after}\"")
+        s.sendall(b"quit\n")
+        p.wait(timeout=10)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+    return open(serial, errors="replace").read().replace("\r", ""), before, after
+
+
+def ram_diff_pages(before, after, base, page=4096):
+    """Physical addresses of the pages that differ between two dumps."""
+    out = []
+    with open(before, "rb") as a, open(after, "rb") as b:
+        off = 0
+        while True:
+            x, y = a.read(1 << 20), b.read(1 << 20)
+            if not x and not y:
+                break
+            if x != y:
+                for i in range(0, max(len(x), len(y)), page):
+                    if x[i:i + page] != y[i:i + page]:
+                        out.append(base + off + i)
+            off += 1 << 20
+    return out
