@@ -18,8 +18,11 @@ TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 NS_FULL = [64, 1024, 4096, 16384, 65536]
 NS_QUICK = [64, 1024]
 CG_RFC_MAX = 1024          # the quadratic baseline under callgrind up to here
+CG_RFC_MAX_QUICK = 512     # QUICK (< 1 minute): 1,024 comes from the fit
 NATIVE_RFC_MAX = 16384     # and natively (wall time) up to here; beyond: fit only
 PHASES = ["index", "verify", "walk"]
+FIT_EXTRA = [256]          # baseline-only callgrind points for the fit
+FIT_EXTRA_QUICK = [256, 512]
 
 
 def log(msg):
@@ -128,6 +131,7 @@ def main():
     o = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build")
     quick = "--quick" in sys.argv[2:] or os.environ.get("QUICK", "") not in ("", "0")
     ns = NS_QUICK if quick else NS_FULL
+    cg_rfc_max = CG_RFC_MAX_QUICK if quick else CG_RFC_MAX
     work = os.path.join(o, "bench")
     os.makedirs(work, exist_ok=True)
     t_start = time.monotonic()
@@ -139,7 +143,7 @@ def main():
         r.update({k: rd[k] for k in ("funcs", "walk", "quick", "quick_verify", "strict",
                                      "strict_verify", "reprobe", "reprobe_total",
                                      "arena_formula", "arena_used")})
-        phases = PHASES + (["rfc"] if n <= CG_RFC_MAX else [])
+        phases = PHASES + (["rfc"] if n <= cg_rfc_max else [])
         ins = callgrind(o, n, phases, work)
         r["ins_index"] = ins["index"]
         r["ins_verify"] = ins["verify"]
@@ -149,13 +153,18 @@ def main():
             r["rfc_source"] = "callgrind"
             rfc_points.append((n, ins["rfc"]))
         rows.append(r)
-    a, b = fit_baseline(rfc_points) if len(rfc_points) >= 2 else (None, None)
+    # One more callgrind point of the baseline alone (cheap) so the fit has
+    # three points and its residual says how good the extrapolation is.
+    for n in FIT_EXTRA_QUICK if quick else FIT_EXTRA:
+        rfc_points.append((n, callgrind(o, n, ["rfc"], work)["rfc"]))
+    a, b = fit_baseline(rfc_points)
+    residual = max(abs(a * siblings(n) + b * n - ins) / ins for n, ins in rfc_points)
     for r in rows:
         n = r["n"]
-        if "ins_rfc" not in r and a is not None:
+        if "ins_rfc" not in r:
             r["ins_rfc"] = int(a * siblings(n) + b * n)
             r["rfc_source"] = "fit"
-        if n > CG_RFC_MAX and n <= NATIVE_RFC_MAX and not quick:
+        if n > cg_rfc_max and n <= NATIVE_RFC_MAX and not quick:
             r["rfc_native_s"] = native_seconds(o, n, "rfc")
             r["verify_native_s"] = native_seconds(o, n, "verify")
             log(f"native rfc n={n}: {r['rfc_native_s']:.2f}s")
@@ -193,7 +202,8 @@ def main():
     result = {"machine": machine(), "quick": quick, "rows": rows,
               "memory": {"per_entry": per_entry, "fixed": fixed,
                          "formula": "PCSC_SESSION_ARENA(e,f,r) = 40e + 20f + 32r + 64"},
-              "baseline_fit": {"a_per_sibling": a, "b_per_entry": b},
+              "baseline_fit": {"a_per_sibling": a, "b_per_entry": b,
+                               "points": rfc_points, "max_rel_residual": residual},
               "qemu": qemu, "sizes": img, "verdicts": verdicts,
               "seconds": time.monotonic() - t_start}
     with open(os.path.join(work, "bench.json"), "w") as f:
@@ -240,6 +250,11 @@ def print_table(res):
               f"{r['ins_verify'] / r['n']:>9,.0f} {r['ins_walk']:>11,} "
               f"{fmt(r.get('ins_rfc')) + src:>16} {r['ins_rfc'] / r['n']:>10,.0f} "
               f"{r['ratio_rfc_verify']:>10,.1f} {nat:>10}")
+    fit = res["baseline_fit"]
+    print(f"rfc fit: {fit['a_per_sibling']:.1f} instructions per sibling stepped over + "
+          f"{fit['b_per_entry']:.0f} per lookup, from callgrind at n = "
+          f"{', '.join(str(n) for n, _ in fit['points'])} (max residual "
+          f"{100 * fit['max_rel_residual']:.2f}%)")
     mem = res["memory"]
     print(f"verify working memory (session arena, touched): {mem['per_entry']:.1f} B/entry "
           f"+ {mem['fixed']:,.0f} B fixed; {mem['formula']}")
