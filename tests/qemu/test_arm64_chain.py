@@ -57,18 +57,20 @@ def test_arm64_wrapped_header_reserves_the_next_kernel(tmp_path):
     assert off + ln == len(b) and size >= len(b) and b[off + 0x38:off + 0x3c] == b"ARM\x64"
 
 
-def test_arm64_cache_verified_then_next_kernel(tmp_path):
-    facts = arm64_machine_facts(tmp_path)
+@pytest.mark.parametrize("machine,el", [("virt", 1), ("virt,virtualization=on", 2)])
+def test_arm64_cache_verified_then_next_kernel(tmp_path, machine, el):
+    facts = arm64_machine_facts(tmp_path, machine=machine)
     img = wrap_arm64(ARM64_STUB, next_payload(tmp_path, facts),
                      os.path.join(str(tmp_path), "wrapped.bin"))
-    m = Arm64Machine(tmp_path, default_topology(vfs=4), extra=topology_backends(), stub=img)
+    m = Arm64Machine(tmp_path, default_topology(vfs=4), extra=topology_backends(), stub=img,
+                     machine=machine)
     first = m.boot()
-    assert_jumped(first, 1)
+    assert_jumped(first, el)
     live = [l for l in first.lines if l.startswith("walk 0000")]
     from conftest import walk_lines
     cache = m.gen(walk_lines(first.lines), name="chain")
     r = m.boot(cache=cache)
-    assert_jumped(r, 1)
+    assert_jumped(r, el)
     s = summary(r.lines)
     assert (s["valid"], s["handover"]) == (len([l for l in live if not l.endswith("bridge")]),
                                            "ok"), r.describe()
