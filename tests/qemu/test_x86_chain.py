@@ -123,3 +123,28 @@ def test_x86_exception_detaches_the_cache_and_still_jumps(tmp_path):
     kho = cache["kho_fdt"][0]
     assert f"next: setup_data type 0xa len 0x20 kho fdt {kho:#x} magic 0xd00dfeed" \
         in next_lines(r), r.describe()
+
+
+def test_x86_pcsctool_wrap_matches_the_documented_layout(tmp_path):
+    # pcsctool's bzImage is byte for byte the one the tests' own
+    # description (x86util.bzimage_wrap) builds, and it refuses inputs that
+    # are not a stub ELF / a 64-bit bzImage.
+    import subprocess
+    from conftest import O
+    from x86util import X86_STUB, bzimage_wrap, pcsctool_wrap_x86
+    k = fake_next_kernel(tmp_path)
+    a = open(pcsctool_wrap_x86(tmp_path, k), "rb").read()
+    b = open(bzimage_wrap(tmp_path, k), "rb").read()
+    assert a == b
+    assert a[0x202:0x206] == b"HdrS" and a[0x400 + 0x100:0x400 + 0x108] == b"PCSCX86H"
+    tool = os.path.join(O, "host", "pcsctool")
+    bad = subprocess.run([tool, "wrap", "--arch", "x86_64", X86_STUB, X86_STUB, "-o",
+                          str(tmp_path / "x")], capture_output=True, text=True)
+    assert bad.returncode == 65 and "not a 64-bit bzImage" in bad.stderr, bad.stderr
+    k32 = fake_next_kernel(tmp_path, xloadflags=0, name="k32")
+    bad = subprocess.run([tool, "wrap", "--arch", "x86_64", X86_STUB, k32, "-o",
+                          str(tmp_path / "x")], capture_output=True, text=True)
+    assert bad.returncode == 65, bad.stderr
+    bad = subprocess.run([tool, "wrap", "--arch", "x86_64", k, k, "-o", str(tmp_path / "x")],
+                         capture_output=True, text=True)
+    assert bad.returncode == 65 and "not the x86_64 pcsc-stub ELF" in bad.stderr, bad.stderr

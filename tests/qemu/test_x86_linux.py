@@ -83,9 +83,9 @@ def test_x86_kexec_from_debian_into_wrapped_stub_then_debian(tmp_path, linux):
     # 64-bit entry with rsi = boot_params; the stub walks, then enters the
     # embedded kernel, whose PCI list equals the stub's walk.
     from conftest import default_topology, topology_backends
-    from x86util import bzimage_wrap, kexec_initramfs, run_x86
+    from x86util import kexec_initramfs, pcsctool_wrap_x86, run_x86
     kernel, busybox = linux
-    image = bzimage_wrap(tmp_path, kernel)
+    image = pcsctool_wrap_x86(tmp_path, kernel)
     stage2 = linux_initramfs(tmp_path, busybox)
     initrd = kexec_initramfs(tmp_path, busybox, image, stage2,
                              "console=ttyS0 panic=-1 rdinit=/init pcsc.exit=debug")

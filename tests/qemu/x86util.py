@@ -434,3 +434,12 @@ echo "old-kernel: kexec failed"
     with open(out, "wb") as f:
         f.write(newc_archive(ents))
     return out
+
+
+def pcsctool_wrap_x86(tmp_path, next_bzimage, name="pcsctool-wrapped.bzImage"):
+    """`pcsctool wrap --arch x86_64 STUB.elf NEXT -o OUT`; returns OUT."""
+    out = os.path.join(str(tmp_path), name)
+    r = subprocess.run([need(os.path.join(O, "host", "pcsctool")), "wrap", "--arch", "x86_64",
+                        need(X86_STUB), next_bzimage, "-o", out], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return out

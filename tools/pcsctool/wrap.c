@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "pcsctool.h"
+#include "wrap_x86.h"
 
 #define IMG_HDR_LEN	0x40
 #define IMG_MAGIC_OFF	0x38
@@ -59,8 +60,11 @@ int cmd_wrap(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	if (arch && !strcmp(arch, "x86_64") && np == 2 && out)
+		return wrap_x86_64(pos[0], pos[1], out);
 	if (!arch || strcmp(arch, "arm64") || np != 2 || !out) {
-		die_msg("wrap: usage: wrap --arch arm64 STUB.bin NEXT.Image -o OUT.Image");
+		die_msg("wrap: usage: wrap --arch arm64 STUB.bin NEXT.Image -o OUT.Image | "
+			"wrap --arch x86_64 STUB.elf NEXT.bzImage -o OUT.bzImage");
 		return EXIT_USAGE;
 	}
 	stub = read_file(pos[0], &slen);

@@ -1,0 +1,147 @@
+/* wrap_x86.c - `pcsctool wrap --arch x86_64`: the stub (ELF) and the next kernel (bzImage) as one bzImage
+ * (format: docs/x86-boot.md). Never modifies the next kernel's bytes. */
+#include <elf.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "pcsctool.h"
+#include "wrap_x86.h"
+
+#define SETUP_LEN	1024u		/* boot sector + setup_sects = 1 */
+#define PM_ALIGN	0x1000u		/* the embedded bzImage starts on a page */
+#define KALIGN		0x200000u	/* kernel_alignment we ask of the loader */
+#define STUB_LOAD	0x100000u	/* X86_LOAD_ADDR */
+#define HDR_OFF		0x100u		/* struct pcsc_x86_hdr */
+#define WRAP_MAX	(1ull << 31)
+
+static uint32_t ld32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void st16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static void st32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void st64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* The stub's single PT_LOAD: file bytes and memory size (BSS included). */
+static int stub_segment(const uint8_t *b, size_t len, const uint8_t **seg, uint64_t *filesz,
+			uint64_t *memsz)
+{
+	Elf64_Ehdr eh;
+	unsigned int loads = 0;
+
+	if (len < sizeof(eh))
+		return -1;
+	memcpy(&eh, b, sizeof(eh));
+	if (memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_machine != EM_X86_64 || eh.e_phentsize != sizeof(Elf64_Phdr) ||
+	    eh.e_phoff > len || eh.e_phnum > (len - eh.e_phoff) / sizeof(Elf64_Phdr))
+		return -1;
+	for (unsigned int i = 0; i < eh.e_phnum; i++) {
+		Elf64_Phdr ph;
+
+		memcpy(&ph, b + eh.e_phoff + (size_t)i * sizeof(ph), sizeof(ph));
+		if (ph.p_type != PT_LOAD)
+			continue;
+		if (loads++ || ph.p_paddr != STUB_LOAD || ph.p_offset > len ||
+		    ph.p_filesz > len - ph.p_offset || ph.p_memsz < ph.p_filesz ||
+		    ph.p_memsz > WRAP_MAX)
+			return -1;
+		*seg = b + ph.p_offset;
+		*filesz = ph.p_filesz;
+		*memsz = ph.p_memsz;
+	}
+	return loads == 1 ? 0 : -1;
+}
+
+int wrap_x86_64(const char *stub_path, const char *next_path, const char *out)
+{
+	const uint8_t *seg = NULL;
+	uint64_t filesz = 0, memsz = 0, off, pmlen, init;
+	uint8_t *stub, *next, *img;
+	size_t slen, nlen, total;
+	FILE *f;
+
+	stub = read_file(stub_path, &slen);
+	if (!stub) {
+		die_msg("%s: %s", stub_path, strerror(errno));
+		return EXIT_IO;
+	}
+	next = read_file(next_path, &nlen);
+	if (!next) {
+		die_msg("%s: %s", next_path, strerror(errno));
+		return EXIT_IO;
+	}
+	if (stub_segment(stub, slen, &seg, &filesz, &memsz) || filesz < HDR_OFF + 32 ||
+	    memcmp(seg + HDR_OFF, "PCSCX86H", 8)) {
+		die_msg("%s: not the x86_64 pcsc-stub ELF (one PT_LOAD at 1 MiB, PCSCX86H at +0x100)",
+			stub_path);
+		return EXIT_DATA;
+	}
+	/* boot.rst: "HdrS" at 0x202, 64-bit entry (XLF_KERNEL_64), 2.12+. */
+	if (nlen < 0x264 || memcmp(next + 0x202, "HdrS", 4) || (next[0x206] | next[0x207] << 8) < 0x020c ||
+	    !(next[0x236] & 1) || nlen > WRAP_MAX) {
+		die_msg("%s: not a 64-bit bzImage (HdrS, protocol >= 2.12, XLF_KERNEL_64)", next_path);
+		return EXIT_DATA;
+	}
+	off = (memsz + PM_ALIGN - 1) / PM_ALIGN * PM_ALIGN;
+	pmlen = off + nlen;
+	init = (pmlen + KALIGN - 1) / KALIGN * KALIGN + ld32(next + 0x260) + KALIGN;
+	if (init > UINT32_MAX) {
+		die_msg("%s: init_size would not fit 32 bits", next_path);
+		return EXIT_DATA;
+	}
+	total = SETUP_LEN + pmlen;
+	img = calloc(1, total);
+	if (!img)
+		return EXIT_IO;
+	/* Setup part: only the header; kexec_file never runs real-mode code. */
+	img[0x1f1] = 1;					/* setup_sects */
+	st32(img + 0x1f4, (uint32_t)((pmlen + 15) / 16));	/* syssize */
+	st16(img + 0x1fe, 0xaa55);			/* boot_flag */
+	img[0x200] = 0xeb;				/* jmp: header ends at 0x26c */
+	img[0x201] = 0x6c - 0x02;
+	memcpy(img + 0x202, "HdrS", 4);
+	st16(img + 0x206, 0x020f);			/* protocol 2.15 */
+	img[0x211] = 0x01;				/* LOADED_HIGH */
+	st32(img + 0x230, KALIGN);			/* kernel_alignment */
+	img[0x234] = 1;					/* relocatable_kernel */
+	img[0x235] = 21;				/* min_alignment: 2 MiB */
+	st16(img + 0x236, 0x0003);			/* XLF_KERNEL_64 | CAN_BE_LOADED_ABOVE_4G */
+	st32(img + 0x238, 2047);			/* cmdline_size */
+	st64(img + 0x258, 0x1000000);			/* pref_address */
+	st32(img + 0x260, (uint32_t)init);		/* init_size */
+	/* Protected-mode part: the stub's segment, BSS room, the bzImage. */
+	memcpy(img + SETUP_LEN, seg, filesz);
+	memcpy(img + SETUP_LEN + off, next, nlen);
+	st64(img + SETUP_LEN + HDR_OFF + 16, off);	/* next_offset */
+	st64(img + SETUP_LEN + HDR_OFF + 24, nlen);	/* next_size */
+	f = fopen(out, "wb");
+	if (!f || fwrite(img, 1, total, f) != total || fclose(f)) {
+		die_msg("%s: %s", out, strerror(errno));
+		return EXIT_IO;
+	}
+	printf("wrap: %s = setup 0x%x + %s (0x%" PRIx64 " bytes, 0x%" PRIx64 " in memory) + %s at +0x%"
+	       PRIx64 " (%zu bytes), init_size 0x%" PRIx64 "\n", out, SETUP_LEN, stub_path, filesz,
+	       memsz, next_path, off, nlen, init);
+	free(img);
+	free(stub);
+	free(next);
+	return 0;
+}

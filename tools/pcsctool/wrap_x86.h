@@ -1,0 +1,19 @@
+/* wrap_x86.h - `pcsctool wrap --arch x86_64`: stub ELF + next bzImage -> one bzImage.
+ * Declares the one entry point wrap.c dispatches to; nothing else. */
+#ifndef PCSCTOOL_WRAP_X86_H
+#define PCSCTOOL_WRAP_X86_H
+
+/*
+ * wrap_x86_64 - write out = a bzImage kexec_file_load's bzImage64 loader
+ * accepts: a 2-sector setup part ("HdrS" 2.15, boot_flag 0xAA55,
+ * LOADED_HIGH, relocatable, XLF_KERNEL_64 | XLF_CAN_BE_LOADED_ABOVE_4G,
+ * init_size = stub memory rounded to 4 KiB + next bzImage, rounded to
+ * 2 MiB, + the next kernel's init_size + 2 MiB), then the stub's load
+ * segment (its 64-bit entry at +0x200) padded to its memory size, then the
+ * next bzImage, named by the stub's descriptor at +0x100 (arch/x86/x86.h).
+ * stub is build/x86_64/pcsc-stub.elf (one PT_LOAD). Returns 0, or
+ * EXIT_IO / EXIT_DATA with a message on stderr.
+ */
+int wrap_x86_64(const char *stub, const char *next, const char *out);
+
+#endif
