@@ -14,7 +14,8 @@
  * script or a test can tell outcomes apart without parsing the report. */
 #define EFI_APP_OK		EFI_SUCCESS		/* command done; verify: every entry VALID */
 #define EFI_APP_USAGE		EFI_INVALID_PARAMETER	/* bad command line */
-#define EFI_APP_NOT_VALID	EFI_CRC_ERROR		/* verify: some entry not VALID, or cache rejected */
+#define EFI_APP_NOT_VALID	EFI_CRC_ERROR		/* verify: some entry STALE, GONE or BAD */
+#define EFI_APP_REJECTED	EFI_VOLUME_CORRUPTED	/* verify: whole cache rejected (detached) */
 #define EFI_APP_NO_ECAM		EFI_NOT_FOUND		/* no MCFG / no usable ECAM window */
 #define EFI_APP_IO		EFI_LOAD_ERROR		/* file could not be read or written */
 #define EFI_APP_NO_MEM		EFI_OUT_OF_RESOURCES	/* page allocation failed */
@@ -22,6 +23,9 @@
 /* Firmware handles, set once by efi_main before anything else runs. */
 extern EFI_HANDLE efi_image;
 extern EFI_SYSTEM_TABLE *efi_st;
+
+/* efi_streq - C string equality (no libc string calls needed by callers). */
+bool efi_streq(const char *a, const char *b);
 
 /* ---- arch hooks (efi/x64.c, efi/aa64.c) ---- */
 

@@ -32,6 +32,7 @@ static const char *efi_status_name(EFI_STATUS st)
 	case EFI_APP_OK:	return "success";
 	case EFI_APP_USAGE:	return "usage";
 	case EFI_APP_NOT_VALID:	return "not-valid";
+	case EFI_APP_REJECTED:	return "rejected";
 	case EFI_APP_NO_ECAM:	return "no-ecam";
 	case EFI_APP_IO:	return "io";
 	case EFI_APP_NO_MEM:	return "no-memory";
@@ -39,7 +40,7 @@ static const char *efi_status_name(EFI_STATUS st)
 	}
 }
 
-static bool efi_streq(const char *a, const char *b)
+bool efi_streq(const char *a, const char *b)
 {
 	while (*a && *a == *b) {
 		a++;

@@ -18,6 +18,7 @@ TIMEOUT is ~6x that, for a loaded machine; a hang is a failure.
 import os
 import re
 import shutil
+import subprocess
 
 from conftest import O, need, need_tool, pcsc_lines, run_qemu
 
@@ -31,7 +32,7 @@ FIRMWARE = {"x64": ("/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_VAR
 
 # Exit statuses the app prints as "efi exit 0x... NAME" (efi/efi_app.h).
 EFI_ERR = 0x8000000000000000
-STATUS = {"success": 0, "usage": EFI_ERR | 2, "not-valid": EFI_ERR | 27,
+STATUS = {"success": 0, "usage": EFI_ERR | 2, "not-valid": EFI_ERR | 27, "rejected": EFI_ERR | 10,
           "no-ecam": EFI_ERR | 14, "io": EFI_ERR | 1, "no-memory": EFI_ERR | 9}
 
 ANSI_RE = re.compile(r"\x1b(\[[0-9;?=]*[A-Za-z]|[()][0-9A-Za-z])")
@@ -65,20 +66,51 @@ def shell_startup(tmp_path, arch, command):
     return esp
 
 
+def fat_image(esp, size_mb=32):
+    """A real FAT image holding the ESP directory's files (mtools).
+
+    QEMU's vvfat (fat:rw:DIR) loses writes: a 176 KiB file written by the
+    app came back with everything past 124 KiB zeroed. Tests that read a
+    file the app wrote use an image instead and copy files out with
+    esp_get()."""
+    img = esp.rstrip("/") + ".img"
+    subprocess.run([need_tool("mkfs.vfat"), "-C", "-n", "PCSCESP", img, str(size_mb * 1024)],
+                   check=True, capture_output=True)
+    for root, dirs, files in os.walk(esp):
+        rel = os.path.relpath(root, esp)
+        for d in dirs:
+            subprocess.run([need_tool("mmd"), "-i", img, "::" + os.path.join(rel, d).replace("./", "")],
+                           check=True, capture_output=True)
+        for f in files:
+            dst = "::" + (f if rel == "." else os.path.join(rel, f))
+            subprocess.run([need_tool("mcopy"), "-i", img, os.path.join(root, f), dst],
+                           check=True, capture_output=True)
+    return img
+
+
+def esp_get(img, name, dest):
+    """Copy \name out of a FAT image to dest; returns dest."""
+    subprocess.run([need_tool("mcopy"), "-n", "-i", img, "::" + name, dest],
+                   check=True, capture_output=True)
+    return dest
+
+
 def efi_cmd(tmp_path, arch, esp, devices=(), extra=(), mem=None):
     """QEMU command line: firmware in pflash (a private copy of the VARS
-    store), the ESP directory as a FAT disk, serial on stdio."""
+    store), the ESP (a directory through vvfat, or a .img FAT image),
+    serial on stdio."""
     code, vars_src = FIRMWARE[arch]
     need(code)
     vars_copy = os.path.join(str(tmp_path), f"vars-{arch}.fd")
     shutil.copy(need(vars_src), vars_copy)
+    src = esp if esp.endswith(".img") else f"fat:rw:{esp}"
     if arch == "x64":
         cmd = [need_tool("qemu-system-x86_64"), "-M", "q35", "-m", mem or "512M"]
-        disk = ["-drive", f"file=fat:rw:{esp},format=raw"]
+        disk = ["-drive", f"file={src},format=raw"]
     else:
         cmd = [need_tool("qemu-system-aarch64"), "-M", "virt", "-cpu", "max",
                "-m", mem or "1G"]
-        disk = ["-drive", f"file=fat:rw:{esp},format=raw,if=virtio"]
+        disk = ["-drive", f"file={src},format=raw,if=virtio"]
     cmd += ["-nographic", "-no-reboot", "-monitor", "none", "-serial", "stdio",
             "-net", "none",
             "-drive", f"if=pflash,format=raw,readonly=on,file={code}",
@@ -89,13 +121,16 @@ def efi_cmd(tmp_path, arch, esp, devices=(), extra=(), mem=None):
 
 
 def run_efi(tmp_path, arch, args=None, devices=(), files=None, esp=None,
-            timeout=TIMEOUT, **kw):
+            timeout=TIMEOUT, image=False, **kw):
     """Boot the app with `args` (from \\pcsc-stub.args, --shutdown added)
     and return the QemuResult, its "pcsc:" lines parsed after removing the
-    firmware's terminal escape sequences."""
+    firmware's terminal escape sequences. image=True: the ESP is a FAT
+    image (r.esp is its path; read files back with esp_get)."""
     if esp is None:
         esp = make_esp(tmp_path, arch, args=(args + " --shutdown") if args is not None
                        else None, files=files)
+        if image:
+            esp = fat_image(esp)
     r = run_qemu(efi_cmd(tmp_path, arch, esp, devices=devices, **kw), timeout=timeout)
     r.out = ANSI_RE.sub("", r.out)
     r.lines = pcsc_lines(r.out)
