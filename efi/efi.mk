@@ -105,3 +105,9 @@ all: efi-images
 # The QEMU tests; they also need pcsctool for the verify fixtures.
 test-efi: efi-images host
 	$(Q)O=$(O) /usr/bin/python3 -m pytest -p no:cacheprovider -q -rf tests/qemu/test_efi_*.py
+
+# Host unit test of efi/cmdline.c (tests/unit/test_efi_cmdline.c compiles
+# that file in; the Makefile's generic unit-test rule builds it): it needs
+# gnu-efi's headers for CHAR16.
+$(O)/host-san/tests/test_efi_cmdline: SAN_CFLAGS += -isystem /usr/include/efi \
+	-isystem /usr/include/efi/x86_64 -isystem /usr/include/efi/protocol
