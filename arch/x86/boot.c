@@ -340,6 +340,36 @@ static void discover_reset(struct x86_boot *b, uint64_t rsdp)
 	}
 }
 
+/* The ACPI SPCR table's console, when it is a 16550 in I/O space (types 0,
+ * 1 and 0x12 of the SPCR spec; GAS space 1). Other consoles are named and
+ * COM1 stays. */
+static void discover_spcr(uint64_t rsdp)
+{
+	const uint8_t *t;
+	struct acpi_rsdp r;
+	uint64_t phys, addr;
+	uint32_t len;
+
+	if (acpi_rsdp_parse(&fwmem, rsdp, &r) || acpi_find_table(&fwmem, &r, "SPCR", &phys) ||
+	    acpi_table_map(&fwmem, phys, "SPCR", &t, &len))
+		return;
+	if (len < 52) {
+		pcsc_log("pcsc: acpi SPCR of %u bytes ignored", len);
+		return;
+	}
+	addr = acpi_le64(t + 44);
+	if ((t[36] != 0 && t[36] != 1 && t[36] != 0x12) || t[40] != 1 || !addr || addr > 0xfff8) {
+		pcsc_log("pcsc: acpi SPCR console type %u space %u at 0x%llx not used: staying on COM1",
+			 t[36], t[40], (unsigned long long)addr);
+		return;
+	}
+	if (addr == 0x3f8)
+		return;
+	pcsc_log("pcsc: console moves to I/O 0x%llx (ACPI SPCR)", (unsigned long long)addr);
+	x86_console_set_port((uint16_t)addr);
+	pcsc_log("pcsc: console from ACPI SPCR: I/O 0x%llx", (unsigned long long)addr);
+}
+
 static void discover_ecam(struct stub_platform *p, const struct x86_boot *b, uint64_t rsdp)
 {
 	int rc;
@@ -459,8 +489,10 @@ void arch_platform_discover(struct stub_platform *p)
 
 	discover_next(p, b);
 	rsdp = find_rsdp(b);
-	if (rsdp)
+	if (rsdp) {
+		discover_spcr(rsdp);
 		discover_reset(b, rsdp);
+	}
 	discover_ecam(p, b, rsdp);
 }
 

@@ -16,6 +16,8 @@ static struct stub_platform x86_plat;
 
 /* ------------------------------------------------------------ console ---- */
 #define COM1		0x3f8
+/* The console: COM1 until the ACPI SPCR table names another I/O port. */
+static uint16_t console_port = COM1;
 #define UART_THR	0
 #define UART_IER	1
 #define UART_FCR	2
@@ -28,21 +30,29 @@ static struct stub_platform x86_plat;
 
 void x86_serial_init(void)
 {
-	outb(COM1 + UART_IER, 0x00);		/* polled: no interrupts */
-	outb(COM1 + UART_LCR, 0x80);		/* DLAB: divisor follows */
-	outb(COM1 + 0, 0x01);			/* 115200 baud */
-	outb(COM1 + 1, 0x00);
-	outb(COM1 + UART_LCR, 0x03);		/* 8N1 */
-	outb(COM1 + UART_FCR, 0x07);		/* FIFO on, cleared */
-	outb(COM1 + UART_MCR, 0x03);		/* DTR | RTS */
+	uint16_t p = console_port;
+
+	outb(p + UART_IER, 0x00);		/* polled: no interrupts */
+	outb(p + UART_LCR, 0x80);		/* DLAB: divisor follows */
+	outb(p + 0, 0x01);			/* 115200 baud */
+	outb(p + 1, 0x00);
+	outb(p + UART_LCR, 0x03);		/* 8N1 */
+	outb(p + UART_FCR, 0x07);		/* FIFO on, cleared */
+	outb(p + UART_MCR, 0x03);		/* DTR | RTS */
+}
+
+void x86_console_set_port(uint16_t port)
+{
+	console_port = port;
+	x86_serial_init();
 }
 
 void arch_putc(char c)
 {
 	for (unsigned int i = 0; i < UART_SPIN; i++)
-		if (inb(COM1 + UART_LSR) & UART_LSR_THRE)
+		if (inb(console_port + UART_LSR) & UART_LSR_THRE)
 			break;
-	outb(COM1 + UART_THR, (uint8_t)c);
+	outb(console_port + UART_THR, (uint8_t)c);
 }
 
 void x86_log_sink(const char *line, size_t len)

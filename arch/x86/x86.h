@@ -212,6 +212,9 @@ __attribute__((noreturn)) void x86_exception(const uint64_t *frame);
 
 /* x86_serial_init/x86_log_sink - polled 16550 on COM1 and the pcsc_log sink. */
 void x86_serial_init(void);
+
+/* x86_console_set_port - move the console to a 16550 at I/O port (SPCR). */
+void x86_console_set_port(uint16_t port);
 void x86_log_sink(const char *line, size_t len);
 
 /* x86_cmdline_parse - read pcsc.* options from b->cmdline into b. */

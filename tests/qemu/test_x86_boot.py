@@ -66,3 +66,40 @@ def test_x86_without_debug_exit_resets():
     assert not r.timed_out, r.describe()
     assert r.rc == 0, r.describe()
     assert r.lines[-1] == "poweroff 0", r.describe()
+
+
+def spcr_table(port, space=1, iface=0):
+    """An ACPI SPCR (revision 2, 80 bytes) naming a 16550 at port."""
+    import struct
+    t = bytearray(80)
+    t[0:4] = b"SPCR"
+    struct.pack_into("<IB", t, 4, len(t), 2)
+    t[10:16] = b"PCSCTS"
+    t[16:24] = b"PCSCSPCR"
+    t[36] = iface                                   # 0: full 16550
+    struct.pack_into("<BBBBQ", t, 40, space, 8, 0, 1, port)   # GAS
+    t[58] = 7                                       # 115200
+    t[9] = (-sum(t)) & 0xff
+    return bytes(t)
+
+
+def test_x86_console_follows_acpi_spcr(tmp_path):
+    # COM1 goes nowhere, COM2 (0x2f8) is the test's stdout: everything
+    # after discovery must arrive there because SPCR says so.
+    f = tmp_path / "spcr.aml"
+    f.write_bytes(spcr_table(0x2f8))
+    r = run_qemu(x86_cmd(serial=("null", "stdio"), extra=["-acpitable", f"file={f}"]),
+                 timeout=30)
+    assert not r.timed_out and r.rc == EXIT_OK, r.describe()
+    assert r.lines[0] == "console from ACPI SPCR: I/O 0x2f8", r.describe()
+    assert "ecam 0000:00-ff at 0xb0000000" in r.lines, r.describe()
+    assert r.lines[-1] == "poweroff 0", r.describe()
+
+
+def test_x86_spcr_mmio_console_is_named_and_com1_kept(tmp_path):
+    f = tmp_path / "spcr.aml"
+    f.write_bytes(spcr_table(0xfe000000, space=0))
+    r = run_qemu(x86_cmd(extra=["-acpitable", f"file={f}"]), timeout=30)
+    assert_x86_exit(r)
+    assert ("acpi SPCR console type 0 space 0 at 0xfe000000 not used: staying on COM1"
+            in r.lines), r.describe()

@@ -35,12 +35,15 @@ SETUP_KEXEC_KHO = 10        # arch/x86/include/uapi/asm/setup_data.h
 
 
 def x86_cmd(kernel=None, devices=(), append="pcsc.exit=debug", extra=(), mem="1G",
-            machine="q35"):
-    """qemu-system-x86_64 -M q35 command line booting the stub (PVH)."""
+            machine="q35", serial=("stdio",)):
+    """qemu-system-x86_64 -M q35 command line booting the stub (PVH);
+    serial: the -serial backends, COM1 first."""
     cmd = [need_tool("qemu-system-x86_64"), "-M", machine, "-m", mem,
-           "-display", "none", "-no-reboot", "-monitor", "none", "-serial", "stdio",
-           "-nic", "none", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-           "-kernel", kernel or need(X86_STUB)]
+           "-display", "none", "-no-reboot", "-monitor", "none"]
+    for s in serial:
+        cmd += ["-serial", s]
+    cmd += ["-nic", "none", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+            "-kernel", kernel or need(X86_STUB)]
     if append is not None:
         cmd += ["-append", append]
     for d in devices:
