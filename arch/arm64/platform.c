@@ -106,6 +106,27 @@ static enum stub_mode mode_from_bootargs(const void *fdt)
 	return STUB_MODE_QUICK;
 }
 
+/* /chosen linux,initrd-start/-end: 4 or 8 byte big-endian values, as
+ * Linux's early_init_dt_check_for_initrd reads them. */
+static int initrd_range(const void *fdt, uint64_t *start, uint64_t *end)
+{
+	const void *ps, *pe;
+	int chosen, ls, le;
+
+	chosen = fdt_path_offset(fdt, "/chosen");
+	if (chosen < 0)
+		return -PCSC_ENOTFOUND;
+	ps = fdt_getprop(fdt, chosen, "linux,initrd-start", &ls);
+	pe = fdt_getprop(fdt, chosen, "linux,initrd-end", &le);
+	if (!ps || !pe)
+		return -PCSC_ENOTFOUND;
+	if ((ls != 4 && ls != 8) || (le != 4 && le != 8))
+		return -PCSC_EPROPSIZE;
+	if (dt_cells_read(ps, ls / 4, start) || dt_cells_read(pe, le / 4, end))
+		return -PCSC_ERANGE;
+	return *end > *start ? 0 : -PCSC_ERANGE;
+}
+
 static void scan_report(const char *what, int rc, const struct dt_scan_stats *st)
 {
 	if (rc)
@@ -189,6 +210,19 @@ void arch_platform_discover(struct stub_platform *p)
 	scan_report("reserved-memory", rc, &st);
 	phys_ranges_add(&p->owned, image, (uint64_t)(uintptr_t)_end - image);
 	phys_ranges_add(&p->owned, (uint64_t)(uintptr_t)fdt, fdt_totalsize(fdt));
+	{
+		uint64_t is, ie;
+
+		rc = initrd_range(fdt, &is, &ie);
+		if (!rc) {
+			/* The next kernel unpacks it: no cache entry may live there. */
+			phys_ranges_add(&p->owned, is, ie - is);
+			pcsc_log("pcsc: initrd 0x%llx-0x%llx", (unsigned long long)is,
+				 (unsigned long long)ie);
+		} else if (rc != -PCSC_ENOTFOUND) {
+			pcsc_log("pcsc: dt chosen: initrd: %s", pcsc_strerror(rc));
+		}
+	}
 
 	memset(&ch, 0, sizeof(ch));
 	rc = dt_chosen_parse(fdt, &ch);

@@ -1,6 +1,8 @@
 # tests/qemu/test_arm64_cache.py - caches an old kernel would leave, derived
 # from the machine's own walk (pcsctool gen), placed with -device loader and
 # announced in /chosen; asserts the stub's exact report. Never hand-types a BDF.
+import os
+
 import pytest
 
 from conftest import (Arm64Machine, assert_clean_poweroff, default_topology, pick_faults,
@@ -158,3 +160,30 @@ def test_arm64_nvme_64_vfs_judged_through_the_pf(tmp_path):
     assert (s["valid"], s["entries"]) == (66, 66), r.describe()   # host bridge + PF + 64 VFs
     # no config read per VF: the whole session reads no more than the walk
     assert s["cfg_reads"] == walk_reads(m), r.describe()
+
+
+def test_arm64_entries_inside_the_initrd_are_bad(tmp_path):
+    # The old kernel's cache laid out where QEMU puts the initrd, and the
+    # initrd *is* that memory image (pcsctool pack): the next kernel will
+    # unpack over it, so every entry is BAD (owned memory), none is read.
+    import subprocess
+    from conftest import (PCSCTOOL, arm64_cmd, arm64_dumpdtb, arm64_machine_facts,
+                          dtb_add_kho, pcsctool_gen, run_arm64, run_qemu, walk_lines,
+                          walk_to_topo)
+    devs = ["e1000e,addr=2.0"]
+    live = walk_lines(run_arm64(devices=devs).lines)
+    facts = arm64_machine_facts(tmp_path, devices=devs)
+    rd_at = 0x48000000          # QEMU virt: RAM base + min(RAM / 2, 128 MiB)
+    cache = pcsctool_gen(tmp_path, walk_to_topo(live, facts["ecam"]), at=rd_at)
+    img = str(tmp_path / "initrd.img")
+    subprocess.run([PCSCTOOL, "pack", cache["dir"], "--out", img], check=True,
+                   capture_output=True)
+    dtb = arm64_dumpdtb(tmp_path, devices=devs, extra=["-initrd", img], name="rd.dtb")
+    dtb_add_kho(dtb, *cache["kho_fdt"])
+    r = run_qemu(arm64_cmd(devices=devs, dtb=dtb, extra=["-initrd", img]))
+    assert_clean_poweroff(r)
+    assert f"initrd {rd_at:#x}-{rd_at + os.path.getsize(img):#x}" in r.lines, r.describe()
+    assert verdicts(r) == [f"{f[0]} ffff:ffff BAD da overlaps stub memory" for f in live], \
+        r.describe()
+    s = summary_of(r)
+    assert (s["bad"], s["removed"], s["valid"]) == (len(live), len(live), 0), r.describe()
