@@ -198,6 +198,7 @@ int x86_map_identity(uint64_t phys, uint64_t len, bool device)
 {
 	uint64_t attr = PTE_P | PTE_W | PTE_PS | (device ? PTE_PCD | PTE_PWT : 0);
 	uint64_t first, last;
+	bool added = false;
 
 	if (!len)
 		return 0;
@@ -218,6 +219,7 @@ int x86_map_identity(uint64_t phys, uint64_t len, bool device)
 		pdpt = (uint64_t *)(uintptr_t)(x86_pml4[l4] & PTE_ADDR);
 		if (pdpt[l3] & PTE_P)
 			continue;		/* mapped already (first mapping wins) */
+		added = true;
 		if (cpu_has_gb_pages()) {
 			pdpt[l3] = (gb * GIB) | attr;
 			continue;
@@ -229,7 +231,11 @@ int x86_map_identity(uint64_t phys, uint64_t len, bool device)
 			pd[i] = (gb * GIB + ((uint64_t)i << 21)) | attr;
 		pdpt[l3] = (uint64_t)(uintptr_t)pd | PTE_P | PTE_W;
 	}
-	flush_tlb();
+	/* Only new entries: nothing stale can be cached, but a CR3 reload is
+	 * cheap insurance; physmem calls this per mapping, so skip it when
+	 * everything was there already. */
+	if (added)
+		flush_tlb();
 	return 0;
 }
 

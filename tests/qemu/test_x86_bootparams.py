@@ -2,6 +2,8 @@
 # on the 64-bit entry, e820 RAM, setup_data KHO (type 10), RSDP sources, MCFG vs the 0xCF8 fallback. Never edits the build.
 import re
 
+import pytest
+
 from conftest import run_qemu, walk_lines
 from x86util import (BootParams, EXIT_OK, assert_x86_exit, q35_e820, run_x86,
                      stub_flat_binary, SETUP_KEXEC_KHO)
@@ -128,7 +130,8 @@ def test_x86_legacy_cf8_fallback_walks_the_same_functions():
     assert len(walk_lines(cf8.lines)) >= 5
 
 
-def test_x86_64bit_entry_above_4g(tmp_path):
+@pytest.mark.parametrize("cpu", ["qemu64", "max"])   # 2 MiB pages only / 1 GiB pages
+def test_x86_64bit_entry_above_4g(tmp_path, cpu):
     # The purgatory-style entry at 5 GiB: the second copy relocates itself
     # there, maps itself before moving CR3 to its own tables, and finds ECAM
     # and RAM (both low and above 4 GiB) from boot_params.
@@ -138,7 +141,7 @@ def test_x86_64bit_entry_above_4g(tmp_path):
     assert (0x100000000, 0xc0000000, 1) in e820, e820
     bp = BootParams(BP_ADDR, e820=e820, cmdline="pcsc.exit=debug")
     flat = stub_flat_binary()
-    r = boot_with(tmp_path, bp, mem="5G",
+    r = boot_with(tmp_path, bp, mem="5G", extra=["-cpu", cpu],
                   append=f"pcsc.exit=debug pcsc.x86.selftest=chain64@{high:#x}",
                   devices=[f"loader,file={flat},addr={high:#x},force-raw=on"])
     assert_x86_exit(r)
