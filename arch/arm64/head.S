@@ -21,6 +21,7 @@
 #define TCR_COMMON		(16 | (1 << 8) | (1 << 10) | (3 << 12))
 #define TCR_EL1_EPD1		(1 << 23)	/* no TTBR1 walks */
 #define TCR_EL2_RES1		((1 << 23) | (1 << 31))
+#define HCR_E2H_BIT		34
 #define SCTLR_M			(1 << 0)
 #define SCTLR_A			(1 << 1)
 #define SCTLR_C			(1 << 2)
@@ -111,7 +112,12 @@ primary_entry:
 	cmp	x20, #2
 	b.ne	5f
 	mrs	x1, cptr_el2
+	mrs	x2, hcr_el2
+	tbnz	x2, #HCR_E2H_BIT, 55f
 	bic	x1, x1, #(1 << 10)	/* CPTR_EL2.TFP: do not trap FP at EL2 */
+	msr	cptr_el2, x1
+	b	6f
+55:	orr	x1, x1, #(3 << 20)	/* VHE: CPACR_EL1 layout, FPEN = 0b11 */
 	msr	cptr_el2, x1
 	b	6f
 5:	mrs	x1, cpacr_el1
@@ -176,9 +182,13 @@ mmu_on_identity:
 	cmp	x4, #PGT_L1_TABLES
 	b.lo	1b
 
+	/* Execute-never for Device blocks: the EL2 regime has one XN bit
+	 * (54); EL1 and the VHE EL2&0 regime (HCR_EL2.E2H) use UXN|PXN. */
 	ldr	x6, =(BLK_DEVICE | XN_EL1)
 	cmp	x1, #2
 	b.ne	2f
+	mrs	x9, hcr_el2
+	tbnz	x9, #HCR_E2H_BIT, 2f
 	ldr	x6, =(BLK_DEVICE | XN_EL2)
 2:	mov	x4, #0
 3:	lsl	x5, x4, #30
@@ -233,9 +243,16 @@ mmu_on_identity:
 	ret
 
 10:	msr	mair_el2, x8
-	ldr	x8, =(TCR_COMMON | TCR_EL2_RES1)
+	/* With E2H set (VHE; some CPUs have it stuck at 1) TCR_EL2 has the
+	 * TCR_EL1 layout: IPS at [34:32], EPD1 to skip the upper range. */
+	mrs	x9, hcr_el2
+	tbz	x9, #HCR_E2H_BIT, 11f
+	ldr	x8, =(TCR_COMMON | TCR_EL1_EPD1)
+	orr	x8, x8, x7, lsl #32	/* IPS */
+	b	12f
+11:	ldr	x8, =(TCR_COMMON | TCR_EL2_RES1)
 	orr	x8, x8, x7, lsl #16	/* PS */
-	msr	tcr_el2, x8
+12:	msr	tcr_el2, x8
 	msr	ttbr0_el2, x2
 	isb
 	tlbi	alle2

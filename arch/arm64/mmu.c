@@ -24,9 +24,16 @@ extern uint64_t __pgt_l2_pool[];
 
 static unsigned int l2_used;
 
+#define HCR_E2H			(1ull << 34)
+
+/* As head.S: one XN bit in the EL2 regime, UXN|PXN at EL1 and with VHE. */
 static uint64_t device_attrs(void)
 {
-	return BLK_DEVICE | (arm64_el == 2 ? XN_EL2 : XN_EL1);
+	uint64_t hcr = 0;
+
+	if (arm64_el == 2)
+		__asm__ volatile("mrs %0, hcr_el2" : "=r"(hcr));
+	return BLK_DEVICE | (arm64_el == 2 && !(hcr & HCR_E2H) ? XN_EL2 : XN_EL1);
 }
 
 static void tlb_flush(void)

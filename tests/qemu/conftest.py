@@ -253,7 +253,7 @@ def build_payload():
 
 
 def payload_image(tmp_path, ecam, uart, next_addr, numvfs=0, number_buses=True,
-                  name="payload.bin", psci=0):
+                  name="payload.bin", psci=0, set_e2h=False):
     """A copy of the payload with its parameter block filled in. next_addr
     0 makes it a "next kernel" that reports how it was entered and powers
     off through psci (1 hvc, 2 smc)."""
@@ -261,8 +261,9 @@ def payload_image(tmp_path, ecam, uart, next_addr, numvfs=0, number_buses=True,
     b = bytearray(open(build_payload(), "rb").read())
     assert b[PAYLOAD_PARAMS_OFF:PAYLOAD_PARAMS_OFF + 8] == PAYLOAD_MAGIC
     vfs = 0xffffffffffffffff if numvfs == "all" else numvfs
-    b[PAYLOAD_PARAMS_OFF + 8:PAYLOAD_PARAMS_OFF + 56] = struct.pack(
-        "<6Q", ecam, uart, next_addr, vfs, 1 if number_buses else 0, psci)
+    b[PAYLOAD_PARAMS_OFF + 8:PAYLOAD_PARAMS_OFF + 64] = struct.pack(
+        "<7Q", ecam, uart, next_addr, vfs, 1 if number_buses else 0, psci,
+        1 if set_e2h else 0)
     out = os.path.join(str(tmp_path), name)
     with open(out, "wb") as f:
         f.write(b)
@@ -431,10 +432,11 @@ class Arm64Machine:
     straight into the stub or through the old-kernel payload."""
 
     def __init__(self, tmp_path, devices, extra=(), old_kernel=True, numvfs="all",
-                 stub=None, machine="virt"):
+                 stub=None, machine="virt", set_e2h=False):
         self.tmp = tmp_path
         self.stub = stub or ARM64_STUB
         self.machine = machine
+        self.set_e2h = set_e2h
         self.devices = list(devices)
         self.extra = list(extra)
         self.old_kernel = old_kernel
@@ -458,7 +460,7 @@ class Arm64Machine:
             extra += ["-append", append]
         if self.old_kernel:
             pay = payload_image(self.tmp, self.facts["ecam"], self.facts["uart"],
-                                ARM64_STUB_ADDR, numvfs=self.numvfs)
+                                ARM64_STUB_ADDR, numvfs=self.numvfs, set_e2h=self.set_e2h)
             dev = self.devices + [f"loader,file={need(self.stub)},"
                                   f"addr={ARM64_STUB_ADDR:#x},force-raw=on"]
             kernel = pay

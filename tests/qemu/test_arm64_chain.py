@@ -122,3 +122,21 @@ def test_arm64_handover_reread_by_the_next_kernel(tmp_path):
     sha2 = [l for l in after if l.startswith("sha256 ")]
     assert len(sha1) == 1 and sha1 == sha2, r.describe()
     assert after[-1] == "poweroff 0", r.describe()
+
+
+def test_arm64_vhe_el2_entry(tmp_path):
+    # Entered at EL2 with HCR_EL2.E2H = 1 (VHE; some CPUs cannot clear it):
+    # TCR_EL2 then has the EL1 layout. The high ECAM window (above 4 GiB)
+    # only works if the physical address size landed in the right field.
+    machine = "virt,virtualization=on"
+    facts = arm64_machine_facts(tmp_path, machine=machine)
+    img = wrap_arm64(ARM64_STUB, next_payload(tmp_path, facts),
+                     os.path.join(str(tmp_path), "wrapped.bin"))
+    m = Arm64Machine(tmp_path, default_topology(vfs=4), extra=topology_backends(), stub=img,
+                     machine=machine, set_e2h=True)
+    r = m.boot()
+    assert "payload: bridges=7 last_bus=7 pfs=1 vfs=4 e2h=1 -> stub" in r.out, r.describe()
+    assert_jumped(r, 2)
+    assert "ecam 0000:00-ff at 0x4010000000" in r.lines, r.describe()
+    from conftest import walk_lines
+    assert len(walk_lines(r.lines)) == 20, r.describe()

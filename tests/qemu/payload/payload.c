@@ -12,7 +12,8 @@ struct payload_params {
 	uint64_t numvfs;	/* VFs to enable per PF; ~0 = TotalVFs, 0 = none */
 	uint64_t number_buses;	/* 1: assign bridge bus numbers */
 	uint64_t psci;		/* next == 0: power off via 1 hvc / 2 smc */
-	uint64_t reserved[8];
+	uint64_t set_e2h;	/* 1: at EL2, set HCR_EL2.E2H before entering */
+	uint64_t reserved[7];
 };
 
 extern struct payload_params payload_params;
@@ -193,6 +194,17 @@ uint64_t payload_main(uint64_t dtb, uint64_t x1, uint64_t x2, uint64_t x3)
 	putdec(npfs);
 	puts_(" vfs=");
 	putdec(nvfs);
+	if (payload_params.set_e2h) {
+		uint64_t el, hcr;
+
+		__asm__ volatile("mrs %0, CurrentEL" : "=r"(el));
+		if ((el >> 2) == 2) {
+			__asm__ volatile("mrs %0, hcr_el2" : "=r"(hcr));
+			hcr |= 1ull << 34;
+			__asm__ volatile("msr hcr_el2, %0; isb" : : "r"(hcr));
+			puts_(" e2h=1");
+		}
+	}
 	puts_(" -> stub\r\n");
 	return payload_params.next;
 }
