@@ -241,6 +241,8 @@ def build_payload():
     if os.path.exists(bin_) and os.path.getmtime(bin_) >= newest:
         return bin_
     cc = os.environ.get("CROSS_COMPILE", "aarch64-linux-gnu-")
+    # Build under unique names, then rename: concurrent test runs share $O.
+    final, elf, bin_ = bin_, f"{elf}.{os.getpid()}", f"{bin_}.{os.getpid()}"
     # -mcmodel=tiny and no PIE: every reference is PC-relative, so the
     # payload runs wherever QEMU loads it with no relocation at all.
     subprocess.run([cc + "gcc", "-O2", "-ffreestanding", "-fno-builtin", "-nostdlib",
@@ -249,7 +251,9 @@ def build_payload():
                     "-static", "-no-pie", "-Wl,-T," + lds, "-Wl,--build-id=none",
                     "-Wl,--no-warn-rwx-segments"] + srcs + ["-o", elf], check=True)
     subprocess.run([cc + "objcopy", "-O", "binary", elf, bin_], check=True)
-    return bin_
+    os.replace(bin_, final)
+    os.unlink(elf)
+    return final
 
 
 def payload_image(tmp_path, ecam, uart, next_addr, numvfs=0, number_buses=True,
