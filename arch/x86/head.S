@@ -160,6 +160,16 @@ common64:
 	addq	$24, %rcx
 	jmp	4b
 6:
+	/* SSE usable: our code is built -mgeneral-regs-only, but newlib's libc.a
+	 * has SSE string routines a future link may pull in, and the PVH entry
+	 * leaves CR4.OSFXSR clear (every SSE instruction would #UD). */
+	movq	%cr0, %rax
+	andq	$~0x4, %rax			/* EM off */
+	orq	$0x2, %rax			/* MP on */
+	movq	%rax, %cr0
+	movq	%cr4, %rax
+	orq	$0x600, %rax			/* OSFXSR | OSXMMEXCPT */
+	movq	%rax, %cr4
 	/* FS base -> our TLS block before any C: packaged libfdt.a is built with
 	 * -fstack-protector and reads its canary at %fs:0x28. */
 	leaq	pcsc_tls_block(%rip), %rax
