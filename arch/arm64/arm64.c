@@ -28,6 +28,9 @@ unsigned int arm64_el;
 const void *arm64_dtb;
 
 static struct dt_console console;
+/* 8250/16550: register i at base + (i << reg_shift), reg_io_width bytes. */
+static unsigned int uart_shift;
+static unsigned int uart_width = 1;
 static enum dt_psci_method psci;
 static struct stub_platform platform;
 
@@ -69,12 +72,19 @@ void arch_putc(char c)
 				break;
 		mmio_write32(console.base + PL011_DR, (uint8_t)c);
 		break;
-	case DT_CONSOLE_NS16550:
+	case DT_CONSOLE_NS16550: {
+		uint64_t lsr = console.base + ((uint64_t)UART8250_LSR << uart_shift);
+
 		for (spin = 0; spin < UART_SPIN_MAX; spin++)
-			if (mmio_read8(console.base + UART8250_LSR) & UART8250_LSR_THRE)
+			if ((uart_width == 4 ? arch_mmio_read32(lsr) : mmio_read8(lsr)) &
+			    UART8250_LSR_THRE)
 				break;
-		mmio_write8(console.base, (uint8_t)c);
+		if (uart_width == 4)
+			mmio_write32(console.base, (uint8_t)c);
+		else
+			mmio_write8(console.base, (uint8_t)c);
 		break;
+	}
 	default:
 		break;
 	}
@@ -211,6 +221,21 @@ void arm64_exception(uint64_t idx, const uint64_t *regs)
 	arch_poweroff(3);
 }
 
+/* reg-shift / reg-io-width of an 8250 node (DT binding defaults 0 / 1);
+ * anything but 1 or 4 bytes wide keeps byte accesses. */
+static void uart_layout(const void *fdt, int node)
+{
+	const uint8_t *p;
+	int len;
+
+	p = fdt_getprop(fdt, node, "reg-shift", &len);
+	if (p && len == 4 && p[3] < 8 && !(p[0] | p[1] | p[2]))
+		uart_shift = p[3];
+	p = fdt_getprop(fdt, node, "reg-io-width", &len);
+	if (p && len == 4 && p[3] == 4 && !(p[0] | p[1] | p[2]))
+		uart_width = 4;
+}
+
 void arm64_main(const void *dtb, unsigned int el)
 {
 	struct phys_ranges ram;
@@ -224,6 +249,8 @@ void arm64_main(const void *dtb, unsigned int el)
 	if (!rc) {
 		if (dt_console_find(dtb, &console))
 			console.kind = DT_CONSOLE_NONE;
+		if (console.kind == DT_CONSOLE_NS16550)
+			uart_layout(dtb, console.node);
 		if (dt_psci_method(dtb, &psci))
 			psci = DT_PSCI_NONE;
 	}
