@@ -159,7 +159,9 @@ static void run_session(struct stub_platform *p, struct pci_cfg *cfg)
 	memset(&in, 0, sizeof(in));
 	in.cfg = cfg;
 	in.windows = p->ecam.win;
-	in.nwindows = p->use_legacy ? 0 : p->ecam.n;
+	/* With 0xCF8 the arch supplies a segment-0 window whose base is never
+	 * used: the walk needs its bus range either way. */
+	in.nwindows = p->ecam.n;
 	in.pm = &p->mem;
 	in.owned = &p->owned;
 	in.kho_fdt = p->kho_fdt;

@@ -129,3 +129,19 @@ def test_x86_mode_off_passes_the_cache_through(machine):
     s = summary_of(r)
     assert (s["mode"], s["cfg_reads"], s["handover"]) == ("off", 0, "untouched"), r.describe()
     assert verdicts(r) == [], r.describe()
+
+
+def test_x86_cf8_fallback_judges_the_cache(machine):
+    """With no ECAM (pcsc.ecam=off) the session still walks segment 0 through
+    0xCF8: physical functions stay VALID; VFs, which 0xCF8 cannot see (their
+    SR-IOV capability is in extended space), are GONE and removed."""
+    r = machine.boot(cache=machine.gen(machine.live, name="clean-cf8"),
+                     append="pcsc.exit=debug pcsc.ecam=off")
+    assert_x86_exit(r)
+    assert any("legacy 0xCF8" in l for l in r.lines), r.describe()
+    exp = [f"{s} {v}:{d} {'GONE' if k == 'vf' else 'VALID'}"
+           for s, v, d, _, k in saved(machine.live)]
+    got = [" ".join(l.split()[:3]) for l in verdicts(r)]
+    assert got == exp, r.describe()
+    s = summary_of(r)
+    assert (s["valid"], s["gone"], s["bad"]) == (len(exp) - 8, 8, 0), r.describe()
