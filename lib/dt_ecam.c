@@ -4,6 +4,7 @@
 #include <string.h>
 #include <pcsc/dt_platform.h>
 #include <pcsc/errno.h>
+#include "dt_scan.h"
 
 #define DT_ECAM_COMPAT		"pci-host-ecam-generic"
 /* Static domains remembered; more ECAM hosts than this cannot fit an
@@ -123,19 +124,6 @@ static int parse_node(const void *fdt, int node, const struct domain_set *static
 	return has_dom;
 }
 
-static void note(struct dt_scan_stats *st, int node, int err)
-{
-	if (err) {
-		st->skipped++;
-		if (!st->first_err) {
-			st->first_err = err;
-			st->first_err_node = node;
-		}
-	} else {
-		st->used++;
-	}
-}
-
 int dt_ecam_scan(const void *fdt, struct ecam *e, struct dt_scan_stats *stp)
 {
 	struct domain_set statics = { .n = 0 }, taken = { .n = 0 };
@@ -167,7 +155,7 @@ int dt_ecam_scan(const void *fdt, struct ecam *e, struct dt_scan_stats *stp)
 			if (!rc && dynamic)
 				domain_set_add(&taken, w.seg);
 		}
-		note(st, node, rc < 0 ? rc : 0);
+		dt_scan_note(st, node, rc < 0 ? rc : 0);
 	}
 	return st->first_err;
 }

@@ -4,19 +4,7 @@
 #include <string.h>
 #include <pcsc/dt_platform.h>
 #include <pcsc/errno.h>
-
-static void note(struct dt_scan_stats *st, int node, int err)
-{
-	if (err) {
-		st->skipped++;
-		if (!st->first_err) {
-			st->first_err = err;
-			st->first_err_node = node;
-		}
-	} else {
-		st->used++;
-	}
-}
+#include "dt_scan.h"
 
 static bool is_memory_node(const void *fdt, int node)
 {
@@ -71,7 +59,7 @@ int dt_mem_ram(const void *fdt, struct phys_ranges *ram, struct dt_scan_stats *s
 			rc = add_tuples(fdt, node, "linux,usable-memory", ram);
 		else
 			rc = add_tuples(fdt, node, "reg", ram);
-		note(st, node, rc);
+		dt_scan_note(st, node, rc);
 	}
 	if (!st->found)
 		return -PCSC_ENOTFOUND;
@@ -94,16 +82,16 @@ int dt_mem_reserved(const void *fdt, struct phys_ranges *rsv, struct dt_scan_sta
 	 * reports a block running past the structure. */
 	n = fdt_num_mem_rsv(fdt);
 	if (n < 0) {
-		note(st, -1, -PCSC_ETRUNC);
+		dt_scan_note(st, -1, -PCSC_ETRUNC);
 		n = 0;
 	}
 	for (i = 0; i < n && i < DT_MAX_NODES; i++) {
 		st->found++;
 		if (fdt_get_mem_rsv(fdt, i, &addr, &size)) {
-			note(st, -1, -PCSC_ETRUNC);
+			dt_scan_note(st, -1, -PCSC_ETRUNC);
 			break;
 		}
-		note(st, -1, phys_ranges_add(rsv, addr, size));
+		dt_scan_note(st, -1, phys_ranges_add(rsv, addr, size));
 	}
 	parent = fdt_path_offset(fdt, "/reserved-memory");
 	if (parent < 0)
@@ -117,7 +105,7 @@ int dt_mem_reserved(const void *fdt, struct phys_ranges *rsv, struct dt_scan_sta
 		if (rc == -PCSC_ENOTFOUND && !fdt_getprop(fdt, node, "reg", NULL))
 			continue;	/* dynamic: placed by the old kernel, no fixed address */
 		st->found++;
-		note(st, node, rc ? rc : add_tuples(fdt, node, "reg", rsv));
+		dt_scan_note(st, node, rc ? rc : add_tuples(fdt, node, "reg", rsv));
 	}
 	return st->first_err;
 }

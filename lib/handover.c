@@ -6,6 +6,7 @@
 #include <pcsc/handover.h>
 #include <pcsc/log.h>
 #include <pcsc/sha256.h>
+#include <pcsc/sort.h>
 
 static bool kept(const struct pcsc_entry *e)
 {
@@ -39,40 +40,13 @@ int handover_digest(const struct pcsc_index *idx, const struct physmem *pm, uint
 	return 0;
 }
 
-static void sift_desc(uint64_t *a, uint32_t root, uint32_t n)
+static bool u64_greater(const uint64_t *a, const uint64_t *b)
 {
-	for (;;) {
-		uint32_t c = 2 * root + 1;
-		uint64_t t;
-
-		if (c >= n)
-			return;
-		if (c + 1 < n && a[c + 1] < a[c])
-			c++;
-		if (a[root] <= a[c])
-			return;
-		t = a[root];
-		a[root] = a[c];
-		a[c] = t;
-		root = c;
-	}
+	return *a > *b;
 }
 
-/* Heapsort with a min-heap: leaves the array in descending order. */
-static void sort_desc(uint64_t *a, uint32_t n)
-{
-	uint32_t i;
-	uint64_t t;
-
-	for (i = n / 2; i-- > 0;)
-		sift_desc(a, i, n);
-	for (i = n; i-- > 1;) {
-		t = a[0];
-		a[0] = a[i];
-		a[i] = t;
-		sift_desc(a, 0, i);
-	}
-}
+/* Descending: ordered by "greater". */
+PCSC_DEFINE_HEAPSORT(sort_desc, uint64_t, u64_greater)
 
 static int add_props(void *fdt, const char *version, enum pcsc_mode mode,
 		     const struct verify_counts *c, const uint8_t sha[32])

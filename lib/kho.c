@@ -6,6 +6,7 @@
 #include <pcsc/kho.h>
 #include <pcsc/log.h>
 #include <pcsc/pcsc_fdt.h>
+#include <pcsc/sort.h>
 
 #define say(buf, ...) pcsc_snprintf((buf), KHO_MSG_MAX, __VA_ARGS__)
 
@@ -77,39 +78,18 @@ int kho_open(const struct physmem *pm, uint64_t fdt_phys, uint64_t max_size, str
 	return 0;
 }
 
-static void sift(struct kho_range *r, uint32_t root, uint32_t n)
+static bool range_less(const struct kho_range *a, const struct kho_range *b)
 {
-	struct kho_range t;
-
-	for (;;) {
-		uint32_t c = 2 * root + 1;
-
-		if (c >= n)
-			return;
-		if (c + 1 < n && r[c + 1].start > r[c].start)
-			c++;
-		if (r[root].start >= r[c].start)
-			return;
-		t = r[root];
-		r[root] = r[c];
-		r[c] = t;
-		root = c;
-	}
+	return a->start < b->start;
 }
+
+PCSC_DEFINE_HEAPSORT(ranges_sort, struct kho_range, range_less)
 
 uint32_t kho_ranges_sort_merge(struct kho_range *r, uint32_t n)
 {
-	struct kho_range t;
 	uint32_t i, o;
 
-	for (i = n / 2; i-- > 0;)
-		sift(r, i, n);
-	for (i = n; i-- > 1;) {
-		t = r[0];
-		r[0] = r[i];
-		r[i] = t;
-		sift(r, 0, i);
-	}
+	ranges_sort(r, n);
 	for (i = 0, o = 0; i < n; i++) {
 		if (o && r[i].start <= r[o - 1].end) {
 			if (r[i].end > r[o - 1].end)

@@ -9,6 +9,7 @@
 #include <pcsc/pci_caps.h>
 #include <pcsc/pci_walk.h>
 #include <pcsc/sriov.h>
+#include <pcsc/sort.h>
 
 #define PCI_WALK_CRS_DEFAULT	1000
 
@@ -399,30 +400,7 @@ static bool func_less(const struct pci_func *a, const struct pci_func *b)
 	return a->sbdf < b->sbdf;
 }
 
-static void swap_func(struct pci_func *a, struct pci_func *b)
-{
-	struct pci_func t = *a;
-
-	*a = *b;
-	*b = t;
-}
-
-/* Heapsort: in place, O(n log n) worst case, no recursion. */
-static void sift_down(struct pci_func *v, uint32_t root, uint32_t n)
-{
-	for (;;) {
-		uint32_t child = 2 * root + 1;
-
-		if (child >= n)
-			return;
-		if (child + 1 < n && func_less(&v[child], &v[child + 1]))
-			child++;
-		if (!func_less(&v[root], &v[child]))
-			return;
-		swap_func(&v[root], &v[child]);
-		root = child;
-	}
-}
+PCSC_DEFINE_HEAPSORT(funcs_sort, struct pci_func, func_less)
 
 /* Index of the first entry with sbdf >= key. */
 static uint32_t lower_bound(const struct pci_walk *w, pci_sbdf_t key)
@@ -454,12 +432,7 @@ void pci_walk_finish(struct pci_walk *w)
 			v[i].reserved = VF_PF_PENDING;
 		}
 	}
-	for (uint32_t i = n / 2; i-- > 0;)
-		sift_down(v, i, n);
-	for (uint32_t end = n; end-- > 1;) {
-		swap_func(&v[0], &v[end]);
-		sift_down(v, 0, end);
-	}
+	funcs_sort(v, n);
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t j;
 

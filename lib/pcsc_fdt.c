@@ -5,6 +5,7 @@
 #include <pcsc/errno.h>
 #include <pcsc/log.h>
 #include <pcsc/pcsc_fdt.h>
+#include <pcsc/sort.h>
 
 static const char *const verdict_str[PCSC_VERDICT_MAX] = {
 	[PCSC_VALID] = "VALID", [PCSC_STALE] = "STALE", [PCSC_GONE] = "GONE",
@@ -213,41 +214,12 @@ static int entry_cmp(const struct pcsc_entry *a, const struct pcsc_entry *b)
 	return 0;
 }
 
-static void sift_down(struct pcsc_entry *e, uint32_t root, uint32_t n)
+static bool entry_less(const struct pcsc_entry *a, const struct pcsc_entry *b)
 {
-	struct pcsc_entry t;
-
-	for (;;) {
-		uint32_t c = 2 * root + 1;
-
-		if (c >= n)
-			return;
-		if (c + 1 < n && entry_cmp(&e[c], &e[c + 1]) < 0)
-			c++;
-		if (entry_cmp(&e[root], &e[c]) >= 0)
-			return;
-		t = e[root];
-		e[root] = e[c];
-		e[c] = t;
-		root = c;
-	}
+	return entry_cmp(a, b) < 0;
 }
 
-/* Heapsort: O(n log n) worst case, no recursion, no allocation. */
-static void entries_sort(struct pcsc_entry *e, uint32_t n)
-{
-	struct pcsc_entry t;
-	uint32_t i;
-
-	for (i = n / 2; i-- > 0;)
-		sift_down(e, i, n);
-	for (i = n; i-- > 1;) {
-		t = e[0];
-		e[0] = e[i];
-		e[i] = t;
-		sift_down(e, 0, i);
-	}
-}
+PCSC_DEFINE_HEAPSORT(entries_sort, struct pcsc_entry, entry_less)
 
 static void mark_bad(struct pcsc_index *idx, struct pcsc_entry *e, uint8_t reason)
 {

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <pcsc/errno.h>
 #include <pcsc/verify.h>
+#include <pcsc/sort.h>
 
 const char *pcsc_mode_str(unsigned int mode)
 {
@@ -28,39 +29,12 @@ static bool has_da(const struct pcsc_entry *e)
 	return e->reason != PCSC_R_NO_DA && e->reason != PCSC_R_DA_SIZE;
 }
 
-static void sift64(uint64_t *a, uint32_t root, uint32_t n)
+static bool u64_less(const uint64_t *a, const uint64_t *b)
 {
-	for (;;) {
-		uint32_t c = 2 * root + 1;
-		uint64_t t;
-
-		if (c >= n)
-			return;
-		if (c + 1 < n && a[c + 1] > a[c])
-			c++;
-		if (a[root] >= a[c])
-			return;
-		t = a[root];
-		a[root] = a[c];
-		a[c] = t;
-		root = c;
-	}
+	return *a < *b;
 }
 
-static void sort64(uint64_t *a, uint32_t n)
-{
-	uint32_t i;
-	uint64_t t;
-
-	for (i = n / 2; i-- > 0;)
-		sift64(a, i, n);
-	for (i = n; i-- > 1;) {
-		t = a[0];
-		a[0] = a[i];
-		a[i] = t;
-		sift64(a, 0, i);
-	}
-}
+PCSC_DEFINE_HEAPSORT(sort64, uint64_t, u64_less)
 
 /* First index with a[i] >= v. */
 static uint32_t lower_bound(const uint64_t *a, uint32_t n, uint64_t v)
