@@ -3,6 +3,7 @@
  * pcsc_session_run against the live machine, optionally written back.
  * It never writes PCI config space, nor memory outside pages it allocated. */
 #include <libfdt.h>
+#include <string.h>
 #include <pcsc/errno.h>
 #include <pcsc/log.h>
 #include <pcsc/session.h>
@@ -191,8 +192,7 @@ EFI_STATUS efi_cmd_verify(int argc, char **argv)
 	 * would between kernels; else read it where it was loaded. */
 	img = efi_alloc_at(base, len);
 	if (img) {
-		for (uint64_t k = 0; k < len; k++)
-			img[k] = ((const uint8_t *)raw)[k];
+		memcpy(img, raw, (size_t)len);
 		efi_pages_free(raw, len);
 		pcsc_log("pcsc: efi cache placed at its own address");
 	} else {
