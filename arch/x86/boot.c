@@ -72,22 +72,6 @@ bool x86_cmdline_value(const char *cmdline, const char *key, char *out, size_t s
 	return false;
 }
 
-static uint32_t rd32(uint64_t a)
-{
-	uint32_t v;
-
-	memcpy(&v, (const void *)(uintptr_t)a, 4);
-	return v;
-}
-
-static uint64_t rd64(uint64_t a)
-{
-	uint64_t v;
-
-	memcpy(&v, (const void *)(uintptr_t)a, 8);
-	return v;
-}
-
 /* Copy the NUL-terminated string at phys (bounded) into out. */
 static void copy_cmdline(uint64_t phys, char *out, size_t size)
 {

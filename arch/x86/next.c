@@ -17,30 +17,6 @@ static uint8_t rd8(uint64_t a)
 	return *(const volatile uint8_t *)(uintptr_t)a;
 }
 
-static uint16_t rd16(uint64_t a)
-{
-	uint16_t v;
-
-	memcpy(&v, (const void *)(uintptr_t)a, 2);
-	return v;
-}
-
-static uint32_t rd32(uint64_t a)
-{
-	uint32_t v;
-
-	memcpy(&v, (const void *)(uintptr_t)a, 4);
-	return v;
-}
-
-static uint64_t rd64(uint64_t a)
-{
-	uint64_t v;
-
-	memcpy(&v, (const void *)(uintptr_t)a, 8);
-	return v;
-}
-
 static uint64_t setup_len(uint64_t src)
 {
 	unsigned int sects = rd8(src + BZ_SETUP_SECTS);

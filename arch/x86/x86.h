@@ -36,6 +36,7 @@
 #define X86_DEBUG_EXIT_PORT	0xf4
 
 #ifndef __ASSEMBLER__
+#include <string.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -232,5 +233,33 @@ extern char __image_start[], __image_end[], __bss_start[], __bss_end[];
 extern char x86_stack_bottom[], x86_stack_top[];
 extern char x86_isr_stubs[];
 extern uint64_t x86_bad_relocs;
+
+/* Loads from identity-mapped physical memory the boot protocol hands us
+ * (boot_params, setup_data, setup headers). memcpy: these fields are not
+ * always naturally aligned. */
+static inline uint16_t rd16(uint64_t a)
+{
+	uint16_t v;
+
+	memcpy(&v, (const void *)(uintptr_t)a, 2);
+	return v;
+}
+
+static inline uint32_t rd32(uint64_t a)
+{
+	uint32_t v;
+
+	memcpy(&v, (const void *)(uintptr_t)a, 4);
+	return v;
+}
+
+static inline uint64_t rd64(uint64_t a)
+{
+	uint64_t v;
+
+	memcpy(&v, (const void *)(uintptr_t)a, 8);
+	return v;
+}
+
 #endif /* !__ASSEMBLER__ */
 #endif
