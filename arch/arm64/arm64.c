@@ -157,43 +157,21 @@ void arch_poweroff(int code)
 		__asm__ volatile("wfi");
 }
 
-static uint64_t read_esr(void)
-{
-	uint64_t v;
-
-	if (arm64_el == 2)
-		__asm__ volatile("mrs %0, esr_el2" : "=r"(v));
-	else
-		__asm__ volatile("mrs %0, esr_el1" : "=r"(v));
-	return v;
-}
-
-static uint64_t read_elr(void)
-{
-	uint64_t v;
-
-	if (arm64_el == 2)
-		__asm__ volatile("mrs %0, elr_el2" : "=r"(v));
-	else
-		__asm__ volatile("mrs %0, elr_el1" : "=r"(v));
-	return v;
-}
-
-static uint64_t read_far(void)
-{
-	uint64_t v;
-
-	if (arm64_el == 2)
-		__asm__ volatile("mrs %0, far_el2" : "=r"(v));
-	else
-		__asm__ volatile("mrs %0, far_el1" : "=r"(v));
-	return v;
-}
+/* The exception syndrome registers of the EL we run at (entered at EL2 we
+ * stay there, see head.S). */
+#define READ_EL_SYSREG(reg) ({						\
+	uint64_t v_;							\
+	if (arm64_el == 2)						\
+		__asm__ volatile("mrs %0, " #reg "_el2" : "=r"(v_));	\
+	else								\
+		__asm__ volatile("mrs %0, " #reg "_el1" : "=r"(v_));	\
+	v_;								\
+})
 
 void arm64_exception(uint64_t idx, const uint64_t *regs)
 {
 	static unsigned int depth;
-	uint64_t elr = read_elr();
+	uint64_t elr = READ_EL_SYSREG(elr);
 
 	if (depth++) {
 		/* A fault while reporting one: no more printing, just stop. */
@@ -202,9 +180,9 @@ void arm64_exception(uint64_t idx, const uint64_t *regs)
 			__asm__ volatile("wfi");
 	}
 	pcsc_log("pcsc: exception vector=%u esr=0x%llx elr=0x%llx (image+0x%llx) far=0x%llx lr=0x%llx",
-		 (unsigned int)idx, (unsigned long long)read_esr(), (unsigned long long)elr,
+		 (unsigned int)idx, (unsigned long long)READ_EL_SYSREG(esr), (unsigned long long)elr,
 		 (unsigned long long)(elr - (uint64_t)(uintptr_t)_head),
-		 (unsigned long long)read_far(), (unsigned long long)regs[30]);
+		 (unsigned long long)READ_EL_SYSREG(far), (unsigned long long)regs[30]);
 	if (platform.has_next) {
 		/* We stopped somewhere in the flow: the next kernel must not
 		 * trust a cache we may not have finished judging. */
