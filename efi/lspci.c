@@ -3,24 +3,12 @@
 #include <pcsc/errno.h>
 #include <pcsc/log.h>
 #include <pcsc/pci_walk.h>
+#include <pcsc/report.h>
 #include "efi_app.h"
 
 /* Walk capacity: a few full segments with SR-IOV; 20 bytes each (2.5 MiB),
  * in pages from firmware, so the image stays small. */
 #define EFI_LSPCI_MAX_FUNCS	(128u * 1024u)
-
-/* The kind column of the stub's walk lines (stub/main.c), so the two
- * outputs compare line for line: VFs are derived, PFs have VFs enabled. */
-static const char *efi_func_kind(const struct pci_func *f)
-{
-	if (f->flags & PCI_FUNC_VF)
-		return "vf";
-	if (f->flags & PCI_FUNC_PF)
-		return "pf";
-	if (f->flags & PCI_FUNC_BRIDGE)
-		return "bridge";
-	return "ep";
-}
 
 int efi_discover(struct physmem *pm, struct ecam *e)
 {
@@ -76,17 +64,11 @@ EFI_STATUS efi_cmd_lspci(int argc, char **argv)
 	}
 	pci_walk_finish(&w);
 	for (uint32_t k = 0; k < w.n; k++) {
-		const struct pci_func *f = &w.funcs[k];
-		char cls[8];
+		char line[REPORT_LINE_MAX];
 
-		if (f->class_rev == PCI_CLASS_UNKNOWN)
-			pcsc_snprintf(cls, sizeof(cls), "------");
-		else
-			pcsc_snprintf(cls, sizeof(cls), "%06x", f->class_rev >> 8);
-		pcsc_log("pcsc: walk %04x:%02x:%02x.%x %04x:%04x class %s %s",
-			 PCI_SBDF_SEG(f->sbdf), PCI_SBDF_BUS(f->sbdf),
-			 PCI_SLOT(PCI_SBDF_DEVFN(f->sbdf)), PCI_FUNC(PCI_SBDF_DEVFN(f->sbdf)),
-			 f->vendor, f->device, cls, efi_func_kind(f));
+		/* The stub's own line format: the two outputs compare 1:1. */
+		report_walk_line(line, sizeof(line), &w.funcs[k]);
+		pcsc_log("%s", line);
 	}
 	pcsc_log("pcsc: walk functions=%u buses=%u cfg_reads=%llu unnumbered_bridges=%u "
 		 "bad_bridges=%u crs_timeouts=%u cap_loops=%u vf_out_of_range=%u overflow=%u",

@@ -50,6 +50,30 @@ int report_new_line(char *buf, size_t size, const struct pci_func *f)
 	return pcsc_snprintf(buf, size, "pcsc: %s %04x:%04x NEW", where, f->vendor, f->device);
 }
 
+static const char *func_kind(const struct pci_func *f)
+{
+	if (f->flags & PCI_FUNC_VF)
+		return "vf";
+	if (f->flags & PCI_FUNC_PF)
+		return "pf";
+	if (f->flags & PCI_FUNC_BRIDGE)
+		return "bridge";
+	return "ep";
+}
+
+int report_walk_line(char *buf, size_t size, const struct pci_func *f)
+{
+	char where[24], cls[8];
+
+	bdf(where, sizeof(where), f->sbdf);
+	if (f->class_rev == PCI_CLASS_UNKNOWN)
+		pcsc_snprintf(cls, sizeof(cls), "------");
+	else
+		pcsc_snprintf(cls, sizeof(cls), "%06x", f->class_rev >> 8);
+	return pcsc_snprintf(buf, size, "pcsc: walk %s %04x:%04x class %s %s", where,
+			     f->vendor, f->device, cls, func_kind(f));
+}
+
 static bool endpoint(const struct pci_func *f)
 {
 	return (f->hdr_type & PCI_HEADER_TYPE_MASK) == PCI_HEADER_TYPE_NORMAL;

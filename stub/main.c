@@ -7,6 +7,7 @@
 #include <pcsc/errno.h>
 #include <pcsc/log.h>
 #include <pcsc/pci_walk.h>
+#include <pcsc/report.h>
 #include <pcsc/kho.h>
 #include <pcsc/session.h>
 #include "stub.h"
@@ -60,17 +61,6 @@ static uint64_t ticks_to_us(uint64_t ticks)
 	return hz ? ticks / hz * 1000000ull + ticks % hz * 1000000ull / hz : 0;
 }
 
-static const char *func_kind(const struct pci_func *f)
-{
-	if (f->flags & PCI_FUNC_VF)
-		return "vf";
-	if (f->flags & PCI_FUNC_PF)
-		return "pf";
-	if (f->flags & PCI_FUNC_BRIDGE)
-		return "bridge";
-	return "ep";
-}
-
 /*
  * Step 3: every live function of every window, read-only. One line per
  * function ("walk SSSS:BB:DD.F VVVV:DDDD class CCCCCC KIND", class
@@ -92,17 +82,10 @@ static void walk_all(struct stub_platform *p, struct pci_cfg *cfg)
 	}
 	pci_walk_finish(&walk);
 	for (k = 0; k < walk.n; k++) {
-		const struct pci_func *f = &walk.funcs[k];
-		char cls[8];
+		char line[REPORT_LINE_MAX];
 
-		if (f->class_rev == PCI_CLASS_UNKNOWN)
-			memcpy(cls, "------", 7);
-		else
-			pcsc_snprintf(cls, sizeof(cls), "%06x", f->class_rev >> 8);
-		pcsc_log("pcsc: walk %04x:%02x:%02x.%x %04x:%04x class %s %s",
-			 PCI_SBDF_SEG(f->sbdf), PCI_SBDF_BUS(f->sbdf),
-			 PCI_SLOT(PCI_SBDF_DEVFN(f->sbdf)), PCI_FUNC(PCI_SBDF_DEVFN(f->sbdf)),
-			 f->vendor, f->device, cls, func_kind(f));
+		report_walk_line(line, sizeof(line), &walk.funcs[k]);
+		pcsc_log("%s", line);
 	}
 	pcsc_log("pcsc: walk functions=%u buses=%u cfg_reads=%llu unnumbered_bridges=%u "
 		 "bad_bridges=%u crs_timeouts=%u overflow=%u us=%llu",

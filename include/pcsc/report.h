@@ -27,6 +27,15 @@ int report_entry_line(char *buf, size_t size, const struct pcsc_entry *e,
 int report_new_line(char *buf, size_t size, const struct pci_func *f);
 
 /*
+ * report_walk_line - one live function as the stub and the EFI `lspci` print
+ * it, so the two outputs compare line for line:
+ *   "pcsc: walk SSSS:BB:DD.F vvvv:dddd class CCCCCC KIND"
+ * class "------" for VFs (derived, never read); KIND is vf, pf (VFs
+ * enabled), bridge or ep. Returns the line length.
+ */
+int report_walk_line(char *buf, size_t size, const struct pci_func *f);
+
+/*
  * report_entries - log every entry and every live header-type-0 function
  * without an entry (NEW), merged in BDF order (malformed names last).
  * Must run before handover_patch (it reads node names). w may be NULL.

@@ -151,9 +151,34 @@ static void summary_and_sha_lines(void **state)
 			    "pcsc: sha256 a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a501\n");
 }
 
+static void walk_line_names_kind_and_class(void **state)
+{
+	struct pci_func f = { .sbdf = PCI_SBDF(1, 0x3a, PCI_DEVFN(2, 5)), .vendor = 0x8086,
+			      .device = 0x10ca, .class_rev = 0x02000001, .pf = PCI_PF_NONE };
+	char buf[REPORT_LINE_MAX];
+	int n;
+
+	(void)state;
+	n = report_walk_line(buf, sizeof(buf), &f);
+	assert_string_equal(buf, "pcsc: walk 0001:3a:02.5 8086:10ca class 020000 ep");
+	assert_int_equal(n, (int)strlen(buf));
+	f.flags = PCI_FUNC_PF;
+	report_walk_line(buf, sizeof(buf), &f);
+	assert_string_equal(buf, "pcsc: walk 0001:3a:02.5 8086:10ca class 020000 pf");
+	f.flags = PCI_FUNC_BRIDGE;
+	f.class_rev = 0x06040000;
+	report_walk_line(buf, sizeof(buf), &f);
+	assert_string_equal(buf, "pcsc: walk 0001:3a:02.5 8086:10ca class 060400 bridge");
+	f.flags = PCI_FUNC_VF;
+	f.class_rev = PCI_CLASS_UNKNOWN;
+	report_walk_line(buf, sizeof(buf), &f);
+	assert_string_equal(buf, "pcsc: walk 0001:3a:02.5 8086:10ca class ------ vf");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(walk_line_names_kind_and_class),
 		cmocka_unit_test(entry_lines_per_verdict),
 		cmocka_unit_test(malformed_name_is_quoted),
 		cmocka_unit_test(entries_merge_new_in_bdf_order),
