@@ -16,6 +16,13 @@ for a in $ARCHES; do
 		[ -f "$f" ] && files="$files $f"
 	done
 done
+# The EFI apps span both arches (OVMF x64, AAVMF aa64): with the full set.
+case " $ARCHES " in
+*" arm64 "*" x86_64 "*|*" x86_64 "*" arm64 "*)
+	for f in "$top"/tests/qemu/test_efi_*.py; do
+		[ -f "$f" ] && files="$files $f"
+	done ;;
+esac
 if [ -z "$files" ]; then
 	echo "qemu: no tests for: $ARCHES"
 	exit 0
