@@ -68,8 +68,7 @@ echo "kexec-test: first kernel up"
 /bin/pcsctool capture --sysfs /sys --out /tmp/cap {capture_args} || echo "kexec-test: capture failed"
 /bin/pcsctool show /tmp/cap | /bin/busybox sed 's/^/kexec-test: show /'
 {file_load}
-/bin/pcsc-kexec load /image --initrd /next.cpio.gz --append "{append}" --cache /tmp/cap || {{
-  echo "kexec-test: load failed"; /bin/busybox poweroff -f; }}
+{load} || {{ echo "kexec-test: load failed"; /bin/busybox poweroff -f; }}
 echo "kexec-test: ready"
 read -r go
 echo "kexec-test: got $go"
@@ -79,20 +78,26 @@ echo "kexec-test: kexec failed"
 """
 
 
-def first_initramfs(tmp_path, arch, busybox, image, append, capture_args="", try_file=True):
+def first_initramfs(tmp_path, arch, busybox, image, append, capture_args="", try_file=True,
+                    file_only=False):
     """The first kernel's initramfs: busybox-static, static pcsctool and
     pcsc-kexec, the wrapped image, the next kernel's initramfs (conftest's
     linux_initramfs: lists /sys/bus/pci, prints 'linux-pci: done', powers
     off) and FIRST_INIT. try_file: first try kexec_file_load(2) on the same
-    image and print its result (the route the brief names; see kexec.md)."""
+    image and print its result (the route the brief names; see kexec.md).
+    file_only: load with kexec_file_load(2) alone (no cache reaches the stub)."""
     loader, pcsctool = kexec_tools(arch)
     stage2 = linux_initramfs(tmp_path, busybox)
     file_load = ""
     if try_file:
         file_load = (f'/bin/pcsc-kexec file /image --initrd /next.cpio.gz --append "{append}" '
                      '|| echo "kexec-test: kexec_file_load unusable, kexec_load instead"')
+    load = f'/bin/pcsc-kexec load /image --initrd /next.cpio.gz --append "{append}" --cache /tmp/cap'
+    if file_only:
+        file_load = ""
+        load = f'/bin/pcsc-kexec file /image --initrd /next.cpio.gz --append "{append}"'
     init = FIRST_INIT.format(capture_args=capture_args, append=append,
-                             file_load=file_load).encode()
+                             file_load=file_load, load=load).encode()
 
     def f(p):
         with open(p, "rb") as fh:
