@@ -4,7 +4,9 @@
 # Never installs anything system-wide and never writes into the source tree.
 set -eu
 arch=$1
-out=$2
+# Absolute: the build below runs in a temporary directory.
+mkdir -p "$2"
+out=$(cd "$2" && pwd)
 [ -f "$out/lib/libc.a" ] && exit 0
 src_tar=$(ls /usr/src/newlib/newlib-*.tar.* 2>/dev/null | head -n 1)
 [ -n "$src_tar" ] || { echo "build-newlib: newlib-source is not installed (make deps)" >&2; exit 1; }
