@@ -1,0 +1,545 @@
+# tests/qemu/hostile.py - the hostile-input case table shared by test_arm64_hostile.py and test_x86_hostile.py,
+# FDT/KHO byte patchers and the expected report of each case. Never patches anything outside a test's tmp dir.
+"""Hostile caches (issue 8 point 1).
+
+Each Case builds a fixture from a clean `pcsctool gen` cache of the
+machine's own walk: `faults` are pcsctool fault specs (docs/pcsctool.md),
+`patch(fx)` then changes bytes of the generated blobs (or adds blobs).
+`expect` says what the stub must print, exactly:
+
+* `reject=WHY`: `cache rejected: WHY`, then `detached the pcsc subtree
+  from the KHO FDT` when `detached` (the KHO root was usable), no verdict
+  line, summary handover=detached (or none).
+* `nocache=WHY`: `no cache: WHY`, summary handover=none.
+* `entries={role: line}`: every saved entry VALID except the roles named
+  (role = a BDF picked from the live walk, see Fixture.roles), whose line
+  is the verdict text after `SBDF vvvv:dddd `; plus `extra` lines.
+
+In every case the test then asserts that the next kernel (the test payload
+wrapped with the stub) was entered and that guest RAM outside the ranges
+the stub may write is unchanged (ramcheck.py).
+"""
+import os
+import shutil
+import struct
+import subprocess
+from dataclasses import dataclass, field
+
+PAGE = 4096
+FDT_MAGIC = 0xd00dfeed
+HDR = {"magic": 0, "totalsize": 4, "off_dt_struct": 8, "off_dt_strings": 12,
+       "off_mem_rsvmap": 16, "version": 20, "last_comp_version": 24,
+       "size_dt_strings": 32, "size_dt_struct": 36}
+
+
+def page_align(n):
+    return (n + PAGE - 1) // PAGE * PAGE
+
+
+# ------------------------------------------------------------ FDT bytes ----
+def fdt_props(blob):
+    """{(node path, prop name): (data offset, length)} of an FDT, read by
+    walking the structure block (a small reader: test fixtures only)."""
+    b = bytes(blob)
+    soff = struct.unpack_from(">I", b, 8)[0]
+    stroff = struct.unpack_from(">I", b, 12)[0]
+    out, path, off = {}, [], soff
+    while True:
+        tok = struct.unpack_from(">I", b, off)[0]
+        off += 4
+        if tok == 1:
+            end = b.index(b"\0", off)
+            path.append(b[off:end].decode())
+            off = (end + 1 + 3) & ~3
+        elif tok == 2:
+            path.pop()
+        elif tok == 3:
+            ln, no = struct.unpack_from(">II", b, off)
+            off += 8
+            name = b[stroff + no:b.index(b"\0", stroff + no)].decode()
+            node = "/" + "/".join(p for p in path if p)
+            out[(node, name)] = (off, ln)
+            off = (off + ln + 3) & ~3
+        elif tok == 4:
+            continue
+        elif tok == 9:
+            return out
+        else:
+            raise ValueError(f"FDT token {tok:#x} at {off - 4:#x}")
+
+
+def fdt_build(nodes, compatible):
+    """A v17 FDT: root with compatible, then one child per (name, {prop:
+    bytes}) of nodes. Written here so a 100,000-node blob takes no dtc run."""
+    strings, stroff = bytearray(), {}
+
+    def s(name):
+        if name not in stroff:
+            stroff[name] = len(strings)
+            strings.extend(name.encode() + b"\0")
+        return stroff[name]
+
+    def pad(b):
+        b.extend(b"\0" * (-len(b) % 4))
+
+    st = bytearray()
+
+    def prop(name, val):
+        st.extend(struct.pack(">III", 3, len(val), s(name)))
+        st.extend(val)
+        pad(st)
+
+    st.extend(struct.pack(">I", 1) + b"\0\0\0\0")
+    prop("compatible", compatible.encode() + b"\0")
+    for name, props in nodes:
+        st.extend(struct.pack(">I", 1) + name.encode() + b"\0")
+        pad(st)
+        for k, v in props.items():
+            prop(k, v)
+        st.extend(struct.pack(">I", 2))
+    st.extend(struct.pack(">II", 2, 9))
+    hdr_size, rsv = 40, 16
+    off_rsv = (hdr_size + 7) & ~7
+    off_st = off_rsv + rsv
+    off_str = off_st + len(st)
+    total = off_str + len(strings)
+    hdr = struct.pack(">10I", FDT_MAGIC, total, off_st, off_str, off_rsv, 17, 16, 0,
+                      len(strings), len(st))
+    return hdr + bytes(off_rsv - hdr_size) + bytes(rsv) + bytes(st) + bytes(strings)
+
+
+# -------------------------------------------------------------- fixture ----
+class Fixture:
+    """One generated cache in its own directory, with the facts a patch
+    needs: blob paths and addresses, RAM, the machine's owned ranges."""
+
+    def __init__(self, man, arch, facts, saved):
+        self.dir = man["dir"]
+        self.man = man
+        self.arch = arch
+        self.facts = facts           # ram, ecam, stub, owned, mmio
+        self.saved = saved           # [(sbdf, vendor, device)] the old kernel saved
+        self.blobs = {os.path.basename(p): [p, a] for p, a in man["blobs"]}
+        self.kho = list(man["kho_fdt"])      # address, size announced to the stub
+        self.pcsc_pages = (self.addr("pcsc.dtb"), page_align(self.size("pcsc.dtb")))
+
+    def path(self, name):
+        return self.blobs[name][0]
+
+    def addr(self, name):
+        return self.blobs[name][1]
+
+    def size(self, name):
+        return os.path.getsize(self.path(name))
+
+    def read(self, name):
+        return bytearray(open(self.path(name), "rb").read())
+
+    def write(self, name, data):
+        with open(self.path(name), "wb") as f:
+            f.write(bytes(data))
+
+    def add_blob(self, name, addr, data):
+        p = os.path.join(self.dir, name)
+        with open(p, "wb") as f:
+            f.write(bytes(data))
+        self.blobs[name] = [p, addr]
+
+    def loaders(self):
+        return [(p, a) for p, a in self.blobs.values()]
+
+    # byte patches
+    def hdr(self, name, fieldname, value):
+        b = self.read(name)
+        struct.pack_into(">I", b, HDR[fieldname], value)
+        self.write(name, b)
+
+    def prop_u64(self, name, node, prop, value):
+        """Overwrite the native (little-endian) u64 property node/prop."""
+        b = self.read(name)
+        off, ln = fdt_props(b)[(node, prop)]
+        assert ln == 8, (node, prop, ln)
+        struct.pack_into("<Q", b, off, value & 0xffffffffffffffff)
+        self.write(name, b)
+
+    def prop_get_u64(self, name, node, prop):
+        b = self.read(name)
+        off, ln = fdt_props(b)[(node, prop)]
+        return struct.unpack_from("<Q", b, off)[0]
+
+    def fdtput(self, name, *args):
+        subprocess.run(["fdtput", self.path(name)] + list(args), check=True)
+
+    def map_u64(self, off, value):
+        b = self.read("kho_map.bin")
+        struct.pack_into("<Q", b, off, value & 0xffffffffffffffff)
+        self.write("kho_map.bin", b)
+
+    def map_u32(self, off, value):
+        b = self.read("kho_map.bin")
+        struct.pack_into("<I", b, off, value)
+        self.write("kho_map.bin", b)
+
+    def role(self, r):
+        return self.facts["roles"][r]
+
+    def node(self, r):
+        seg, rest = self.role(r).split(":", 1)
+        bus, df = rest.split(":")
+        d, f = df.split(".")
+        return f"/dev_{seg}_{bus}_{d}_{f}"
+
+
+@dataclass
+class Case:
+    name: str
+    faults: list = field(default_factory=list)
+    patch: object = None
+    reject: str = None           # whole cache rejected: the text after "cache rejected: "
+    detached: bool = True        # the pcsc child NOPed in the KHO root (else handover=none)
+    nocache: str = None          # "no cache: ..."
+    entries: dict = field(default_factory=dict)   # role -> verdict text (after the IDs)
+    extra: list = field(default_factory=list)     # more exact lines (callables of fx ok)
+    counts: tuple = None         # (valid, stale, gone, bad, new) when entries is used
+    removed: int = None
+    why: str = ""
+
+    def reject_text(self, fx):
+        return self.reject(fx) if callable(self.reject) else self.reject
+
+
+def C(name, **kw):
+    return Case(name, **kw)
+
+
+# ------------------------------------------------------------- patches ----
+def kho_version_1(fx):
+    fx.hdr("kho.dtb", "version", 1)
+
+
+def kho_totalsize_huge(fx):
+    fx.hdr("kho.dtb", "totalsize", 0x7ffffff0)
+
+
+def kho_announced_small(fx):
+    fx.kho[1] = 0x40           # the loader says 64 bytes; totalsize says 192
+
+
+def kho_strings_past_end(fx):
+    b = fx.read("kho.dtb")
+    total = struct.unpack_from(">I", b, 4)[0]
+    struct.pack_into(">I", b, 12, total + 0x100)
+    fx.write("kho.dtb", b)
+
+
+def kho_struct_past_end(fx):
+    b = fx.read("kho.dtb")
+    total = struct.unpack_from(">I", b, 4)[0]
+    struct.pack_into(">I", b, 8, total - 4)
+    fx.write("kho.dtb", b)
+
+
+def kho_no_pcsc_fdt(fx):
+    fx.fdtput("kho.dtb", "-d", "/pcsc", "fdt")
+
+
+def kho_pcsc_fdt_4_bytes(fx):
+    fx.fdtput("kho.dtb", "-t", "x", "/pcsc", "fdt", hex(fx.addr("pcsc.dtb")))
+
+
+def kho_no_pcsc_node(fx):
+    fx.fdtput("kho.dtb", "-r", "/pcsc")
+
+
+def kho_kho_fdt_unaligned(fx):
+    fx.kho[0] += 4
+
+
+def kho_fdt_past_ram(fx):
+    fx.kho[0] = fx.facts["ram"][0] + fx.facts["ram"][1] + 0x100000
+
+
+def pcsc_fdt_to(where):
+    def patch(fx):
+        fx.prop_u64("kho.dtb", "/pcsc", "fdt", where(fx))
+    return patch
+
+
+def pcsc_hdr(fieldname, value):
+    def patch(fx):
+        b = fx.read("pcsc.dtb")
+        v = value(b) if callable(value) else value
+        struct.pack_into(">I", b, HDR[fieldname], v)
+        fx.write("pcsc.dtb", b)
+    return patch
+
+
+def map_second_chunk_loops_to_first(fx):
+    """chunk 1 -> chunk 2 -> chunk 1: a loop two chunks long."""
+    b = fx.read("kho_map.bin")
+    first = fx.addr("kho_map.bin")
+    nxt = struct.unpack_from("<Q", b, 0)[0]
+    assert nxt == first + PAGE, "pcsctool map layout changed: chunk 2 follows chunk 1"
+    struct.pack_into("<Q", b, PAGE, first)
+    fx.write("kho_map.bin", b)
+
+
+def pcsc_100k_nodes(fx):
+    """A pcsc FDT of 100,000 well-formed entries (6.1 times the stub's 16,384
+    slots), preserved in its own pages by a map entry of its own."""
+    n = 100000
+    nodes = [(f"dev_{(i >> 16):04x}_{(i >> 8) & 0xff:02x}_{(i >> 3) & 0x1f:02x}_{i & 7:x}",
+              {"da": struct.pack("<Q", 0)}) for i in range(n)]
+    blob = fdt_build(nodes, "pcsc-v1")
+    at = fx.facts["big_at"]
+    fx.add_blob("pcsc100k.dtb", at, blob + bytes(page_align(len(blob)) - len(blob)))
+    fx.pcsc_pages = (at, page_align(len(blob)))
+    fx.prop_u64("kho.dtb", "/pcsc", "fdt", at)
+    # Second map chunk's first entry: order 0 bitmaps of 4,096 pages each,
+    # enough of them to cover the blob; the bitmaps go on the chunk's page.
+    b = fx.read("kho_map.bin")
+    first = fx.addr("kho_map.bin")
+    c2 = PAGE
+    assert struct.unpack_from("<Q", b, 0)[0] == first + c2
+    pages = page_align(len(blob)) // PAGE
+    span = 4096
+    nb = (pages + span - 1) // span + 1
+    struct.pack_into("<QII", b, c2, 0, 0, nb)
+    bm_off = 0x800                 # bitmaps at chunk + 0x800, 512 bytes each
+    assert bm_off + 512 * nb <= PAGE and 16 + 16 * nb <= bm_off
+    base_pfn = at // PAGE // span * span
+    for i in range(nb):
+        bits = bytearray(512)
+        for p in range(span):
+            pfn = base_pfn + i * span + p
+            if at // PAGE <= pfn < at // PAGE + pages:
+                bits[p // 8] |= 1 << (p % 8)
+        struct.pack_into("<QQ", b, c2 + 16 + 16 * i, (base_pfn + i * span) * PAGE,
+                         first + c2 + bm_off + 512 * i)
+        b[c2 + bm_off + 512 * i:c2 + bm_off + 512 * (i + 1)] = bits
+    fx.write("kho_map.bin", b)
+
+
+def da_to(role, where):
+    def patch(fx):
+        fx.prop_u64("pcsc.dtb", fx.node(role), "da", where(fx))
+    return patch
+
+
+def patches(*ps):
+    def patch(fx):
+        for p in ps:
+            p(fx)
+    return patch
+
+
+def bad(reason):
+    return "ffff:ffff BAD " + reason
+
+
+# ---------------------------------------------------------------- table ----
+# Roles (Fixture.facts['roles']): 'a' the first saved endpoint that is not
+# the host bridge, 'b' the next one, 'z' the last saved one; 'gone' a free
+# slot on bus 0. Every expected text below is the report format of
+# docs/report.md, verbatim.
+CASES = [
+    # --- the KHO root FDT -------------------------------------------------
+    C("kho_bad_magic", faults=["corrupt=kho-magic"],
+      reject="KHO FDT bad magic 0xdededede", detached=False),
+    C("kho_unknown_compatible", faults=["corrupt=kho-compat"],
+      reject='KHO FDT unknown compatible "kho-v0"', detached=False),
+    C("kho_bad_version", patch=kho_version_1,
+      reject="KHO FDT invalid: FDT_ERR_BADVERSION", detached=False),
+    C("kho_totalsize_huge", patch=kho_totalsize_huge,
+      reject="KHO FDT totalsize 2147483632 above the 4096-byte bound", detached=False),
+    C("kho_truncated_by_loader", patch=kho_announced_small,
+      reject="KHO FDT totalsize 192 above the 64-byte bound", detached=False),
+    C("kho_strings_offset_past_end", patch=kho_strings_past_end,
+      reject="KHO FDT invalid: FDT_ERR_TRUNCATED", detached=False),
+    C("kho_struct_offset_past_end", patch=kho_struct_past_end,
+      reject="KHO FDT invalid: FDT_ERR_TRUNCATED", detached=False),
+    C("kho_fdt_unaligned", patch=kho_kho_fdt_unaligned,
+      reject=lambda fx: f"KHO FDT at {fx.kho[0]:#x} not 8-byte aligned", detached=False),
+    C("kho_fdt_past_ram", patch=kho_fdt_past_ram,
+      reject=lambda fx: f"KHO FDT at {fx.kho[0]:#x} not in RAM", detached=False),
+    C("kho_pcsc_node_without_fdt", patch=kho_no_pcsc_fdt,
+      reject="KHO pcsc node has no fdt property"),
+    C("kho_pcsc_fdt_4_bytes", patch=kho_pcsc_fdt_4_bytes,
+      reject="KHO pcsc fdt property is 4 bytes, not 8"),
+    C("kho_without_pcsc_subtree", patch=kho_no_pcsc_node,
+      nocache="KHO FDT has no pcsc subtree"),
+    # --- where the pcsc FDT is --------------------------------------------
+    C("pcsc_fdt_past_ram", faults=["corrupt=pcsc-outside"],
+      reject=lambda fx: f"pcsc FDT at {fx.prop_get_u64('kho.dtb', '/pcsc', 'fdt'):#x} not in RAM"),
+    C("pcsc_fdt_into_the_stub", patch=pcsc_fdt_to(lambda fx: fx.facts["stub"][0]),
+      reject=lambda fx: f"pcsc FDT bad magic {fx.facts['stub_magic']:#010x}"),
+    C("pcsc_fdt_into_mmio", patch=pcsc_fdt_to(lambda fx: fx.facts["mmio"]),
+      reject=lambda fx: f"pcsc FDT at {fx.facts['mmio']:#x} not in RAM"),
+    C("pcsc_fdt_unaligned", patch=pcsc_fdt_to(lambda fx: fx.addr("pcsc.dtb") + 0x100),
+      reject=lambda fx: f"pcsc FDT at {fx.addr('pcsc.dtb') + 0x100:#x} not page aligned"),
+    C("pcsc_fdt_not_preserved", patch=pcsc_fdt_to(lambda fx: fx.addr("kho.dtb")),
+      reject=lambda fx: f"pcsc FDT unknown compatible \"kho-v1\""),
+    # --- the pcsc FDT's own header ----------------------------------------
+    C("pcsc_bad_magic", faults=["corrupt=pcsc-magic"], reject="pcsc FDT bad magic 0xdededede"),
+    C("pcsc_unknown_compatible", faults=["corrupt=pcsc-compat"],
+      reject='pcsc FDT unknown compatible "pcsc-v0"'),
+    C("pcsc_totalsize_past_its_pages", faults=["corrupt=pcsc-totalsize"],
+      reject=lambda fx: f"pcsc FDT {fx.addr('pcsc.dtb'):#x}+"
+                        f"{page_align(struct.unpack_from('>I', fx.read('pcsc.dtb'), 4)[0])} "
+                        f"not preserved"),
+    C("pcsc_totalsize_truncated", patch=pcsc_hdr("totalsize", 32),
+      reject="pcsc FDT invalid: FDT_ERR_TRUNCATED"),
+    C("pcsc_bad_version", patch=pcsc_hdr("version", 1),
+      reject="pcsc FDT invalid: FDT_ERR_BADVERSION"),
+    C("pcsc_strings_offset_past_end",
+      patch=pcsc_hdr("off_dt_strings", lambda b: struct.unpack_from(">I", b, 4)[0] + 8),
+      reject="pcsc FDT invalid: FDT_ERR_TRUNCATED"),
+    C("pcsc_100000_nodes", patch=pcsc_100k_nodes,
+      reject="arena too small for the pcsc index"),
+    # --- the preserved-memory map -----------------------------------------
+    C("map_chunk_loops_to_itself", faults=["corrupt=map-loop"],
+      reject=lambda fx: f"KHO map chunk list loops at {fx.addr('kho_map.bin'):#x}"),
+    C("map_two_chunk_loop", patch=map_second_chunk_loops_to_first,
+      reject=lambda fx: f"KHO map chunk list loops at {fx.addr('kho_map.bin') + PAGE:#x}"),
+    C("map_absurd_order", patch=lambda fx: fx.map_u32(8, 200),
+      reject=lambda fx: f"KHO map chunk {fx.addr('kho_map.bin'):#x} order 200 above 30"),
+    C("map_too_many_entries", patch=lambda fx: fx.map_u32(12, 1000),
+      reject=lambda fx: f"KHO map chunk {fx.addr('kho_map.bin'):#x} has 1000 entries, max 255"),
+    C("map_unaligned_bitmap",
+      patch=lambda fx: fx.map_u64(24, struct.unpack_from("<Q", fx.read("kho_map.bin"), 24)[0] + 4),
+      reject=lambda fx: "KHO map bitmap "
+                        f"{struct.unpack_from('<Q', fx.read('kho_map.bin'), 24)[0]:#x} unaligned"),
+    C("map_bitmap_past_ram", patch=lambda fx: fx.map_u64(24, fx.facts["past_ram"]),
+      reject=lambda fx: f"KHO map bitmap {fx.facts['past_ram']:#x} not in RAM"),
+    C("map_range_wraps",
+      patch=patches(lambda fx: fx.map_u32(8, 30), lambda fx: fx.map_u64(16, 0xfffffc0000000000)),
+      reject="KHO map start 0xfffffc0000000000 order 30 wraps"),
+    C("map_chunk_past_ram",
+      patch=lambda fx: fx.prop_u64("kho.dtb", "/", "preserved-memory-map", fx.facts["past_ram"]),
+      reject=lambda fx: f"KHO map chunk {fx.facts['past_ram']:#x} not in RAM"),
+    # --- entries ------------------------------------------------------------
+    C("da_unaligned", faults=["badda={a}:align"], entries={"a": bad("da unaligned")}),
+    C("da_past_ram", faults=["badda={a}:notram"], entries={"a": bad("da outside RAM")}),
+    C("da_into_mmio", patch=da_to("a", lambda fx: fx.facts["mmio"]),
+      entries={"a": bad("da outside RAM")}),
+    C("da_into_the_pcsc_fdt", faults=["badda={a}:meta"],
+      entries={"a": bad("da overlaps KHO metadata")}),
+    C("da_into_the_kho_fdt", patch=da_to("a", lambda fx: fx.addr("kho.dtb")),
+      entries={"a": bad("da overlaps KHO metadata")}),
+    C("da_into_the_map", patch=da_to("a", lambda fx: fx.addr("kho_map.bin")),
+      entries={"a": bad("da overlaps KHO metadata")}),
+    C("da_into_the_stub", patch=da_to("a", lambda fx: fx.facts["stub"][0]),
+      entries={"a": bad("da overlaps stub memory")}),
+    C("da_into_the_boot_data", patch=da_to("a", lambda fx: fx.facts["bootdata"]),
+      entries={"a": bad("da overlaps stub memory")}),
+    C("da_not_preserved", faults=["badda={a}:notpreserved"],
+      entries={"a": bad("da not preserved")}),
+    C("da_overlapping_entries", faults=["badda={b}:overlap"],
+      entries={"a": bad("da overlaps another entry"), "b": bad("da overlaps another entry")}),
+    C("da_4_bytes", faults=["badda={a}:size"], entries={"a": bad("da size")}),
+    C("da_missing", faults=["badda={a}:none"], entries={"a": bad("no da")}),
+    C("duplicate_names", faults=["dup={a}"],
+      entries={"a": bad("duplicate name"), "a2": bad("duplicate name")}),
+    C("malformed_name", faults=["badname={a}:dev_0000_00_0g_0"],
+      entries={"a": "NEW"}, extra=['----:--:--.- ffff:ffff BAD malformed name "dev_0000_00_0g_0"']),
+    C("stale_gone_and_bad_together", faults=["stale={a}:device", "gone={gone}", "badda={z}:align"],
+      entries={"a": "STALE", "gone": "8086:10d3 GONE absent", "z": bad("da unaligned")}),
+]
+
+
+def expand_faults(case, roles):
+    return [f.format(**roles) for f in case.faults]
+
+
+def verdict_lines(lines):
+    """Verdict lines verbatim (per-entry report lines), in order."""
+    import re
+    rx = re.compile(r"^([0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]|----:--:--\.-) \S+ "
+                    r"(VALID|STALE|GONE|BAD|NEW)\b")
+    return [l for l in lines if rx.match(l)]
+
+
+def sbdf_key(s):
+    if s.startswith("----"):
+        return (1 << 20,)
+    seg, bus, df = s.split(":")
+    d, f = df.split(".")
+    return (int(seg, 16), int(bus, 16), int(d, 16), int(f, 16))
+
+
+def expected_report(case, fx):
+    """(verdict lines, optional lines, summary expectations) of case."""
+    if case.reject is not None:
+        opt = ["cache rejected: " + case.reject_text(fx)]
+        if case.detached:
+            opt.append("detached the pcsc subtree from the KHO FDT")
+        return [], opt, {"handover": "detached" if case.detached else "none",
+                         "valid": 0, "stale": 0, "gone": 0, "bad": 0, "new": 0}
+    if case.nocache is not None:
+        return [], ["no cache: " + case.nocache], {"handover": "none", "entries": 0}
+    roles = fx.facts["roles"]
+    by_bdf = {roles[r]: t for r, t in case.entries.items() if r != "a2"}
+    out = []
+    n = {"VALID": 0, "STALE": 0, "GONE": 0, "BAD": 0, "NEW": 0}
+    for s, v, d in fx.saved:
+        t = by_bdf.get(s)
+        if t is None:
+            line = f"{s} {v}:{d} VALID"
+        elif t == "STALE":
+            line = f"{s} {v}:{int(d, 16) ^ 0x5a5a:04x} STALE device (live {v}:{d})"
+        elif t == "NEW":
+            line = f"{s} {v}:{d} NEW"
+        else:
+            line = f"{s} {t}"
+        out.append(line)
+        if "a2" in case.entries and s == roles["a"]:
+            out.append(f"{s} {case.entries['a2']}")
+    if "gone" in case.entries:
+        out.append(f"{roles['gone']} {by_bdf[roles['gone']]}")
+    out.sort(key=lambda l: sbdf_key(l.split(" ", 1)[0]))
+    out += [x(fx) if callable(x) else x for x in case.extra]
+    for l in out:
+        n[l.split()[2]] += 1
+    entries = len(fx.saved) + (1 if "gone" in case.entries else 0) + (1 if "a2" in case.entries else 0)
+    bad_n = n["BAD"]
+    summ = {"valid": n["VALID"], "stale": n["STALE"], "gone": n["GONE"], "bad": bad_n,
+            "new": n["NEW"], "entries": entries, "handover": "ok",
+            "removed": n["STALE"] + n["GONE"] + bad_n}
+    return out, [], summ
+
+
+def check_report(case, fx, lines):
+    """Assert the stub's pcsc lines against the case's expectation; returns
+    a list of mismatch texts (empty when all is as expected)."""
+    from conftest import summary
+    exp_v, exp_opt, exp_s = expected_report(case, fx)
+    errs = []
+    got_v = verdict_lines(lines)
+    if got_v != exp_v:
+        errs.append(f"verdict lines\n  got      {got_v}\n  expected {exp_v}")
+    opt_prefixes = ("cache rejected: ", "detached the pcsc subtree", "no cache: ")
+    got_opt = [l for l in lines if l.startswith(opt_prefixes)]
+    if got_opt != exp_opt:
+        errs.append(f"lines\n  got      {got_opt}\n  expected {exp_opt}")
+    s = summary(lines)
+    if s is None:
+        errs.append("no summary line")
+    else:
+        for k, v in exp_s.items():
+            if s.get(k) != v:
+                errs.append(f"summary {k}={s.get(k)} expected {v}")
+    return errs
+
+
+def gen_fixture(tmp_path, case, topo_text, ram, at, arch, facts, saved):
+    """pcsctool gen + the case's patch, in tmp_path/<case name>."""
+    from conftest import pcsctool_gen
+    d = os.path.join(str(tmp_path), case.name)
+    if os.path.exists(d):
+        shutil.rmtree(d)
+    man = pcsctool_gen(tmp_path, topo_text, faults=expand_faults(case, facts["roles"]),
+                       ram=ram, name=case.name, at=at)
+    fx = Fixture(man, arch, facts, saved)
+    if case.patch:
+        case.patch(fx)
+    return fx

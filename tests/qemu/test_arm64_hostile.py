@@ -1,0 +1,136 @@
+# tests/qemu/test_arm64_hostile.py - every hostile cache of hostile.CASES on arm64 virt: exact report, the next
+# kernel (test payload wrapped with the stub) still entered, guest RAM unchanged outside what the stub may write.
+import os
+import re
+import struct
+import subprocess
+
+import pytest
+
+import hostile
+from conftest import (ARM64_STUB, arm64_cmd, arm64_dumpdtb, arm64_machine_facts, dtb_add_kho,
+                      next_payload, run_qemu, walk_lines, walk_to_topo, wrap_arm64)
+from ramcheck import assert_ram_intact, run_snapshots
+
+RAM = (0x40000000, 0x10000000)          # -m 256M
+CACHE_AT = RAM[0] + 0xc000000           # pcsctool gen --at: clear of image and DTB
+BIG_AT = RAM[0] + 0x8000000 + 0x400000  # the 100,000-node FDT (4.8 MB)
+DEVS = ["e1000e,addr=2.0,netdev=n0", "virtio-net-pci,addr=3.0,multifunction=on,netdev=n1",
+        "virtio-blk-pci,addr=3.1,drive=d0", "e1000e,addr=4.0,netdev=n2",
+        # a root port: QEMU -kernel leaves it unnumbered (secondary 0), a
+        # bridge whose secondary bus points back at its own bus 0
+        "pcie-root-port,id=rp1,chassis=1,slot=1,addr=5.0", "e1000e,bus=rp1,netdev=n3"]
+EXTRA = (["-drive", "if=none,id=d0,file=null-co://,format=raw"]
+         + [a for i in range(4) for a in ("-netdev", f"user,id=n{i}")])
+ENTERED = re.compile(r"^next: entered EL1 x0=(0x[0-9a-f]+) dtb=ok x1-x3=0 mmu=off dcache=off$",
+                     re.M)
+
+
+class Arm64Hostile:
+    """The machine, its walk, the wrapped stub + parking next kernel."""
+
+    def __init__(self, tmp):
+        self.tmp = tmp
+        facts = arm64_machine_facts(tmp, devices=DEVS, extra=EXTRA)
+        self.dtb = arm64_dumpdtb(tmp, devices=DEVS, extra=EXTRA, mem="256M", name="h.dtb")
+        nxt = next_payload(tmp, facts)
+        # the walk boot's next kernel powers off; the cases' one parks
+        self.img_off = wrap_arm64(ARM64_STUB, nxt, os.path.join(str(tmp), "walk.Image"))
+        b = bytearray(open(nxt, "rb").read())
+        struct.pack_into("<Q", b, 0x40 + 48, 0)      # psci 0: park, RAM can be read
+        open(nxt, "wb").write(bytes(b))
+        self.img = wrap_arm64(ARM64_STUB, nxt, os.path.join(str(tmp), "hostile.Image"))
+        head = open(self.img, "rb").read(64)
+        self.image_size = struct.unpack_from("<Q", head, 0x10)[0]
+        r = run_qemu(arm64_cmd(kernel=self.img_off, dtb=self.dtb, devices=DEVS, extra=EXTRA,
+                               mem="256M"))
+        assert ENTERED.search(r.out), r.describe()
+        self.first = r
+        m = re.match(r"^arm64 entry EL1 image (0x[0-9a-f]+)-(0x[0-9a-f]+) dtb (0x[0-9a-f]+)$",
+                     r.lines[0])
+        assert m, r.describe()
+        self.base = int(m.group(1), 16)
+        self.dtb_at = int(m.group(3), 16)
+        self.walk = walk_lines(r.lines)
+        self.topo = walk_to_topo(self.walk, facts["ecam"])
+        self.saved = [(s, v, d) for s, v, d, _, k in self.walk if k in ("ep", "pf", "vf")]
+        eps = [s for s, _, _, c, k in self.walk if k == "ep" and c != "060000"]
+        present = {f[0] for f in self.walk}
+        gone = next(f"0000:00:{d:02x}.0" for d in range(31, 0, -1)
+                    if f"0000:00:{d:02x}.0" not in present)
+        self.facts = {
+            "ram": RAM, "ecam": facts["ecam"], "stub": (self.base, self.image_size),
+            "stub_magic": struct.unpack(">I", head[:4])[0],
+            "mmio": facts["uart"] & ~0xfff, "past_ram": RAM[0] + RAM[1] + 0x10000000,
+            "bootdata": self.dtb_at & ~0xfff, "big_at": BIG_AT,
+            "roles": {"a": eps[0], "b": eps[1], "z": eps[-1], "gone": gone},
+        }
+
+    def run(self, case):
+        fx = hostile.gen_fixture(self.tmp, case, self.topo, RAM, CACHE_AT, "arm64",
+                                 self.facts, self.saved)
+        dtb = os.path.join(str(self.tmp), case.name + ".dtb")
+        subprocess.run(["cp", self.dtb, dtb], check=True)
+        dtb_add_kho(dtb, fx.kho[0], fx.kho[1])
+        dev = DEVS + [f"loader,file={p},addr={a:#x},force-raw=on" for p, a in fx.loaders()]
+        cmd = arm64_cmd(kernel=self.img, dtb=dtb, devices=dev, extra=EXTRA, mem="256M")
+        snap = run_snapshots(cmd, self.tmp, [RAM], "next: entered", timeout=30)
+        return fx, snap
+
+
+@pytest.fixture(scope="module")
+def hm(tmp_path_factory):
+    return Arm64Hostile(tmp_path_factory.mktemp("arm64hostile"))
+
+
+def allowed_ranges(hm, fx, lines):
+    """What the stub may write: its own image (stack and BSS inside it, the
+    wrapped next kernel runs in place), the pcsc FDT pages, and the KHO root
+    page only when it detached the pcsc subtree there."""
+    out = [(hm.base, hm.image_size, "stub image+BSS+stack, next kernel in place"),
+           (fx.pcsc_pages[0], fx.pcsc_pages[1], "pcsc FDT pages")]
+    if "detached the pcsc subtree from the KHO FDT" in lines:
+        out.append((fx.kho[0] & ~0xfff, 0x1000, "KHO root FDT (pcsc child NOPed)"))
+    return out
+
+
+@pytest.mark.parametrize("case", hostile.CASES, ids=lambda c: c.name)
+def test_arm64_hostile(hm, case):
+    fx, snap = hm.run(case)
+    from conftest import pcsc_lines
+    lines = pcsc_lines(snap["serial"])
+    ctx = f"case {case.name}\n--- serial ---\n{snap['serial'][-6000:]}"
+    # the next kernel was entered, after exactly one jump, with the same DTB
+    assert snap["reached"], "next kernel not reached\n" + ctx
+    e = ENTERED.search(snap["serial"])
+    assert e and int(e.group(1), 16) == hm.dtb_at, ctx
+    assert len([l for l in lines if l.startswith("jump to ")]) == 1, ctx
+    assert not [l for l in lines if l.startswith("exception")], ctx
+    errs = hostile.check_report(case, fx, lines)
+    assert not errs, "\n".join(errs) + "\n" + ctx
+    must = []
+    if "handover=ok" in " ".join(lines):
+        must.append((fx.pcsc_pages[0], fx.pcsc_pages[1], "pcsc FDT (hand-over properties)"))
+    assert_ram_intact(snap, [RAM], allowed_ranges(hm, fx, lines), must_change=must)
+
+
+def test_arm64_hostile_unnumbered_bridge_loops_back(hm):
+    """The root port QEMU leaves unnumbered (secondary 0 = its own bus):
+    named, not followed, the device behind it never reached."""
+    lines = hm.first.lines
+    assert "walk: 0000:00:05.0 bridge unnumbered (secondary 0): nothing behind it seen" in lines
+    tot = [l for l in lines if l.startswith("walk functions=")][0]
+    assert " buses=1 " in tot and " unnumbered_bridges=1 " in tot, lines
+
+
+def test_arm64_ramcheck_names_the_first_changed_byte(hm):
+    """The check can fail: leave the pcsc FDT pages out of the allowed
+    ranges and it must report an address inside them (the stub rewrote
+    that FDT when it removed the BAD entry)."""
+    case = next(c for c in hostile.CASES if c.name == "da_unaligned")
+    fx, snap = hm.run(case)
+    allowed = [r for r in allowed_ranges(hm, fx, []) if r[2] != "pcsc FDT pages"]
+    with pytest.raises(AssertionError) as e:
+        assert_ram_intact(snap, [RAM], allowed)
+    at = int(re.search(r"RAM changed at (0x[0-9a-f]+)", str(e.value)).group(1), 16)
+    assert fx.pcsc_pages[0] <= at < fx.pcsc_pages[0] + fx.pcsc_pages[1], str(e.value)
