@@ -158,6 +158,11 @@ test-link: targets
 test-qemu: all
 	$(Q)O=$(O) ARCHES="$(ARCHES)" tests/qemu/run.sh
 
+# Issue 9: the real kexec chains alone (make check runs them with the QEMU set).
+.PHONY: test-kexec
+test-kexec: all
+	$(Q)O=$(O) ARCHES="$(ARCHES)" tests/kexec/run.sh
+
 # Issue 8: the hostile-input suite alone (make check runs it with the QEMU set).
 .PHONY: test-hostile
 test-hostile: all
