@@ -134,3 +134,59 @@ def test_arm64_ramcheck_names_the_first_changed_byte(hm):
         assert_ram_intact(snap, [RAM], allowed)
     at = int(re.search(r"RAM changed at (0x[0-9a-f]+)", str(e.value)).group(1), 16)
     assert fx.pcsc_pages[0] <= at < fx.pcsc_pages[0] + fx.pcsc_pages[1], str(e.value)
+
+
+def test_arm64_hostile_100000_nodes_within_bounds(hm):
+    """docs/bounds.md: the pcsc FDT is counted once (one pass over its
+    structure block), then refused before any entry is judged and before
+    the walk: 0 config reads, 0 verdict lines, the count reported."""
+    case = next(c for c in hostile.CASES if c.name == "pcsc_100000_nodes")
+    fx, snap = hm.run(case)
+    from conftest import pcsc_lines, summary
+    lines = pcsc_lines(snap["serial"])
+    s = summary(lines)
+    assert snap["reached"] and s, snap["serial"]
+    assert (s["entries"], s["cfg_reads"], s["funcs"], s["handover"]) == \
+        (100000, 0, 0, "detached"), lines
+    assert hostile.verdict_lines(lines) == [], lines
+    assert_ram_intact(snap, [RAM], allowed_ranges(hm, fx, lines))
+
+
+HOSTILE_TOPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures",
+                            "topo", "hostile.topo")
+# docs/bounds.md, stage "walk": reads <= 256 * B + CRS_BUDGET * K + PER_FUNC * F
+CRS_BUDGET = 1000
+PER_FUNC = 2 + 50 + 3 + 480 + 1 + 5
+
+
+def test_hostile_topology_sim_within_bounds(tmp_path):
+    """CRS forever, capability loops, bridges that loop back, VFs past bus
+    255: what QEMU cannot produce, through the stub's own session on the
+    simulated machine (pcsctool verify). Every anomaly named once, and the
+    config reads within the walk's documented bound while the CRS-forever
+    device's whole retry budget was spent."""
+    from conftest import PCSCTOOL, summary, pcsc_lines
+    d = os.path.join(str(tmp_path), "c")
+    subprocess.run([PCSCTOOL, "gen", HOSTILE_TOPO, "--out", d], check=True,
+                   capture_output=True)
+    r = subprocess.run([PCSCTOOL, "verify", "--topology", HOSTILE_TOPO, d],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = pcsc_lines(r.stdout)
+    for want in [
+            "walk: 0000:00:01.0 bridge unnumbered (secondary 0): nothing behind it seen",
+            "walk: 0000:02:00.0 bridge secondary 01 subordinate 01 not above its own bus: "
+            "not followed",
+            "walk: 0000:00:03.0 bridge secondary 04 subordinate 03 inverted: not followed",
+            "walk: 0000:00:04.0 bridge secondary 02 subordinate 02 claims a bus already walked: "
+            "not followed",
+            "walk: 0000:06:00.0 capability list loops: treated as conventional PCI",
+            "walk: 0000:07:00.0 extended capability list loops",
+            "walk: 0000:09:00.0 still CRS after the retry budget: treated as absent",
+            "walk: 0000:fe:00.0 SR-IOV: 7 of 8 VFs past bus ff: ignored"]:
+        assert lines.count(want) == 1, (want, lines)
+    s = summary(lines)
+    buses, crs_devices = 9, 2          # hostile.topo: walked buses, devices answering CRS
+    bound = 256 * buses + CRS_BUDGET * crs_devices + PER_FUNC * s["funcs"]
+    assert CRS_BUDGET < s["cfg_reads"] <= bound, (s, bound)
+    assert (s["valid"], s["entries"], s["handover"]) == (7, 7, "ok"), lines

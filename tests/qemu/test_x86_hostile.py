@@ -142,3 +142,19 @@ def test_x86_ramcheck_names_the_first_changed_byte(hm):
         assert_ram_intact(snap, hm.ram, allowed)
     at = int(re.search(r"RAM changed at (0x[0-9a-f]+)", str(e.value)).group(1), 16)
     assert fx.pcsc_pages[0] <= at < fx.pcsc_pages[0] + fx.pcsc_pages[1], str(e.value)
+
+
+def test_x86_hostile_100000_nodes_within_bounds(hm):
+    """docs/bounds.md: counted once, refused before any entry is judged and
+    before the walk: 0 config reads, 0 verdict lines, the count reported."""
+    from conftest import summary
+    import hostile as h
+    case = next(c for c in h.CASES if c.name == "pcsc_100000_nodes")
+    fx, snap = hm.run(case)
+    lines = pcsc_lines(snap["serial"])
+    s = summary(lines)
+    assert snap["reached"] and s, snap["serial"]
+    assert (s["entries"], s["cfg_reads"], s["funcs"], s["handover"]) == \
+        (100000, 0, 0, "detached"), lines
+    assert h.verdict_lines(lines) == [], lines
+    assert_ram_intact(snap, hm.ram, allowed_ranges(hm, fx, lines))
