@@ -27,7 +27,8 @@ for f in "$libfdt" "$fdtinc/libfdt.h"; do
 done
 ver=$(sed -n 's/^PCSC_VERSION := //p' Makefile)
 cflags="-std=gnu11 -O2 -Wall -Wextra -Werror -Wno-unused-parameter -static -Iinclude -I$fdtinc"
-# Rebuild only when a source is newer than the binary.
+# Rebuild only when a source is newer than the binary; a build lands by rename,
+# so an interrupted one never leaves a binary that looks up to date.
 stale() {
 	t=$1; shift
 	[ -f "$t" ] || return 0
@@ -35,10 +36,12 @@ stale() {
 	return 1
 }
 if stale "$out/pcsc-kexec" tests/kexec/pcsc-kexec.c tests/kexec/build.sh; then
-	$cc $cflags tests/kexec/pcsc-kexec.c "$libfdt" -o "$out/pcsc-kexec"
+	$cc $cflags tests/kexec/pcsc-kexec.c "$libfdt" -o "$out/pcsc-kexec.tmp"
+	mv "$out/pcsc-kexec.tmp" "$out/pcsc-kexec"
 fi
 srcs="$(ls tools/pcsctool/*.c lib/*.c)"
 if stale "$out/pcsctool" $srcs include/pcsc/*.h tests/kexec/build.sh; then
-	$cc $cflags -DPCSC_VERSION=\"$ver\" $srcs "$libfdt" -o "$out/pcsctool"
+	$cc $cflags -DPCSC_VERSION=\"$ver\" $srcs "$libfdt" -o "$out/pcsctool.tmp"
+	mv "$out/pcsctool.tmp" "$out/pcsctool"
 fi
 echo "$out/pcsc-kexec $out/pcsctool"

@@ -66,7 +66,7 @@ FIRST_INIT = """#!/bin/busybox sh
 /bin/busybox mount -t sysfs sysfs /sys
 echo "kexec-test: first kernel up"
 /bin/pcsctool capture --sysfs /sys --out /tmp/cap {capture_args} || echo "kexec-test: capture failed"
-/bin/pcsctool show /tmp/cap | /bin/busybox sed 's/^/kexec-test: show /'
+/bin/pcsctool show /tmp/cap | /bin/busybox sed 's/^show: /totals: /; s/^/kexec-test: show /'
 {file_load}
 {load} || {{ echo "kexec-test: load failed"; /bin/busybox poweroff -f; }}
 echo "kexec-test: ready"

@@ -109,3 +109,32 @@ def test_x86_kexec_file_load_chain_without_cache(tmp_path, debian):
     check_second_boot(c)
     assert [sb for sb, _, _ in linux_pci_list(out)] == walk, c.describe()
     print(f"x86 kexec_file_load chain: total {c.seconds:.1f}s")
+
+
+def test_x86_pcsc_kexec_refuses_bad_layouts(tmp_path, debian):
+    # On the host (x86_64, no syscall reached): a capture laid out where the
+    # image goes is refused with both ranges named; a file that is not a
+    # bzImage is refused before any segment.
+    import os
+    import subprocess
+    from conftest import O, need
+    from kexecutil import kexec_tools
+    kernel, _, _ = debian
+    loader, _ = kexec_tools("x86_64")
+    image = wrap("x86_64", kernel, str(tmp_path / "chain.bzImage"))
+    cap = str(tmp_path / "cap")
+    r = subprocess.run([need(os.path.join(O, "host", "pcsctool")), "gen",
+                        "tests/fixtures/topo/default.topo", "--out", cap, "--base", "0",
+                        "--at", "0x1000000"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = subprocess.run([loader, "load", image, "--cache", cap], capture_output=True, text=True)
+    assert r.returncode == 1, r.stdout
+    lines = r.stdout.splitlines()
+    assert lines[0] == "pcsc-kexec: segment cache 0x1000000-0x101a000", r.stdout
+    assert lines[-2].startswith("pcsc-kexec: image 0x1000000+0x"), r.stdout
+    assert lines[-2].endswith(" overlaps segment 0"), r.stdout
+    assert lines[-1] == "pcsc-kexec: layout overlap", r.stdout
+    r = subprocess.run([loader, "load", cap + "/manifest"], capture_output=True, text=True)
+    assert (r.returncode, r.stdout) == (1, "pcsc-kexec: image: not a bzImage\n")
+    r = subprocess.run([loader, "load"], capture_output=True, text=True)
+    assert r.returncode == 1 and r.stdout.startswith("pcsc-kexec: usage: "), r.stdout
