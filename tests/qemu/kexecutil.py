@@ -72,20 +72,44 @@ echo "kexec-test: first kernel up"
 echo "kexec-test: ready"
 read -r go
 echo "kexec-test: got $go"
-/bin/pcsc-kexec exec
+{exec_cmd}
 echo "kexec-test: kexec failed"
 /bin/busybox poweroff -f
 """
 
 
+def host_kexec_entries():
+    """Debian's kexec (kexec-tools, the host's: x86_64 only) and the shared
+    objects ldd names, as newc entries under their own paths."""
+    import re
+    kexec = need_tool("kexec")
+    ents, dirs = [("sbin", 0o040755, None, None),
+                  ("sbin/kexec", 0o100755, open(kexec, "rb").read(), None)], set()
+    libs = re.findall(r"(/\S+\.so[.\d]*) \(", subprocess.run(
+        ["ldd", kexec], capture_output=True, text=True).stdout)
+    assert libs, "ldd found no libraries for " + kexec
+    for lib in libs:
+        parts = lib.strip("/").split("/")
+        for i in range(1, len(parts)):
+            d = "/".join(parts[:i])
+            if d not in dirs:
+                dirs.add(d)
+                ents.append((d, 0o040755, None, None))
+        with open(os.path.realpath(lib), "rb") as fh:
+            ents.append((lib.strip("/"), 0o100755, fh.read(), None))
+    return ents
+
+
 def first_initramfs(tmp_path, arch, busybox, image, append, capture_args="", try_file=True,
-                    file_only=False):
+                    file_only=False, kexec_e=False):
     """The first kernel's initramfs: busybox-static, static pcsctool and
     pcsc-kexec, the wrapped image, the next kernel's initramfs (conftest's
     linux_initramfs: lists /sys/bus/pci, prints 'linux-pci: done', powers
     off) and FIRST_INIT. try_file: first try kexec_file_load(2) on the same
     image and print its result (the route the brief names; see kexec.md).
-    file_only: load with kexec_file_load(2) alone (no cache reaches the stub)."""
+    file_only: load with kexec_file_load(2) alone (no cache reaches the stub).
+    kexec_e: execute with Debian's `kexec -e` (x86_64 host binary) instead
+    of `pcsc-kexec exec`, as docs/kexec.md tells users."""
     loader, pcsctool = kexec_tools(arch)
     stage2 = linux_initramfs(tmp_path, busybox)
     file_load = ""
@@ -96,8 +120,9 @@ def first_initramfs(tmp_path, arch, busybox, image, append, capture_args="", try
     if file_only:
         file_load = ""
         load = f'/bin/pcsc-kexec file /image --initrd /next.cpio.gz --append "{append}"'
+    exec_cmd = "/sbin/kexec -e" if kexec_e else "/bin/pcsc-kexec exec"
     init = FIRST_INIT.format(capture_args=capture_args, append=append,
-                             file_load=file_load, load=load).encode()
+                             file_load=file_load, load=load, exec_cmd=exec_cmd).encode()
 
     def f(p):
         with open(p, "rb") as fh:
@@ -111,6 +136,8 @@ def first_initramfs(tmp_path, arch, busybox, image, append, capture_args="", try
             ("image", 0o100644, f(image), None),
             ("next.cpio.gz", 0o100644, f(stage2), None),
             ("init", 0o100755, init, None)]
+    if kexec_e:
+        ents += host_kexec_entries()
     out = os.path.join(str(tmp_path), "first.cpio.gz")
     with open(out, "wb") as fh:
         fh.write(newc_archive(ents))
