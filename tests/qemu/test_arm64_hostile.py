@@ -66,12 +66,18 @@ class Arm64Hostile:
             "roles": {"a": eps[0], "b": eps[1], "z": eps[-1], "gone": gone},
         }
 
-    def run(self, case):
+    def run(self, case, initrd_over_pcsc=False):
         fx = hostile.gen_fixture(self.tmp, case, self.topo, RAM, CACHE_AT, "arm64",
                                  self.facts, self.saved)
         dtb = os.path.join(str(self.tmp), case.name + ".dtb")
         subprocess.run(["cp", self.dtb, dtb], check=True)
         dtb_add_kho(dtb, fx.kho[0], fx.kho[1])
+        if initrd_over_pcsc:
+            # the loader declares the pcsc FDT pages to be the next kernel's initrd
+            a, n = fx.pcsc_pages
+            for prop, v in (("linux,initrd-start", a), ("linux,initrd-end", a + n)):
+                subprocess.run(["fdtput", "-t", "x", dtb, "/chosen", prop, hex(v >> 32),
+                                hex(v & 0xffffffff)], check=True)
         dev = DEVS + [f"loader,file={p},addr={a:#x},force-raw=on" for p, a in fx.loaders()]
         cmd = arm64_cmd(kernel=self.img, dtb=dtb, devices=dev, extra=EXTRA, mem="256M")
         snap = run_snapshots(cmd, self.tmp, [RAM], "next: entered", timeout=30)
@@ -190,3 +196,20 @@ def test_hostile_topology_sim_within_bounds(tmp_path):
     bound = 256 * buses + CRS_BUDGET * crs_devices + PER_FUNC * s["funcs"]
     assert CRS_BUDGET < s["cfg_reads"] <= bound, (s, bound)
     assert (s["valid"], s["entries"], s["handover"]) == (7, 7, "ok"), lines
+
+
+@pytest.mark.xfail(strict=True, reason="lib/session.c checks da against owned memory but "
+                   "not the pcsc FDT pages: the hand-over is written into the initrd")
+def test_arm64_hostile_pcsc_fdt_inside_the_initrd_is_not_written(hm):
+    """A pcsc FDT whose pages the loader gave the next kernel as its initrd
+    (owned memory, like the stub and the DTB): the stub must not write
+    there. Only the stub's image and the KHO root (detach) may change."""
+    case = hostile.Case("pcsc_fdt_inside_the_initrd")
+    fx, snap = hm.run(case, initrd_over_pcsc=True)
+    from conftest import pcsc_lines
+    lines = pcsc_lines(snap["serial"])
+    assert snap["reached"], snap["serial"]
+    assert "initrd " + f"{fx.pcsc_pages[0]:#x}-{fx.pcsc_pages[0] + fx.pcsc_pages[1]:#x}" \
+        in lines, lines
+    allowed = [r for r in allowed_ranges(hm, fx, lines) if r[2] != "pcsc FDT pages"]
+    assert_ram_intact(snap, [RAM], allowed)

@@ -62,10 +62,12 @@ class X86Hostile:
         # when the stub's PVH entry runs (SeaBIOS is done by then).
         self.ram = [(a, s) for a, s, t in self.e820 if t == 1]
 
-    def run(self, case):
+    def run(self, case, initrd_over_pcsc=False):
         fx = hostile.gen_fixture(self.tmp, case, self.topo, (0, self.ram_top), CACHE_AT, "x86",
                                  self.facts, self.saved)
         bp = BootParams(BP, e820=self.e820)
+        if initrd_over_pcsc:
+            bp.ramdisk = fx.pcsc_pages      # the next kernel's initrd, as the loader says
         bp.add_kho(fx.kho[0], fx.kho[1], *SCRATCH)
         dev = [f"loader,file={p},addr={a:#x},force-raw=on" for p, a in fx.loaders()]
         dev += [f"loader,file={self.next},addr={NEXT:#x},force-raw=on",
@@ -158,3 +160,17 @@ def test_x86_hostile_100000_nodes_within_bounds(hm):
         (100000, 0, 0, "detached"), lines
     assert h.verdict_lines(lines) == [], lines
     assert_ram_intact(snap, hm.ram, allowed_ranges(hm, fx, lines))
+
+
+@pytest.mark.xfail(strict=True, reason="lib/session.c checks da against owned memory but "
+                   "not the pcsc FDT pages: the hand-over is written into the initrd")
+def test_x86_hostile_pcsc_fdt_inside_the_initrd_is_not_written(hm):
+    """A pcsc FDT whose pages boot_params gives the next kernel as its
+    initrd (owned memory): the stub must not write there."""
+    import hostile as h
+    case = h.Case("pcsc_fdt_inside_the_initrd")
+    fx, snap = hm.run(case, initrd_over_pcsc=True)
+    lines = pcsc_lines(snap["serial"])
+    assert snap["reached"], snap["serial"]
+    allowed = [r for r in allowed_ranges(hm, fx, lines) if r[2] != "pcsc FDT pages"]
+    assert_ram_intact(snap, hm.ram, allowed)
