@@ -257,20 +257,17 @@ full:
 	return -PCSC_ENOSPC;
 }
 
+static bool range_starts_at_or_below(const struct kho_range *r, uint64_t addr)
+{
+	return r->start <= addr;
+}
+
+PCSC_DEFINE_PARTITION_POINT(ranges_upper_bound, struct kho_range, uint64_t, range_starts_at_or_below)
+
 /* Index of the last range with start <= addr, or -1. */
 static int64_t last_le(const struct kho_range *r, uint32_t n, uint64_t addr)
 {
-	uint32_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (r[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return (int64_t)lo - 1;
+	return (int64_t)ranges_upper_bound(r, n, addr) - 1;
 }
 
 bool kho_is_preserved(const struct kho_map *m, uint64_t addr, uint64_t len)

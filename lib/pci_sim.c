@@ -8,6 +8,7 @@
 #include <pcsc/errno.h>
 #include <pcsc/pci.h>
 #include <pcsc/pci_sim.h>
+#include <pcsc/sort.h>
 
 /* sim_flags: what the line asked for, kept for the finishing pass. */
 #define SIM_F_BRIDGE	0x0001
@@ -73,25 +74,17 @@ void pci_sim_init(struct pci_sim *sim, struct pci_sim_func *arena, uint32_t cap)
 	sim->nwin = 0;
 }
 
-/* Lowest index whose sbdf >= key. */
-static uint32_t lower_bound(const struct pci_sim *sim, pci_sbdf_t key)
+static bool simf_before(const struct pci_sim_func *f, pci_sbdf_t key)
 {
-	uint32_t lo = 0, hi = sim->n;
-
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (sim->funcs[mid].sbdf < key)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return f->sbdf < key;
 }
+
+/* Lowest index whose sbdf >= key. */
+PCSC_DEFINE_PARTITION_POINT(sim_lower_bound, struct pci_sim_func, pci_sbdf_t, simf_before)
 
 struct pci_sim_func *pci_sim_func_get(struct pci_sim *sim, pci_sbdf_t sbdf)
 {
-	uint32_t i = lower_bound(sim, sbdf);
+	uint32_t i = sim_lower_bound(sim->funcs, sim->n, sbdf);
 
 	if (i < sim->n && sim->funcs[i].sbdf == sbdf)
 		return &sim->funcs[i];
@@ -605,7 +598,7 @@ static int parse_function(struct pci_sim *sim, const struct tok *t, unsigned int
 	}
 	if (!sim_window(sim, PCI_SBDF_SEG(d.sbdf), PCI_SBDF_BUS(d.sbdf)))
 		return -PCSC_EPARSE;	/* nothing would ever read it */
-	pos = lower_bound(sim, d.sbdf);
+	pos = sim_lower_bound(sim->funcs, sim->n, d.sbdf);
 	if (pos < sim->n && sim->funcs[pos].sbdf == d.sbdf)
 		return -PCSC_EDUP;
 	if (sim->n >= sim->cap)

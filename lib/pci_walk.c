@@ -402,21 +402,13 @@ static bool func_less(const struct pci_func *a, const struct pci_func *b)
 
 PCSC_DEFINE_HEAPSORT(funcs_sort, struct pci_func, func_less)
 
-/* Index of the first entry with sbdf >= key. */
-static uint32_t lower_bound(const struct pci_walk *w, pci_sbdf_t key)
+static bool func_before(const struct pci_func *f, pci_sbdf_t key)
 {
-	uint32_t lo = 0, hi = w->n;
-
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (w->funcs[mid].sbdf < key)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return f->sbdf < key;
 }
+
+/* Index of the first entry with sbdf >= key. */
+PCSC_DEFINE_PARTITION_POINT(funcs_lower_bound, struct pci_func, pci_sbdf_t, func_before)
 
 void pci_walk_finish(struct pci_walk *w)
 {
@@ -439,7 +431,7 @@ void pci_walk_finish(struct pci_walk *w)
 		if (!(v[i].flags & PCI_FUNC_VF) || v[i].reserved != VF_PF_PENDING)
 			continue;
 		/* The PF is the non-VF entry at that SBDF. */
-		for (j = lower_bound(w, v[i].pf); j < n && v[j].sbdf == v[i].pf; j++)
+		for (j = funcs_lower_bound(w->funcs, w->n, v[i].pf); j < n && v[j].sbdf == v[i].pf; j++)
 			if (!(v[j].flags & PCI_FUNC_VF))
 				break;
 		v[i].pf = (j < n && v[j].sbdf == v[i].pf) ? j : PCI_PF_NONE;
@@ -449,7 +441,7 @@ void pci_walk_finish(struct pci_walk *w)
 
 const struct pci_func *pci_walk_find(const struct pci_walk *w, pci_sbdf_t sbdf)
 {
-	uint32_t i = lower_bound(w, sbdf);
+	uint32_t i = funcs_lower_bound(w->funcs, w->n, sbdf);
 
 	return i < w->n && w->funcs[i].sbdf == sbdf ? &w->funcs[i] : NULL;
 }

@@ -297,19 +297,18 @@ int pcsc_index_build(const void *fdt, struct pcsc_entry *arena, uint32_t cap,
 	return 0;
 }
 
+/* Well-named entries sort first, by sbdf; malformed names after them. */
+static bool entry_before(const struct pcsc_entry *e, pci_sbdf_t sbdf)
+{
+	return e->reason != PCSC_R_NAME && e->sbdf < sbdf;
+}
+
+PCSC_DEFINE_PARTITION_POINT(entries_lower_bound, struct pcsc_entry, pci_sbdf_t, entry_before)
+
 const struct pcsc_entry *pcsc_index_find(const struct pcsc_index *idx, pci_sbdf_t sbdf)
 {
-	uint32_t lo = 0, hi = idx->n;
+	uint32_t lo = entries_lower_bound(idx->e, idx->n, sbdf);
 
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-		const struct pcsc_entry *e = &idx->e[mid];
-
-		if (e->reason == PCSC_R_NAME || e->sbdf >= sbdf)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
 	if (lo < idx->n && idx->e[lo].reason != PCSC_R_NAME && idx->e[lo].sbdf == sbdf)
 		return &idx->e[lo];
 	return NULL;

@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <pcsc/errno.h>
 #include <pcsc/physmem.h>
+#include <pcsc/sort.h>
 
 int phys_ranges_add(struct phys_ranges *rs, uint64_t start, uint64_t size)
 {
@@ -39,20 +40,17 @@ int phys_ranges_add(struct phys_ranges *rs, uint64_t start, uint64_t size)
 	return 0;
 }
 
+static bool starts_at_or_below(const struct phys_range *r, uint64_t addr)
+{
+	return r->start <= addr;
+}
+
+PCSC_DEFINE_PARTITION_POINT(ranges_upper_bound, struct phys_range, uint64_t, starts_at_or_below)
+
 /* Index of the last range with start <= addr, or -1. */
 static int last_at_or_below(const struct phys_ranges *rs, uint64_t addr)
 {
-	unsigned int lo = 0, hi = rs->n;
-
-	while (lo < hi) {
-		unsigned int mid = lo + (hi - lo) / 2;
-
-		if (rs->r[mid].start <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return (int)lo - 1;
+	return (int)ranges_upper_bound(rs->r, rs->n, addr) - 1;
 }
 
 bool phys_ranges_contains(const struct phys_ranges *rs, uint64_t start, uint64_t size)

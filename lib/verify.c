@@ -36,21 +36,13 @@ static bool u64_less(const uint64_t *a, const uint64_t *b)
 
 PCSC_DEFINE_HEAPSORT(sort64, uint64_t, u64_less)
 
-/* First index with a[i] >= v. */
-static uint32_t lower_bound(const uint64_t *a, uint32_t n, uint64_t v)
+static bool u64_before(const uint64_t *a, uint64_t v)
 {
-	uint32_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (a[mid] < v)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return *a < v;
 }
+
+/* First index with a[i] >= v. */
+PCSC_DEFINE_PARTITION_POINT(lower_bound, uint64_t, uint64_t, u64_before)
 
 int verify_check_entries(const struct verify_env *env, struct pcsc_index *idx,
 			 uint64_t *scratch, uint32_t scratch_cap)

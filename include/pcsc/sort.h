@@ -49,4 +49,28 @@ static void name(type *a, uint32_t n)						\
 	}									\
 }
 
+/*
+ * PCSC_DEFINE_PARTITION_POINT(name, type, key_type, pred) defines
+ *   static uint32_t name(const type *a, uint32_t n, key_type key);
+ * returning the first index i in [0, n] for which pred(&a[i], key) is
+ * false, where a[] is ordered so that pred holds on a prefix and fails on
+ * the rest (pred = "less than key" gives the lower bound, "<= key" the
+ * upper bound). O(log n), no overflow in the midpoint.
+ */
+#define PCSC_DEFINE_PARTITION_POINT(name, type, key_type, pred)			\
+static uint32_t name(const type *a, uint32_t n, key_type key)			\
+{										\
+	uint32_t lo = 0, hi = n;						\
+										\
+	while (lo < hi) {							\
+		uint32_t mid = lo + (hi - lo) / 2;				\
+										\
+		if (pred(&a[mid], key))						\
+			lo = mid + 1;						\
+		else								\
+			hi = mid;						\
+	}									\
+	return lo;								\
+}
+
 #endif
