@@ -17,13 +17,9 @@ uint64_t cache_gen_pcsc_fdt_size(uint32_t n)
 
 typedef void (*gen_entry_fn)(uint32_t i, struct cache_gen_entry *out, const void *ctx);
 
-/* Sequential write, in the order the RFC's notifier uses. */
-static int gen_pcsc_fdt(void *buf, size_t size, const char *compatible, uint32_t n,
-			gen_entry_fn get, const void *ctx)
+/* Start a sequential-write FDT: empty reserve map, root node, compatible. */
+static int gen_fdt_begin(void *buf, size_t size, const char *compatible)
 {
-	uint8_t da[64];
-	char name[24];
-	uint32_t i;
 	int err;
 
 	if (size > INT32_MAX)
@@ -34,7 +30,20 @@ static int gen_pcsc_fdt(void *buf, size_t size, const char *compatible, uint32_t
 	if (!err)
 		err = fdt_begin_node(buf, "");
 	if (!err)
-		err = fdt_property_string(buf, "compatible", compatible ? compatible : PCSC_COMPATIBLE);
+		err = fdt_property_string(buf, "compatible", compatible);
+	return err;
+}
+
+/* Sequential write, in the order the RFC's notifier uses. */
+static int gen_pcsc_fdt(void *buf, size_t size, const char *compatible, uint32_t n,
+			gen_entry_fn get, const void *ctx)
+{
+	uint8_t da[64];
+	char name[24];
+	uint32_t i;
+	int err;
+
+	err = gen_fdt_begin(buf, size, compatible ? compatible : PCSC_COMPATIBLE);
 	for (i = 0; !err && i < n; i++) {
 		struct cache_gen_entry e;
 		int len;
@@ -272,15 +281,7 @@ int cache_gen_kho_fdt(void *buf, size_t size, const char *compatible,
 {
 	int err;
 
-	if (size > INT32_MAX)
-		size = INT32_MAX;
-	err = fdt_create(buf, (int)size);
-	if (!err)
-		err = fdt_finish_reservemap(buf);
-	if (!err)
-		err = fdt_begin_node(buf, "");
-	if (!err)
-		err = fdt_property_string(buf, "compatible", compatible ? compatible : KHO_COMPATIBLE);
+	err = gen_fdt_begin(buf, size, compatible ? compatible : KHO_COMPATIBLE);
 	if (!err)
 		err = fdt_property(buf, KHO_PROP_MEM_MAP, &map_phys, sizeof(map_phys));
 	if (!err && pcsc_fdt_phys) {
