@@ -15,8 +15,10 @@ differs is narrowed down, by bisection, to its first differing byte.
 """
 import json
 import os
+import shutil
 import signal
 import socket
+import struct
 import subprocess
 import time
 
@@ -25,9 +27,7 @@ class QMP:
     """One QMP connection (JSON lines over a unix socket)."""
 
     def __init__(self, path, timeout=30):
-        self.s = socket.socket(socket.AF_UNIX)
-        self.s.settimeout(timeout)
-        self.s.connect(path)
+        self.s = _connect(path, timeout)
         self.f = self.s.makefile("rw")
         json.loads(self.f.readline())                  # greeting
         self.cmd("qmp_capabilities")
@@ -55,6 +55,23 @@ class QMP:
             pass
 
 
+def _connect(path, timeout):
+    """A unix socket connected to path; QEMU creates the file before it
+    listens (and may still be starting), so retry for up to 10 s."""
+    t0 = time.monotonic()
+    while True:
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(timeout)
+        try:
+            s.connect(path)
+            return s
+        except (ConnectionRefusedError, FileNotFoundError):
+            s.close()
+            if time.monotonic() - t0 > 10:
+                raise
+            time.sleep(0.02)
+
+
 def _drop(cmd, opt, value):
     """cmd without the pair (opt, value)."""
     out, i = [], 0
@@ -74,10 +91,9 @@ class GDB:
     taken at the stub's first instruction instead."""
 
     def __init__(self, path, timeout=30):
-        self.s = socket.socket(socket.AF_UNIX)
-        self.s.settimeout(timeout)
-        self.s.connect(path)
+        self.s = _connect(path, timeout)
         self.buf = b""
+        self.cmd("qSupported:multiprocess+;swbreak+;hwbreak+")
 
     def _packet(self):
         while True:
@@ -97,6 +113,14 @@ class GDB:
         pkt = data.encode()
         self.s.sendall(b"$" + pkt + b"#%02x" % (sum(pkt) & 0xff))
         return self._packet() if reply else None
+
+    def detach(self):
+        """Detach (multiprocess form): the guest runs on. QEMU may close
+        the connection as soon as it has read the packet: not an error."""
+        try:
+            self.cmd("D;1")
+        except (OSError, AssertionError):
+            pass
 
     def close(self):
         try:
@@ -152,7 +176,7 @@ def run_snapshots(cmd, tmp_path, ram, until, timeout=30, give_up=("pcsc: powerof
                 time.sleep(0.02)
             g = GDB(gsock, timeout=timeout)
             assert g.cmd(f"Z0,{break_at:x},1") == "OK", "gdbstub refused the breakpoint"
-            stop = g.cmd("c")
+            stop = g.cmd("vCont;c")
             assert stop.startswith(("T", "S")), f"gdbstub: {stop}"
             assert g.cmd(f"z0,{break_at:x},1") == "OK"
         for n, (a, size) in enumerate(ram):
@@ -160,7 +184,7 @@ def run_snapshots(cmd, tmp_path, ram, until, timeout=30, give_up=("pcsc: powerof
             q.cmd("pmemsave", val=a, size=size, filename=f)
             out["before"].append(f)
         if g:
-            g.cmd("D")                 # detach: the guest runs on
+            g.detach()
             g.close()
         else:
             q.cmd("cont")
@@ -294,3 +318,240 @@ def assert_ram_intact(snap, ram, allowed, must_change=()):
         assert hit, f"{why} at {a:#x}+{n:#x} did not change: the dumps are not what they claim"
     for f in snap["before"] + snap["after"]:
         os.unlink(f)
+
+
+# --------------------------------------------- every QEMU test: checked_run --
+# run_qemu (conftest.py) hands a stub boot here: the guest is stopped by
+# gdbstub breakpoints at the stub's first instruction ('before') and at its
+# last calls, arch_poweroff and the jump to the next kernel ('after'); RAM
+# is dumped at both and compared outside what the stub may write.
+
+_SYMS = {}
+
+
+def _mem_bytes(v):
+    v = v.strip().upper()
+    mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    if v[-1:] in mult:
+        return int(float(v[:-1]) * mult[v[-1]])
+    if v.endswith("B") and v[-2:-1] in mult:
+        return int(float(v[:-2]) * mult[v[-2]])
+    return int(v) << 20
+
+
+def _arg(cmd, opt):
+    return cmd[cmd.index(opt) + 1] if opt in cmd else None
+
+
+def stub_symbols(arch, O):
+    """{name: address} of the stub ELF's entry and exit functions
+    (arm64: offsets from the image start; x86_64: absolute)."""
+    key = (arch, O)
+    if key not in _SYMS:
+        if arch == "arm64":
+            elf, nm = os.path.join(O, "arm64", "pcsc-stub.elf"), "aarch64-linux-gnu-nm"
+        else:
+            elf, nm = os.path.join(O, "x86_64", "pcsc-stub.elf"), "nm"
+        out = subprocess.run([nm, elf], capture_output=True, text=True).stdout
+        syms = {}
+        for line in out.splitlines():
+            t = line.split()
+            if len(t) == 3 and t[2] in ("arch_poweroff", "arm64_jump_next", "x86_jump64",
+                                         "pvh_start32", "_head_start"):
+                syms[t[2]] = int(t[0], 16)
+        _SYMS[key] = syms
+    return _SYMS[key]
+
+
+def _is_arm64_stub(path):
+    try:
+        with open(path, "rb") as f:
+            h = f.read(0x48)
+    except OSError:
+        return False
+    return h[0x38:0x3c] == b"ARM\x64" and h[0x40:0x48] == b"PCSCNEXT"
+
+
+def plan(cmd, O):
+    """How to check this QEMU command line, or None when it is not a stub
+    boot this helper knows where to stop (EFI apps, Linux guests running
+    kexec, several serial ports...)."""
+    if not cmd or cmd.count("-serial") != 1 or _arg(cmd, "-serial") != "stdio":
+        return None
+    if "-S" in cmd or "-gdb" in cmd or "-s" in cmd or "-qmp" in cmd or "-bios" in cmd:
+        return None
+    if any(c.startswith(("if=pflash", "file=fat:")) for c in cmd):
+        return None
+    mem = _mem_bytes(_arg(cmd, "-m") or "128M")
+    exe = os.path.basename(cmd[0])
+    kernel = _arg(cmd, "-kernel")
+    if exe == "qemu-system-aarch64":
+        syms = stub_symbols("arm64", O)
+        if "arch_poweroff" not in syms or "arm64_jump_next" not in syms:
+            return None
+        entries = []
+        for i, c in enumerate(cmd):
+            if c == "-device" and cmd[i + 1].startswith("loader,file="):
+                kv = dict(x.split("=", 1) for x in cmd[i + 1].split(",") if "=" in x)
+                if _is_arm64_stub(kv.get("file", "")):
+                    entries.append(int(kv["addr"], 0))
+        if not entries and kernel and _is_arm64_stub(kernel):
+            with open(kernel, "rb") as f:
+                toff = struct.unpack_from("<Q", f.read(16), 8)[0]
+            # QEMU's arm64 Image load: RAM + text_offset, 2 MiB when it is 0
+            entries = [0x40000000 + (toff or 0x200000)]
+        if not entries:
+            return None
+        return {"arch": "arm64", "bplen": 4, "entries": entries, "ram": [(0x40000000, mem)],
+                "exits": [syms["arch_poweroff"], syms["arm64_jump_next"]]}
+    if exe == "qemu-system-x86_64":
+        syms = stub_symbols("x86_64", O)
+        if not kernel or not {"arch_poweroff", "x86_jump64", "pvh_start32"} <= set(syms):
+            return None
+        low = mem if mem < 0xb0000000 else 0x80000000
+        ram = [(0, 0xa0000), (0x100000, low - 0x100000)]
+        if mem > low:
+            ram.append((1 << 32, mem - low))
+        return {"arch": "x86_64", "entries": [syms["pvh_start32"]], "ram": ram,
+                "exits": [syms["arch_poweroff"], syms["x86_jump64"]],
+                "append": _arg(cmd, "-append") or ""}
+    return None
+
+
+def _dump_read(snap_files, ram, addr, n):
+    for (base, size), f in zip(ram, snap_files):
+        if base <= addr and addr + n <= base + size:
+            with open(f, "rb") as fh:
+                fh.seek(addr - base)
+                return fh.read(n)
+    return None
+
+
+def stub_writable(p, serial, before):
+    """(addr, size, why) ranges the stub may write, from its own console
+    lines and the 'before' dump (where the KHO root says the pcsc FDT is)."""
+    import re
+    out = []
+    m = re.search(r"^pcsc: (?:arm64|x86_64) entry \S+ image (0x[0-9a-f]+)-(0x[0-9a-f]+)", serial,
+                  re.M)
+    if m:
+        a, b = int(m.group(1), 16), int(m.group(2), 16)
+        out.append((a, b - a, "stub image+BSS+stack"))
+    m = re.search(r"^pcsc: kho fdt (0x[0-9a-f]+) size (0x[0-9a-f]+)", serial, re.M)
+    if m:
+        kho, ksize = int(m.group(1), 16), int(m.group(2), 16)
+        if "pcsc: detached the pcsc subtree from the KHO FDT" in serial:
+            out.append((kho & ~0xfff, (ksize + (kho & 0xfff) + 0xfff) & ~0xfff,
+                        "KHO root FDT (pcsc child NOPed)"))
+        try:
+            blob = _dump_read(before, p["ram"], kho, min(ksize, 1 << 20))
+            import hostile
+            off, ln = hostile.fdt_props(blob)[("/pcsc", "fdt")]
+            pf = struct.unpack_from("<Q", blob, off)[0] if ln == 8 else None
+            hdr = _dump_read(before, p["ram"], pf, 8) if pf is not None else None
+            if hdr and struct.unpack_from(">I", hdr, 0)[0] == 0xd00dfeed:
+                total = struct.unpack_from(">I", hdr, 4)[0]
+                out.append((pf & ~0xfff, ((pf & 0xfff) + total + 0xfff) & ~0xfff,
+                            "pcsc FDT pages"))
+        except (KeyError, ValueError, TypeError, IndexError, struct.error):
+            pass        # no usable KHO root: the stub cannot have patched a pcsc FDT
+    if p["arch"] == "x86_64":
+        m = re.search(r"pcsc\.boot_params=(0x[0-9a-f]+|\d+)", p.get("append", ""))
+        if m:
+            out.append((int(m.group(1), 0), 0x1000, "boot_params (next kernel header merged)"))
+        m = re.search(r"^pcsc: next kernel protocol \S+ at (0x[0-9a-f]+) init_size (0x[0-9a-f]+)",
+                      serial, re.M)
+        if m:
+            out.append((int(m.group(1), 16), int(m.group(2), 16), "next kernel placed by the stub"))
+    return out
+
+
+def checked_run(cmd, timeout, O, tmpdir=None):
+    """Run cmd like conftest.run_qemu, checking guest RAM across the stub.
+    Returns (rc, timed_out, serial text, stderr text, report) where report
+    is None when the stub's entry was never reached (nothing to check) or
+    a dict {checked: True, allowed: [...]}; raises AssertionError naming
+    the first changed address outside what the stub may write."""
+    p = plan(cmd, O)
+    assert p, "checked_run: not a stub boot"
+    import tempfile
+    d = tempfile.mkdtemp(prefix="ramcheck-", dir=tmpdir or ("/dev/shm" if os.path.isdir("/dev/shm")
+                                                              else None))
+    sock, gsock = os.path.join(d, "qmp.sock"), os.path.join(d, "gdb.sock")
+    serial = os.path.join(d, "serial.txt")
+    c = list(cmd)
+    c[c.index("-serial") + 1] = f"file:{serial}"
+    c += ["-qmp", f"unix:{sock},server=on,wait=off", "-S",
+          "-chardev", f"socket,path={gsock},server=on,wait=off,id=gdb0", "-gdb", "chardev:gdb0"]
+    t0 = time.monotonic()
+    pr = subprocess.Popen(c, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, start_new_session=True)
+    report, failure, q, g = None, None, None, None
+    before, after = [], []
+
+    def left():
+        return max(0.5, timeout - (time.monotonic() - t0))
+
+    try:
+        while not (os.path.exists(sock) and os.path.exists(gsock)):
+            if pr.poll() is not None or time.monotonic() - t0 > 10:
+                break
+            time.sleep(0.02)
+        if pr.poll() is None:
+            q = QMP(sock, timeout=left())
+            g = GDB(gsock, timeout=left())
+            bk, bl = p.get("bpkind", 0), p.get("bplen", 1)
+            for a in p["entries"]:
+                g.cmd(f"Z{bk},{a:x},{bl}")
+            stop = g.cmd("vCont;c")
+            if stop.startswith(("T", "S")):
+                base = p["entries"][0]
+                if p["arch"] == "arm64":
+                    regs = bytes.fromhex(g.cmd("g"))    # x0..x30, sp, pc, cpsr
+                    base = struct.unpack_from("<Q", regs, 32 * 8)[0]
+                    assert base in p["entries"], f"stopped at {base:#x}"
+                for a in p["entries"]:
+                    g.cmd(f"z{bk},{a:x},{bl}")
+                for n, (a, size) in enumerate(p["ram"]):
+                    f = os.path.join(d, f"before-{n}.bin")
+                    q.cmd("pmemsave", val=a, size=size, filename=f)
+                    before.append(f)
+                off = base if p["arch"] == "arm64" else 0
+                exits = [off + x for x in p["exits"]]
+                for a in exits:
+                    g.cmd(f"Z{bk},{a:x},{bl}")
+                stop = g.cmd("vCont;c")
+                if stop.startswith(("T", "S")):
+                    for n, (a, size) in enumerate(p["ram"]):
+                        f = os.path.join(d, f"after-{n}.bin")
+                        q.cmd("pmemsave", val=a, size=size, filename=f)
+                        after.append(f)
+                    for a in exits:
+                        g.cmd(f"z{bk},{a:x},{bl}")
+            g.detach()
+    except (AssertionError, OSError, ValueError, socket.timeout) as e:
+        failure = e            # the guest ended (or hung) before a stop: no check
+    finally:
+        for x in (g, q):
+            if x:
+                x.close()
+    try:
+        pr.wait(timeout=left())
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        os.killpg(pr.pid, signal.SIGKILL)
+        pr.wait()
+        timed_out = True
+    err = pr.stderr.read().decode("utf-8", "replace")
+    text = (open(serial, errors="replace").read() if os.path.exists(serial) else "").replace("\r", "")
+    try:
+        if before and after:
+            allowed = stub_writable(p, text, before)
+            snap = {"before": before, "after": after}
+            assert_ram_intact(snap, p["ram"], allowed)
+            report = {"checked": True, "allowed": allowed}
+        elif before and not timed_out and failure is None:
+            report = {"checked": False, "why": "the stub never reached its exit"}
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    return (None if timed_out else pr.returncode), timed_out, text, err, report

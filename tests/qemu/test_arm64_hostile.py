@@ -213,3 +213,25 @@ def test_arm64_hostile_pcsc_fdt_inside_the_initrd_is_not_written(hm):
         in lines, lines
     allowed = [r for r in allowed_ranges(hm, fx, lines) if r[2] != "pcsc FDT pages"]
     assert_ram_intact(snap, [RAM], allowed)
+
+
+def test_arm64_checked_run_finds_the_stub_and_the_pcsc_fdt(hm):
+    """ramcheck.checked_run (what run_qemu uses for every stub boot): the
+    guest is stopped at the stub's entry and at its jump, and the ranges
+    the stub may write are found from its console and the KHO root in the
+    'before' dump: exactly the image and the pcsc FDT pages here."""
+    from conftest import O
+    from ramcheck import checked_run
+    case = next(c for c in hostile.CASES if c.name == "da_unaligned")
+    fx = hostile.gen_fixture(hm.tmp, case, hm.topo, RAM, CACHE_AT, "arm64", hm.facts, hm.saved)
+    dtb = os.path.join(str(hm.tmp), "checked.dtb")
+    subprocess.run(["cp", hm.dtb, dtb], check=True)
+    dtb_add_kho(dtb, fx.kho[0], fx.kho[1])
+    dev = DEVS + [f"loader,file={p},addr={a:#x},force-raw=on" for p, a in fx.loaders()]
+    rc, timed_out, text, _, rep = checked_run(
+        arm64_cmd(kernel=hm.img_off, dtb=dtb, devices=dev, extra=EXTRA, mem="256M"), 60, O)
+    assert rc == 0 and not timed_out and ENTERED.search(text), text
+    assert rep and rep["checked"], rep
+    stub_end = int(re.search(r"image 0x[0-9a-f]+-(0x[0-9a-f]+)", text).group(1), 16)
+    assert [(a, n) for a, n, _ in rep["allowed"]] == \
+        [(hm.base, stub_end - hm.base), fx.pcsc_pages], rep

@@ -174,3 +174,31 @@ def test_x86_hostile_pcsc_fdt_inside_the_initrd_is_not_written(hm):
     assert snap["reached"], snap["serial"]
     allowed = [r for r in allowed_ranges(hm, fx, lines) if r[2] != "pcsc FDT pages"]
     assert_ram_intact(snap, hm.ram, allowed)
+
+
+def test_x86_checked_run_finds_the_stub_and_the_pcsc_fdt(hm):
+    """ramcheck.checked_run (what run_qemu uses for every stub boot): stops
+    at the PVH entry and at the jump; the ranges the stub may write are
+    its image, the pcsc FDT pages (from the KHO root in the 'before' dump),
+    boot_params and the next kernel's placement."""
+    import hostile as h
+    from conftest import O
+    from ramcheck import checked_run
+    case = next(c for c in h.CASES if c.name == "da_unaligned")
+    fx = h.gen_fixture(hm.tmp, case, hm.topo, (0, hm.ram_top), CACHE_AT, "x86", hm.facts,
+                       hm.saved)
+    bp = BootParams(BP, e820=hm.e820)
+    bp.add_kho(fx.kho[0], fx.kho[1], *SCRATCH)
+    dev = [f"loader,file={p},addr={a:#x},force-raw=on" for p, a in fx.loaders()]
+    dev += [f"loader,file={hm.next},addr={NEXT:#x},force-raw=on",
+            bp.loader(hm.tmp, "bp-checked.bin")] + DEVS
+    cmd = x86_cmd(devices=dev, extra=EXTRA, mem=f"{MEM}M",
+                  append=f"pcsc.exit=debug pcsc.boot_params={BP:#x} "
+                         f"pcsc.x86.next={NEXT:#x},{os.path.getsize(hm.next):#x}")
+    rc, timed_out, text, _, rep = checked_run(cmd, 60, O)
+    assert not timed_out and "next: done" in text, text
+    assert rep and rep["checked"], rep
+    whys = [w for _, _, w in rep["allowed"]]
+    assert whys == ["stub image+BSS+stack", "pcsc FDT pages",
+                    "boot_params (next kernel header merged)", "next kernel placed by the stub"], rep
+    assert (rep["allowed"][1][0], rep["allowed"][1][1]) == fx.pcsc_pages, rep
