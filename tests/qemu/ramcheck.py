@@ -372,6 +372,25 @@ def _is_arm64_stub(path):
     return h[0x38:0x3c] == b"ARM\x64" and h[0x40:0x48] == b"PCSCNEXT"
 
 
+def _is_x86_stub(path, O):
+    """The stub's ELF, the test old kernel (which copies the stub to 1 MiB
+    and enters it there), or a bzImage whose protected-mode part is the
+    stub (descriptor PCSCX86H at +0x100): its code runs from 1 MiB."""
+    if os.path.abspath(path) == os.path.abspath(os.path.join(O, "x86_64", "pcsc-stub.elf")):
+        return True
+    if os.path.basename(path) == "x86payload.elf":
+        return True
+    try:
+        with open(path, "rb") as f:
+            b = f.read(0x10000)
+    except OSError:
+        return False
+    if b[0x202:0x206] != b"HdrS":
+        return False
+    pm = ((b[0x1f1] or 4) + 1) * 512
+    return b[pm + 0x100:pm + 0x108] == b"PCSCX86H"
+
+
 def plan(cmd, O):
     """How to check this QEMU command line, or None when it is not a stub
     boot this helper knows where to stop (EFI apps, Linux guests running
@@ -407,6 +426,8 @@ def plan(cmd, O):
     if exe == "qemu-system-x86_64":
         syms = stub_symbols("x86_64", O)
         if not kernel or not {"arch_poweroff", "x86_jump64", "pvh_start32"} <= set(syms):
+            return None
+        if not _is_x86_stub(kernel, O):
             return None
         low = mem if mem < 0xb0000000 else 0x80000000
         ram = [(0, 0xa0000), (0x100000, low - 0x100000)]

@@ -235,3 +235,24 @@ def test_arm64_checked_run_finds_the_stub_and_the_pcsc_fdt(hm):
     stub_end = int(re.search(r"image 0x[0-9a-f]+-(0x[0-9a-f]+)", text).group(1), 16)
     assert [(a, n) for a, n, _ in rep["allowed"]] == \
         [(hm.base, stub_end - hm.base), fx.pcsc_pages], rep
+
+
+def test_arm64_hostile_all_ones_bus(tmp_path):
+    """An empty root port numbered by the old-kernel payload: its bus 1
+    answers all ones everywhere; the walk scans it once and finds nothing.
+    Below a root port only device 0 can exist (PCIe), so the bus costs one
+    all-ones read: the port's own probe (<= 1 + 541 reads) plus that one."""
+    from conftest import Arm64Machine
+    one = Arm64Machine(tmp_path, ["pcie-root-port,id=rp9,chassis=9,slot=9,addr=9.0"]).boot()
+    none = Arm64Machine(tmp_path, []).boot()
+    tot = {}
+    for name, r in (("port", one), ("none", none)):
+        line = [l for l in r.lines if l.startswith("walk functions=")]
+        assert line and r.rc == 0, r.describe()
+        tot[name] = dict(kv.split("=") for kv in line[0].split()[1:])
+    assert (tot["port"]["buses"], tot["port"]["bad_bridges"]) == ("2", "0"), tot
+    walked = walk_lines(one.lines)
+    assert [w[0] for w in walked if w[4] == "bridge"] == ["0000:00:09.0"], one.lines
+    assert not [w for w in walked if w[0].startswith("0000:01:")], one.lines
+    port_reads = int(tot["port"]["cfg_reads"]) - int(tot["none"]["cfg_reads"])
+    assert 4 < port_reads <= 1 + 541 + 1, tot

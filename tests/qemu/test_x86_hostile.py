@@ -124,7 +124,7 @@ def test_x86_hostile(hm, case):
 
 def test_x86_hostile_all_ones_bus(hm):
     """The empty root port's bus: every read there answers all ones; the
-    walk scans it once (32 reads, one per device number) and finds nothing."""
+    walk scans it once (device 0 only, below a root port) and finds nothing."""
     lines = hm.first.lines
     rp = [w for w in hm.walk if w[4] == "bridge"]
     assert [w[0] for w in rp] == ["0000:00:05.0"], lines
