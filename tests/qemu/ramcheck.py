@@ -448,6 +448,20 @@ def _dump_read(snap_files, ram, addr, n):
     return None
 
 
+def strict_bitmaps(pcsc_fdt):
+    """Strict mode clears bits of each entry's cached bitmap (struct
+    pcsc_data: cfg_space[S], cachable[S/8], cached[S/8]) in place: those
+    S/8 bytes of every entry, for S = 4096 and 256 (docs/abi.md)."""
+    import hostile
+    out = []
+    for (node, prop), (off, ln) in hostile.fdt_props(pcsc_fdt).items():
+        if prop == "da" and ln == 8:
+            da = struct.unpack_from("<Q", pcsc_fdt, off)[0]
+            for S in (4096, 256):
+                out.append((da + S + S // 8, S // 8, f"strict: cached bitmap of {node[1:]}"))
+    return out
+
+
 def stub_writable(p, serial, before):
     """(addr, size, why) ranges the stub may write, from its own console
     lines and the 'before' dump (where the KHO root says the pcsc FDT is)."""
@@ -474,6 +488,8 @@ def stub_writable(p, serial, before):
                 total = struct.unpack_from(">I", hdr, 4)[0]
                 out.append((pf & ~0xfff, ((pf & 0xfff) + total + 0xfff) & ~0xfff,
                             "pcsc FDT pages"))
+                if re.search(r"^pcsc: mode strict$", serial, re.M):
+                    out += strict_bitmaps(_dump_read(before, p["ram"], pf, min(total, 16 << 20)))
         except (KeyError, ValueError, TypeError, IndexError, struct.error):
             pass        # no usable KHO root: the stub cannot have patched a pcsc FDT
     if p["arch"] == "x86_64":
