@@ -391,6 +391,21 @@ def _is_x86_stub(path, O):
     return b[pm + 0x100:pm + 0x108] == b"PCSCX86H"
 
 
+# At most this much guest RAM is dumped per snapshot (twice per boot, in
+# /dev/shm): a 5 GiB guest is checked in its first 2 GiB only.
+DUMP_CAP = 2 << 30
+
+
+def _cap(ram):
+    out, left = [], DUMP_CAP
+    for a, n in ram:
+        if left <= 0:
+            break
+        out.append((a, min(n, left)))
+        left -= min(n, left)
+    return out
+
+
 def plan(cmd, O):
     """How to check this QEMU command line, or None when it is not a stub
     boot this helper knows where to stop (EFI apps, Linux guests running
@@ -421,7 +436,7 @@ def plan(cmd, O):
             entries = [0x40000000 + (toff or 0x200000)]
         if not entries:
             return None
-        return {"arch": "arm64", "bplen": 4, "entries": entries, "ram": [(0x40000000, mem)],
+        return {"arch": "arm64", "bplen": 4, "entries": entries, "ram": _cap([(0x40000000, mem)]),
                 "exits": [syms["arch_poweroff"], syms["arm64_jump_next"]]}
     if exe == "qemu-system-x86_64":
         syms = stub_symbols("x86_64", O)
@@ -433,7 +448,7 @@ def plan(cmd, O):
         ram = [(0, 0xa0000), (0x100000, low - 0x100000)]
         if mem > low:
             ram.append((1 << 32, mem - low))
-        return {"arch": "x86_64", "entries": [syms["pvh_start32"]], "ram": ram,
+        return {"arch": "x86_64", "entries": [syms["pvh_start32"]], "ram": _cap(ram),
                 "exits": [syms["arch_poweroff"], syms["x86_jump64"]],
                 "append": _arg(cmd, "-append") or ""}
     return None
