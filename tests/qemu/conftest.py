@@ -95,6 +95,17 @@ def run_qemu(cmd, timeout=DEFAULT_TIMEOUT, stdin=None, cwd=None):
     the serial console. On timeout the whole process group is killed and
     rc is None."""
     t0 = time.monotonic()
+    # Issue 8: every stub boot is checked for guest RAM integrity
+    # (ramcheck.py: dumps at the stub's entry and exit, AssertionError with
+    # the first changed address outside what it may write). PCSC_RAMCHECK=0: off.
+    if stdin is None and cwd is None and os.environ.get("PCSC_RAMCHECK", "1") != "0":
+        import ramcheck
+        if ramcheck.plan(cmd, O):
+            rc, timed_out, text, err, _ = ramcheck.checked_run(cmd, timeout, O)
+            r = QemuResult(cmd=list(cmd), rc=rc, out=text, err=err,
+                           seconds=time.monotonic() - t0, timed_out=timed_out)
+            r.lines = pcsc_lines(text)
+            return r
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL if stdin is None else stdin,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          cwd=cwd, start_new_session=True)
