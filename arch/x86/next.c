@@ -53,9 +53,13 @@ int x86_next_check(uint64_t src, uint64_t size, const char **why)
 /* A destination for init_size bytes: the kernel's own pref_address when it
  * is not relocatable, else the first slot aligned to kernel_alignment after
  * the image we were handed, inside RAM, clear of everything we own (the
- * stub, boot_params, command line, initrd, setup_data, the bzImage itself). */
+ * stub, boot_params, command line, initrd, setup_data, the bzImage itself).
+ * resv_end, when non-zero, is the end of what the loader reserved for the
+ * wrapped image (our load address + the wrapper's init_size): kexec put
+ * nothing else there, while memory past it may hold the KHO FDTs and the
+ * preserved pcsc_data we must not overwrite. */
 static int place(const struct phys_ranges *ram, const struct phys_ranges *owned,
-		 uint64_t src, uint64_t size, uint64_t *dest)
+		 uint64_t src, uint64_t size, uint64_t resv_end, uint64_t *dest)
 {
 	uint64_t init = rd32(src + BZ_INIT_SIZE);
 	uint64_t align = rd32(src + BZ_KERNEL_ALIGNMENT);
@@ -78,9 +82,10 @@ static int place(const struct phys_ranges *ram, const struct phys_ranges *owned,
 		return -PCSC_EOVERLAP;
 	}
 	d = (src + size + align - 1) & ~(align - 1);
-	for (unsigned int i = 0; i < PLACE_TRIES; i++, d += align)
-		if (phys_ranges_contains(ram, d, init) && !phys_ranges_overlaps(owned, d, init) &&
-		    d + init <= limit) {
+	if (resv_end && resv_end < limit)
+		limit = resv_end;
+	for (unsigned int i = 0; i < PLACE_TRIES && d + init <= limit; i++, d += align)
+		if (phys_ranges_contains(ram, d, init) && !phys_ranges_overlaps(owned, d, init)) {
 			*dest = d;
 			return 0;
 		}
@@ -97,7 +102,11 @@ int x86_next_enter(const struct phys_ranges *ram, const struct phys_ranges *owne
 	uint32_t rd_image = rd32(bp + BZ_RAMDISK_IMAGE), rd_size = rd32(bp + BZ_RAMDISK_SIZE);
 	uint32_t cmdline = rd32(bp + BZ_CMD_LINE_PTR), subarch = rd32(bp + BZ_HW_SUBARCH);
 	uint64_t subarch_data = rd64(bp + BZ_HW_SUBARCH_DATA), sd = rd64(bp + BZ_SETUP_DATA);
-	uint64_t slen = setup_len(src), dest = 0, hdr_end;
+	uint64_t slen = setup_len(src), dest = 0, hdr_end, resv_end = 0;
+	/* Our own init_size as the loader saw it (kexec's bzImage64 loader
+	 * copies the wrapper's header into boot_params, and reserved exactly
+	 * [load, load + init_size) for us). Read before the merge below. */
+	uint64_t resv = rd32(bp + BZ_INIT_SIZE);
 	const char *why;
 	int rc = x86_next_check(src, size, &why);
 
@@ -105,7 +114,11 @@ int x86_next_enter(const struct phys_ranges *ram, const struct phys_ranges *owne
 		pcsc_log("pcsc: next kernel at 0x%llx unusable: %s", (unsigned long long)src, why);
 		return rc;
 	}
-	rc = place(ram, owned, src, size, &dest);
+	/* Only a reservation that covers the embedded kernel is ours (a test
+	 * boot_params may carry none). */
+	if (resv && (uint64_t)(uintptr_t)__image_start + resv >= src + size)
+		resv_end = (uint64_t)(uintptr_t)__image_start + resv;
+	rc = place(ram, owned, src, size, resv_end, &dest);
 	if (rc || x86_map_identity(dest, rd32(src + BZ_INIT_SIZE), false)) {
 		pcsc_log("pcsc: next kernel: no room for init_size 0x%x (%s)",
 			 rd32(src + BZ_INIT_SIZE), pcsc_strerror(rc ? rc : -PCSC_ENOSPC));

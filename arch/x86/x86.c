@@ -194,11 +194,30 @@ static void flush_tlb(void)
 	__asm__ volatile("mov %%cr3, %0; mov %0, %%cr3" : "=r"(cr3) : : "memory");
 }
 
+/* The PD behind 1 GiB slot pdpt[l3]: the existing one, or a new one that
+ * splits a 1 GiB page into 2 MiB pages with the same attributes. NULL when
+ * the pool is empty. */
+static uint64_t *pd_for(uint64_t *pdpt, unsigned int l3, uint64_t gb)
+{
+	uint64_t *pd, attr;
+
+	if (!(pdpt[l3] & PTE_PS))
+		return (uint64_t *)(uintptr_t)(pdpt[l3] & PTE_ADDR);
+	if (pool_pd_used >= POOL_PD)
+		return NULL;
+	attr = pdpt[l3] & (PTE_P | PTE_W | PTE_PWT | PTE_PCD | PTE_PS);
+	pd = pool_pd[pool_pd_used++];
+	for (unsigned int i = 0; i < 512; i++)
+		pd[i] = (gb * GIB + ((uint64_t)i << 21)) | attr;
+	pdpt[l3] = (uint64_t)(uintptr_t)pd | PTE_P | PTE_W;
+	return pd;
+}
+
 int x86_map_identity(uint64_t phys, uint64_t len, bool device)
 {
 	uint64_t attr = PTE_P | PTE_W | PTE_PS | (device ? PTE_PCD | PTE_PWT : 0);
 	uint64_t first, last;
-	bool added = false;
+	bool changed = false;
 
 	if (!len)
 		return 0;
@@ -217,9 +236,28 @@ int x86_map_identity(uint64_t phys, uint64_t len, bool device)
 			x86_pml4[l4] = (uint64_t)(uintptr_t)pdpt | PTE_P | PTE_W;
 		}
 		pdpt = (uint64_t *)(uintptr_t)(x86_pml4[l4] & PTE_ADDR);
-		if (pdpt[l3] & PTE_P)
-			continue;		/* mapped already (first mapping wins) */
-		added = true;
+		if (pdpt[l3] & PTE_P) {
+			/* Mapped already (the low 4 GiB always is, write-back).
+			 * RAM keeps its mapping; a device range (ECAM) must not
+			 * be cached whatever the MTRRs say, so its 2 MiB pages
+			 * become uncached, splitting a 1 GiB page if needed. */
+			uint64_t lo = gb == first ? (phys - gb * GIB) >> 21 : 0;
+			uint64_t hi = gb == last ? (phys + len - 1 - gb * GIB) >> 21 : 511;
+
+			if (!device)
+				continue;
+			pd = pd_for(pdpt, l3, gb);
+			if (!pd)
+				return -PCSC_ENOSPC;
+			for (uint64_t i = lo; i <= hi; i++) {
+				if ((pd[i] & (PTE_PCD | PTE_PWT)) == (PTE_PCD | PTE_PWT))
+					continue;
+				pd[i] |= PTE_PCD | PTE_PWT;
+				changed = true;
+			}
+			continue;
+		}
+		changed = true;
 		if (cpu_has_gb_pages()) {
 			pdpt[l3] = (gb * GIB) | attr;
 			continue;
@@ -231,17 +269,20 @@ int x86_map_identity(uint64_t phys, uint64_t len, bool device)
 			pd[i] = (gb * GIB + ((uint64_t)i << 21)) | attr;
 		pdpt[l3] = (uint64_t)(uintptr_t)pd | PTE_P | PTE_W;
 	}
-	/* Only new entries: nothing stale can be cached, but a CR3 reload is
-	 * cheap insurance; physmem calls this per mapping, so skip it when
-	 * everything was there already. */
-	if (added)
+	/* A CR3 reload drops every non-global translation: needed when an
+	 * existing entry changed attributes; cheap insurance for new ones.
+	 * physmem calls this per mapping, so skip it when nothing changed. */
+	if (changed)
 		flush_tlb();
 	return 0;
 }
 
+#define X86_CR4_LA57	(1ull << 12)
+static uint64_t x86_pml5[512] __attribute__((aligned(4096)));
+
 void x86_paging_init(void)
 {
-	uint64_t pml4 = (uint64_t)(uintptr_t)x86_pml4;
+	uint64_t pml4 = (uint64_t)(uintptr_t)x86_pml4, cr4;
 
 	/* Same tables head.S builds on the PVH path; rewriting identical
 	 * entries under a live CR3 is harmless. */
@@ -255,6 +296,14 @@ void x86_paging_init(void)
 	 * moves to our tables (the caller's map covers us until then). */
 	(void)x86_map_identity((uint64_t)(uintptr_t)__image_start,
 			       (uint64_t)(__image_end - __image_start), false);
+	/* An old kernel with 5-level paging kexecs us with CR4.LA57 still set
+	 * (it cannot be cleared in long mode): CR3 must then name a PML5, or
+	 * our PML4 is read as one and the first access triple-faults. */
+	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+	if (cr4 & X86_CR4_LA57) {
+		x86_pml5[0] = pml4 | PTE_P | PTE_W;
+		pml4 = (uint64_t)(uintptr_t)x86_pml5;
+	}
 	__asm__ volatile("mov %0, %%cr3" : : "r"(pml4) : "memory");
 }
 

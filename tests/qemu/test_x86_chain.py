@@ -148,3 +148,24 @@ def test_x86_pcsctool_wrap_matches_the_documented_layout(tmp_path):
     bad = subprocess.run([tool, "wrap", "--arch", "x86_64", k, k, "-o", str(tmp_path / "x")],
                          capture_output=True, text=True)
     assert bad.returncode == 65 and "not the x86_64 pcsc-stub ELF" in bad.stderr, bad.stderr
+
+
+def test_x86_next_kernel_stays_inside_the_loaders_reservation(tmp_path):
+    # kexec reserved [load, load + our init_size) and nothing more: memory
+    # past it may hold the KHO FDTs and preserved pcsc_data. The stub (at
+    # 1 MiB here) places the next kernel at the first 2 MiB slot after the
+    # embedded image, 0x2200000, needing 0x400000: a reservation ending at
+    # 0x2600000 fits, one ending 1 MiB short is refused, never overrun.
+    k = fake_next_kernel(tmp_path)
+    bp = BootParams(BP, cmdline="x")
+    bp.init_size = 0x2600000 - 0x100000
+    r = boot_next(tmp_path, k, bp=bp)
+    assert r.rc == NEXT_EXIT, r.describe()
+    assert r.lines[-1].startswith("next kernel protocol 2.15 at 0x2200000 "), r.describe()
+    bp = BootParams(BP, cmdline="x")
+    bp.init_size = 0x2500000 - 0x100000
+    r = boot_next(tmp_path, k, bp=bp)
+    assert_x86_exit(r, status=exit_status(4), last="poweroff 4")
+    assert any(re.match(r"^next kernel: no room for init_size 0x400000 ", l)
+               for l in r.lines), r.describe()
+    assert not next_lines(r), r.describe()

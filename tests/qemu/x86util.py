@@ -126,6 +126,7 @@ class BootParams:
         self.raw_next = None     # force the first setup_data pointer
         self.ramdisk = (0, 0)    # initrd (addr, size) for a next kernel
         self.type_of_loader = 0
+        self.init_size = 0       # the wrapper's init_size as kexec copies it (0x260)
 
     def add_setup(self, typ, payload):
         self.setup.append((typ, bytes(payload)))
@@ -145,6 +146,7 @@ class BootParams:
         b[0x1000:0x1000 + len(cl)] = cl
         struct.pack_into("<I", b, BP_CMD_LINE_PTR, self.addr + 0x1000)
         b[0x210] = self.type_of_loader
+        struct.pack_into("<I", b, 0x260, self.init_size)
         struct.pack_into("<II", b, 0x218, *self.ramdisk)
         off = 0x2000
         nodes = []
@@ -369,7 +371,12 @@ def bzimage_wrap(tmp_path, next_bzimage, name="wrapped.bzImage"):
     nxt = open(next_bzimage, "rb").read()
     next_init = struct.unpack_from("<I", nxt, 0x260)[0]
     align = 0x200000
-    init_size = ((len(pm) + align - 1) & ~(align - 1)) + next_init + align
+    # Slack for the next kernel's own alignment: the stub places it on that
+    # boundary, inside this reservation only.
+    nalign = struct.unpack_from("<I", nxt, 0x230)[0]
+    if nalign < align or nalign & (nalign - 1):
+        nalign = align
+    init_size = ((len(pm) + align - 1) & ~(align - 1)) + next_init + nalign
     setup = bytearray(2 * 512)
     setup[0x1f1] = 1                                   # setup_sects
     struct.pack_into("<I", setup, 0x1f4, (len(pm) + 15) // 16)   # syssize

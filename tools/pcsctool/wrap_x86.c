@@ -73,7 +73,7 @@ static int stub_segment(const uint8_t *b, size_t len, const uint8_t **seg, uint6
 int wrap_x86_64(const char *stub_path, const char *next_path, const char *out)
 {
 	const uint8_t *seg = NULL;
-	uint64_t filesz = 0, memsz = 0, off, pmlen, init;
+	uint64_t filesz = 0, memsz = 0, off, pmlen, init, nalign;
 	uint8_t *stub, *next, *img;
 	size_t slen, nlen, total;
 	FILE *f;
@@ -102,7 +102,14 @@ int wrap_x86_64(const char *stub_path, const char *next_path, const char *out)
 	}
 	off = (memsz + PM_ALIGN - 1) / PM_ALIGN * PM_ALIGN;
 	pmlen = off + nlen;
-	init = (pmlen + KALIGN - 1) / KALIGN * KALIGN + ld32(next + 0x260) + KALIGN;
+	/* The stub places the next kernel at the first slot aligned to ITS
+	 * kernel_alignment after the embedded image, and never outside what
+	 * the loader reserved for us (init_size): leave room for that
+	 * alignment, not just ours. */
+	nalign = ld32(next + 0x230);
+	if (nalign < KALIGN || (nalign & (nalign - 1)))
+		nalign = KALIGN;
+	init = (pmlen + KALIGN - 1) / KALIGN * KALIGN + ld32(next + 0x260) + nalign;
 	if (init > UINT32_MAX) {
 		die_msg("%s: init_size would not fit 32 bits", next_path);
 		return EXIT_DATA;
