@@ -12,6 +12,21 @@ assert_ram_intact() fails with that address.
 
 A dump is compared in 1 MiB slices (memcmp speed); only a slice that
 differs is narrowed down, by bisection, to its first differing byte.
+
+checked_run() is what conftest.run_qemu uses for every stub boot
+(PCSC_RAMCHECK=0 turns it off): QEMU starts stopped with a QMP socket and
+a gdbstub; a breakpoint at the stub's first instruction (arm64: the
+`-device loader` address of the stub, or RAM + 2 MiB for `-kernel`; x86:
+pvh_start32 at 1 MiB, also reached through the test old kernel and
+through a bzImage wrapping the stub) takes the 'before' dump, so firmware
+and the old-kernel payload are not counted; breakpoints at arch_poweroff
+and at the jump (arm64_jump_next, x86_jump64) take the 'after' dump; then
+the gdbstub detaches and QEMU ends as it would have (its exit status is
+the test's). What the stub may write is found from its own console lines
+and the 'before' dump (stub_writable). Not checked: boots where the stub
+is not entered at a known address (EFI apps, Debian kernels running kexec
+inside the guest, tests with their own Popen), RAM past the first 2 GiB
+(DUMP_CAP).
 """
 import json
 import os

@@ -95,7 +95,11 @@ def allowed_ranges(hm, fx, lines):
     taken at the stub's PVH entry, so firmware writes are not counted."""
     m = [PLACED.match(l) for l in lines]
     m = next(x for x in m if x)
-    out = [(hm.stub[0], hm.stub[1], "stub image+BSS+stack"),
+    # this boot's own footprint line: the stub ELF is read from the build
+    # tree at every boot (a rebuild between boots changes its size)
+    e = next((ENTRY.match(l) for l in lines if ENTRY.match(l)), None)
+    stub = (int(e.group(1), 16), int(e.group(2), 16) - int(e.group(1), 16)) if e else hm.stub
+    out = [(stub[0], stub[1], "stub image+BSS+stack"),
            (int(m.group(1), 16), int(m.group(2), 16), "next kernel placed by the stub"),
            (BP, hm.bp_size, "boot_params (next kernel's header merged)"),
            (fx.pcsc_pages[0], fx.pcsc_pages[1], "pcsc FDT pages")]
