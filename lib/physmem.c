@@ -83,3 +83,9 @@ void *physmem_map(const struct physmem *pm, uint64_t phys, uint64_t len)
 		return NULL;
 	return pm->map(pm->ctx, phys, len);
 }
+
+void physmem_wrote(const struct physmem *pm, uint64_t phys, uint64_t len)
+{
+	if (pm && pm->wrote && len)
+		pm->wrote(pm->ctx, phys, len);
+}

@@ -71,6 +71,7 @@ static int reject(struct run *r, int err, const char *msg)
 	pcsc_snprintf(r->out->msg, sizeof(r->out->msg), "%s", msg);
 	pcsc_log("pcsc: cache rejected: %s", msg);
 	if (r->ki.fdt && r->ki.pcsc_node > 0 && !handover_detach(r->ki.fdt, r->ki.pcsc_node)) {
+		physmem_wrote(r->in->pm, r->ki.fdt_phys, r->ki.fdt_size);
 		r->out->detached = true;
 		r->handover = "detached";
 		pcsc_log("%s", "pcsc: detached the pcsc subtree from the KHO FDT");
@@ -237,6 +238,8 @@ int pcsc_session_run(const struct pcsc_session_in *in, struct pcsc_session_out *
 	/* 5. hand over inside the FDT's own pages. */
 	err = handover_patch(fdt, room, &idx, in->pm, S, in->version ? in->version : PCSC_VERSION,
 			     in->mode, &counts, scratch, (uint32_t)n, &hr);
+	/* Rewritten in place (even a failed patch may have moved bytes). */
+	physmem_wrote(in->pm, r.ki.pcsc_fdt_phys, room);
 	if (err) {
 		pcsc_snprintf(msg, sizeof(msg), "hand-over patch failed: %s", pcsc_strerror(err));
 		return reject(&r, err, msg);

@@ -217,6 +217,7 @@ static void judge_present(const struct verify_env *env, struct pcsc_entry *e,
 		if (e->cleared) {
 			c->patched++;
 			c->cleared_bytes += e->cleared;
+			physmem_wrote(env->pm, e->da + PCSC_DATA_CACHED(env->S), env->S / 8u);
 		}
 	}
 }

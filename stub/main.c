@@ -107,30 +107,14 @@ static enum pcsc_mode session_mode(enum stub_mode m)
 	}
 }
 
-/* The next kernel may start with caches off: what the session wrote (the
- * pcsc FDT patched in its own pages, or the KHO root with pcsc detached)
- * must be in memory, not only in our caches. */
-static void clean_handover(struct stub_platform *p)
+/* The next kernel may start with caches off: whatever the session wrote
+ * (strict-mode cached bitmaps, the pcsc FDT patched in its own pages, the
+ * KHO root with pcsc detached) must be in memory, not only in our caches.
+ * The session names each range through physmem's wrote hook. */
+static void clean_written(void *ctx, uint64_t phys, uint64_t len)
 {
-	struct kho_info ki;
-	const uint8_t *h;
-	uint64_t total;
-
-	if (!p->kho_fdt)
-		return;
-	if (kho_open(&p->mem, p->kho_fdt, p->kho_fdt_size, &ki) && !ki.fdt)
-		return;
-	arch_dcache_clean(p->kho_fdt, ki.fdt_size ? ki.fdt_size : p->kho_fdt_size);
-	if (!ki.pcsc_fdt_phys)
-		return;
-	h = physmem_map(&p->mem, ki.pcsc_fdt_phys, 8);
-	if (!h)
-		return;
-	/* totalsize, big-endian at offset 4; the session refused anything
-	 * larger than its bound, so a huge value cleans nothing extra. */
-	total = (uint32_t)h[4] << 24 | (uint32_t)h[5] << 16 | (uint32_t)h[6] << 8 | h[7];
-	if (total <= KHO_FDT_MAX_SIZE * 16u && physmem_map(&p->mem, ki.pcsc_fdt_phys, total))
-		arch_dcache_clean(ki.pcsc_fdt_phys, total);
+	(void)ctx;
+	arch_dcache_clean(phys, len);
 }
 
 /* Steps 2-5: locate, walk, verify, hand over, report (lib/session.c). */
@@ -155,8 +139,8 @@ static void run_session(struct stub_platform *p, struct pci_cfg *cfg)
 	in.arena = arena;
 	in.arena_size = sizeof(arena);
 	in.version = PCSC_VERSION;
+	p->mem.wrote = clean_written;
 	pcsc_session_run(&in, &out);
-	clean_handover(p);
 }
 
 void stub_main(struct stub_platform *p)

@@ -36,10 +36,19 @@ struct physmem {
 	/* map [phys, phys+len) for reading and writing, or NULL when the
 	 * range is not fully backed. */
 	void *(*map)(void *ctx, uint64_t phys, uint64_t len);
+	/* Optional: told of every range the engine modified (strict-mode
+	 * cached bitmaps, the patched pcsc FDT, a detached KHO root), so the
+	 * platform can make it visible to a next kernel entered with caches
+	 * off (the stub cleans it to PoC). NULL: nothing to do. */
+	void (*wrote)(void *ctx, uint64_t phys, uint64_t len);
 	void *ctx;
 };
 
 /* physmem_map - map only if the range lies inside RAM and map() agrees. */
 void *physmem_map(const struct physmem *pm, uint64_t phys, uint64_t len);
+
+/* physmem_wrote - report [phys, phys+len) as modified through pm->wrote;
+ * a no-op when pm or the hook is NULL or len is 0. */
+void physmem_wrote(const struct physmem *pm, uint64_t phys, uint64_t len);
 
 #endif

@@ -96,10 +96,40 @@ static void map_only_inside_ram(void **state)
 	assert_null(physmem_map(NULL, 0x10000, 1));
 }
 
+static uint64_t seen_phys, seen_len;
+static int seen_calls;
+
+static void seen(void *ctx, uint64_t phys, uint64_t len)
+{
+	assert_ptr_equal(ctx, &seen_calls);
+	seen_phys = phys;
+	seen_len = len;
+	seen_calls++;
+}
+
+static void wrote_reaches_the_hook_only_when_set(void **state)
+{
+	struct physmem pm = { .ctx = &seen_calls };
+
+	(void)state;
+	seen_calls = 0;
+	physmem_wrote(NULL, 0x1000, 8);
+	physmem_wrote(&pm, 0x1000, 8);		/* no hook: nothing */
+	assert_int_equal(seen_calls, 0);
+	pm.wrote = seen;
+	physmem_wrote(&pm, 0x2000, 0);		/* empty range: nothing */
+	assert_int_equal(seen_calls, 0);
+	physmem_wrote(&pm, 0x40001000, 0x200);
+	assert_int_equal(seen_calls, 1);
+	assert_int_equal(seen_phys, 0x40001000);
+	assert_int_equal(seen_len, 0x200);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(add_sorts_and_merges),
+		cmocka_unit_test(wrote_reaches_the_hook_only_when_set),
 		cmocka_unit_test(add_full_is_enospc),
 		cmocka_unit_test(contains_and_overlaps),
 		cmocka_unit_test(map_only_inside_ram),

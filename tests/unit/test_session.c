@@ -119,6 +119,19 @@ static void expect_log(const char *body, const char *summary_tail)
 	assert_int_equal(strncmp(blob_helpers_log_text(), want, strlen(want)), 0);
 }
 
+/* The physmem wrote hook: every range the session rewrote in place. */
+static uint64_t wrote_phys[4];
+static unsigned int wrote_n;
+
+static void record_wrote(void *ctx, uint64_t phys, uint64_t len)
+{
+	(void)ctx;
+	(void)len;
+	if (wrote_n < 4)
+		wrote_phys[wrote_n] = phys;
+	wrote_n++;
+}
+
 static void quick_all_valid_hands_over(void **state)
 {
 	struct pcsc_entry ents[8];
@@ -128,7 +141,13 @@ static void quick_all_valid_hands_over(void **state)
 
 	(void)state;
 	build(4096);
+	ram.pm.wrote = record_wrote;
+	wrote_n = 0;
 	assert_int_equal(pcsc_session_run(&in, &out), 0);
+	ram.pm.wrote = NULL;
+	/* The hand-over rewrote the pcsc FDT in its own pages, nothing else. */
+	assert_int_equal(wrote_n, 1);
+	assert_int_equal(wrote_phys[0], lo.pcsc_fdt);
 	assert_int_equal(out.status, 0);
 	assert_true(out.found);
 	assert_false(out.detached);
@@ -219,7 +238,14 @@ static void expect_rejected(int status, const char *msg, bool detached)
 {
 	char line[256];
 
+	ram.pm.wrote = record_wrote;
+	wrote_n = 0;
 	assert_int_equal(pcsc_session_run(&in, &out), 0);
+	ram.pm.wrote = NULL;
+	/* A detached KHO root was rewritten: the stub must clean it. */
+	assert_int_equal(wrote_n, detached ? 1u : 0u);
+	if (detached)
+		assert_int_equal(wrote_phys[0], lo.kho_fdt);
 	assert_int_equal(out.status, status);
 	assert_string_equal(out.msg, msg);
 	assert_int_equal(out.detached, detached);

@@ -219,6 +219,21 @@ static void quick_every_verdict_256(void **state)
 	run_all_verdicts(256, PCSC_MODE_QUICK);
 }
 
+/* What the physmem wrote hook was told: strict patches must be reported so
+ * the stub cleans them to PoC before the jump. */
+static uint64_t wrote_phys[8], wrote_len[8];
+static unsigned int wrote_n;
+
+static void record_wrote(void *ctx, uint64_t phys, uint64_t len)
+{
+	(void)ctx;
+	if (wrote_n < 8) {
+		wrote_phys[wrote_n] = phys;
+		wrote_len[wrote_n] = len;
+	}
+	wrote_n++;
+}
+
 static void strict_clears_differing_bytes(void **state)
 {
 	const struct pcsc_entry *e;
@@ -231,9 +246,16 @@ static void strict_clears_differing_bytes(void **state)
 	live[0].cfg[0x10] = 0x0c;
 	live[0].cfg[0x12] = 0xfe;
 	env.mode = PCSC_MODE_STRICT;
+	ram.pm.wrote = record_wrote;
+	wrote_n = 0;
 	assert_int_equal(verify_check_entries(&env, &idx, scratch, 32), 0);
 	assert_int_equal(verify_judge(&env, &idx, &walk, &c), 0);
+	ram.pm.wrote = NULL;
 	e = entry(B(1, 0, 0));
+	/* Exactly the one patched entry's cached bitmap was reported. */
+	assert_int_equal(wrote_n, 1);
+	assert_int_equal(wrote_phys[0], e->da + PCSC_DATA_CACHED(4096));
+	assert_int_equal(wrote_len[0], 4096 / 8);
 	assert_int_equal(e->verdict, PCSC_VALID);
 	assert_int_equal(e->cleared, 2);
 	cmap = blob_helpers_at(&ram, e->da) + PCSC_DATA_CACHED(4096);
