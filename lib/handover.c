@@ -121,7 +121,19 @@ int handover_patch(void *fdt, uint32_t room, const struct pcsc_index *idx,
 
 int handover_detach(void *kho_fdt, int pcsc_node)
 {
+	int node, n;
+
 	if (pcsc_node <= 0 || fdt_nop_node(kho_fdt, pcsc_node))
 		return -PCSC_EBADFDT;
+	/* Every other child the next kernel's by-name lookup would find
+	 * ("pcsc", "pcsc@..."): each NOP shrinks the set, and a checked blob
+	 * holds fewer nodes than it has 8-byte words. */
+	for (n = 0; n < (int)(fdt_totalsize(kho_fdt) / 8u); n++) {
+		node = fdt_subnode_offset(kho_fdt, 0, PCSC_KHO_NAME);
+		if (node < 0)
+			break;
+		if (fdt_nop_node(kho_fdt, node))
+			return -PCSC_EBADFDT;
+	}
 	return 0;
 }

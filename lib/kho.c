@@ -10,11 +10,27 @@
 
 #define say(buf, ...) pcsc_snprintf((buf), KHO_MSG_MAX, __VA_ARGS__)
 
+/* Children of the root that fdt_subnode_offset(fdt, 0, "pcsc") could
+ * return: "pcsc" itself or "pcsc@<anything>". Bounded by the checked blob. */
+static int kho_count_pcsc(const void *fdt)
+{
+	int node, n = 0, len;
+
+	fdt_for_each_subnode(node, fdt, 0) {
+		const char *name = fdt_get_name(fdt, node, &len);
+
+		if (name && len >= 4 && !memcmp(name, PCSC_KHO_NAME, 4) &&
+		    (len == 4 || name[4] == '@'))
+			n++;
+	}
+	return n;
+}
+
 int kho_open(const struct physmem *pm, uint64_t fdt_phys, uint64_t max_size, struct kho_info *ki)
 {
 	const void *hdr, *p;
 	uint32_t total;
-	int err, len, node;
+	int err, len, node, matches;
 
 	memset(ki, 0, sizeof(*ki));
 	ki->fdt_phys = fdt_phys;
@@ -65,6 +81,14 @@ int kho_open(const struct physmem *pm, uint64_t fdt_phys, uint64_t max_size, str
 		return -PCSC_ENOTFOUND;
 	}
 	ki->pcsc_node = node;
+	/* Linux finds the subtree with the same by-name lookup, which also
+	 * matches "pcsc@...": with two candidates, detaching the one we judged
+	 * would hand the other, unverified, to the next kernel. */
+	matches = kho_count_pcsc(ki->fdt);
+	if (matches != 1) {
+		say(ki->msg, "KHO FDT has %d pcsc nodes", matches);
+		return -PCSC_EDUP;
+	}
 	p = fdt_getprop(ki->fdt, node, KHO_PROP_FDT, &len);
 	if (!p) {
 		say(ki->msg, "%s", "KHO pcsc node has no fdt property");
@@ -132,20 +156,28 @@ static int read_bitmap(struct kho_map *m, const uint8_t *bm, uint64_t start, uin
 	unsigned int w, b;
 	int err;
 
+	/* One range per run of set bits, not per bit: an all-ones bitmap is
+	 * 64 word steps, and a hostile map cannot make us walk bit by bit. */
 	for (w = 0; w < KHO_BITMAP_BYTES / 8; w++) {
 		uint64_t word;
 
 		memcpy(&word, bm + 8 * w, 8);	/* little-endian unsigned long */
-		for (b = 0; word && b < 64; b++, word >>= 1) {
-			uint64_t k = (uint64_t)w * 64 + b, fs;
+		for (b = 0; word;) {
+			unsigned int zeros = (unsigned int)__builtin_ctzll(word), ones;
+			uint64_t k, fs;
 
-			if (!(word & 1))
-				continue;
+			word >>= zeros;
+			b += zeros;
+			ones = ~word ? (unsigned int)__builtin_ctzll(~word) : 64u - b;
+			k = (uint64_t)w * 64 + b;
 			fs = start + (k << shift);
-			err = add_range(m->r, &m->n, m->cap, &m->compact_r, fs, fs + (1ull << shift));
+			err = add_range(m->r, &m->n, m->cap, &m->compact_r, fs,
+					fs + ((uint64_t)ones << shift));
 			if (err)
 				return err;
-			m->folios++;
+			m->folios += ones;
+			b += ones;
+			word = ones < 64 ? word >> ones : 0;
 		}
 	}
 	return 0;
@@ -219,6 +251,10 @@ int kho_map_read(const struct physmem *pm, uint64_t map_phys,
 			}
 			if (start + span < start) {
 				say(m->msg, "KHO map start 0x%llx order %u wraps", (unsigned long long)start, order);
+				return -PCSC_ERANGE;
+			}
+			if (++m->bitmaps > KHO_MAX_BITMAPS) {
+				say(m->msg, "KHO map has more than %u bitmaps", KHO_MAX_BITMAPS);
 				return -PCSC_ERANGE;
 			}
 			bm = physmem_map(pm, bitmap, KHO_BITMAP_BYTES);

@@ -30,6 +30,7 @@ static const char *const reason_str[PCSC_R_MAX] = {
 	[PCSC_R_HDR] = "header type",
 	[PCSC_R_ABSENT] = "absent",
 	[PCSC_R_VF_RANGE] = "VF not enabled",
+	[PCSC_R_IDS] = "ids not cached",
 };
 
 const char *pcsc_verdict_str(unsigned int v)

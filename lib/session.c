@@ -139,7 +139,7 @@ int pcsc_session_run(const struct pcsc_session_in *in, struct pcsc_session_out *
 	}
 	if (err) {
 		/* Only a usable root gets its child detached (see reject). */
-		if (err != -PCSC_EPROPSIZE && err != -PCSC_ENOTFOUND)
+		if (err != -PCSC_EPROPSIZE && err != -PCSC_ENOTFOUND && err != -PCSC_EDUP)
 			r.ki.pcsc_node = -1;
 		return reject(&r, err, r.ki.msg);
 	}
@@ -185,6 +185,16 @@ int pcsc_session_run(const struct pcsc_session_in *in, struct pcsc_session_out *
 		pcsc_snprintf(msg, sizeof(msg), "pcsc FDT 0x%llx+%u not preserved",
 			      (unsigned long long)r.ki.pcsc_fdt_phys, (unsigned int)room);
 		return reject(&r, -PCSC_ENOTPRESERVED, msg);
+	}
+	/* We rewrite these pages in place: never when a hostile map "preserves"
+	 * the stub's own memory, the KHO root or the map itself under them. */
+	if ((in->owned && phys_ranges_overlaps(in->owned, r.ki.pcsc_fdt_phys, room)) ||
+	    (r.ki.pcsc_fdt_phys < in->kho_fdt + r.ki.fdt_size &&
+	     in->kho_fdt < r.ki.pcsc_fdt_phys + room) ||
+	    kho_overlaps_meta(&kmap, r.ki.pcsc_fdt_phys, room)) {
+		pcsc_snprintf(msg, sizeof(msg), "pcsc FDT 0x%llx+%u overlaps memory it must not",
+			      (unsigned long long)r.ki.pcsc_fdt_phys, (unsigned int)room);
+		return reject(&r, -PCSC_EOVERLAP, msg);
 	}
 	n = pcsc_fdt_count(fdt);
 	if (n < 0)

@@ -137,6 +137,10 @@ static uint8_t judge_ids(const struct verify_env *env, const uint8_t *cfg, const
 	bool vf = f->flags & PCI_FUNC_VF;
 	uint32_t class_live = f->class_rev;
 
+	/* Only cached bytes mean anything: an entry whose ID bytes are not
+	 * cached names no device, so nothing could show it is this one. */
+	if (!(cached(cmap, 0) && cached(cmap, 1) && cached(cmap, 2) && cached(cmap, 3)))
+		return PCSC_R_IDS;
 	/* A VF's own ID registers read all ones: a cache holding either that
 	 * or the PF-vendor/VF-device identity is the same function. */
 	if (vf && field_all_ones(cfg, cmap, PCI_VENDOR_ID, 4)) {

@@ -24,6 +24,10 @@
 /* Limits this reader enforces (not ABI): anything beyond is corrupt. */
 #define KHO_MAX_ORDER		30u	/* folio of 4 TiB: far above MAX_PAGE_ORDER */
 #define KHO_MAX_CHUNKS		65536u
+/* Bitmaps over the whole map: each covers 4096 folios, so 16384 of them
+ * describe 64 Gi folios; a real map of a cache of 65,536 devices uses a few
+ * hundred. Bounds the stub's work on a hostile map to ~1 M word steps. */
+#define KHO_MAX_BITMAPS		16384u
 #define KHO_FDT_MAX_SIZE	(1u << 20)
 #define KHO_MSG_MAX		96
 
@@ -68,7 +72,8 @@ struct kho_map {
 	uint32_t nmeta, metacap;
 	bool compact_r, compact_meta;	/* internal: in-place merging still allowed */
 	uint32_t chunks;	/* chunks visited */
-	uint32_t folios;	/* bits set */
+	uint64_t folios;	/* bits set */
+	uint32_t bitmaps;	/* bitmap entries read */
 	char msg[KHO_MSG_MAX];
 };
 

@@ -198,8 +198,6 @@ def test_hostile_topology_sim_within_bounds(tmp_path):
     assert (s["valid"], s["entries"], s["handover"]) == (7, 7, "ok"), lines
 
 
-@pytest.mark.xfail(strict=True, reason="lib/session.c checks da against owned memory but "
-                   "not the pcsc FDT pages: the hand-over is written into the initrd")
 def test_arm64_hostile_pcsc_fdt_inside_the_initrd_is_not_written(hm):
     """A pcsc FDT whose pages the loader gave the next kernel as its initrd
     (owned memory, like the stub and the DTB): the stub must not write
@@ -211,6 +209,9 @@ def test_arm64_hostile_pcsc_fdt_inside_the_initrd_is_not_written(hm):
     assert snap["reached"], snap["serial"]
     assert "initrd " + f"{fx.pcsc_pages[0]:#x}-{fx.pcsc_pages[0] + fx.pcsc_pages[1]:#x}" \
         in lines, lines
+    assert any(l.startswith("cache rejected: pcsc FDT ") and l.endswith(" overlaps memory it must not")
+               for l in lines), lines
+    assert "detached the pcsc subtree from the KHO FDT" in lines, lines
     allowed = [r for r in allowed_ranges(hm, fx, lines) if r[2] != "pcsc FDT pages"]
     assert_ram_intact(snap, [RAM], allowed)
 

@@ -166,8 +166,6 @@ def test_x86_hostile_100000_nodes_within_bounds(hm):
     assert_ram_intact(snap, hm.ram, allowed_ranges(hm, fx, lines))
 
 
-@pytest.mark.xfail(strict=True, reason="lib/session.c checks da against owned memory but "
-                   "not the pcsc FDT pages: the hand-over is written into the initrd")
 def test_x86_hostile_pcsc_fdt_inside_the_initrd_is_not_written(hm):
     """A pcsc FDT whose pages boot_params gives the next kernel as its
     initrd (owned memory): the stub must not write there."""
@@ -176,6 +174,9 @@ def test_x86_hostile_pcsc_fdt_inside_the_initrd_is_not_written(hm):
     fx, snap = hm.run(case, initrd_over_pcsc=True)
     lines = pcsc_lines(snap["serial"])
     assert snap["reached"], snap["serial"]
+    assert any(l.startswith("cache rejected: pcsc FDT ") and l.endswith(" overlaps memory it must not")
+               for l in lines), lines
+    assert "detached the pcsc subtree from the KHO FDT" in lines, lines
     allowed = [r for r in allowed_ranges(hm, fx, lines) if r[2] != "pcsc FDT pages"]
     assert_ram_intact(snap, hm.ram, allowed)
 

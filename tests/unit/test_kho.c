@@ -10,6 +10,7 @@
 #include <libfdt.h>
 #include <pcsc/cache_gen.h>
 #include <pcsc/errno.h>
+#include <pcsc/handover.h>
 #include <pcsc/kho.h>
 #include "helpers/blob_helpers.h"
 
@@ -349,6 +350,118 @@ static void sort_merge_ranges(void **state)
 	assert_int_equal(r[2].start, 0x8000);
 }
 
+static void open_second_pcsc_child_is_dup_and_detach_takes_both(void **state)
+{
+	struct kho_info ki;
+	uint8_t *f = kfdt();
+	uint64_t other = 0x123;
+
+	(void)state;
+	/* "pcsc@1" also answers fdt_subnode_offset(.., "pcsc"): the next
+	 * kernel could adopt it after we detach the first. */
+	assert_int_equal(fdt_create(f, 4096), 0);
+	assert_int_equal(fdt_finish_reservemap(f), 0);
+	assert_int_equal(fdt_begin_node(f, ""), 0);
+	assert_int_equal(fdt_property_string(f, "compatible", "kho-v1"), 0);
+	assert_int_equal(fdt_property(f, "preserved-memory-map", &lo.map, 8), 0);
+	assert_int_equal(fdt_begin_node(f, "pcsc@1"), 0);
+	assert_int_equal(fdt_property(f, "fdt", &other, 8), 0);
+	assert_int_equal(fdt_end_node(f), 0);
+	assert_int_equal(fdt_begin_node(f, "pcsc"), 0);
+	assert_int_equal(fdt_property(f, "fdt", &lo.pcsc_fdt, 8), 0);
+	assert_int_equal(fdt_end_node(f), 0);
+	assert_int_equal(fdt_end_node(f), 0);
+	assert_int_equal(fdt_finish(f), 0);
+	assert_int_equal(kho_open(&ram.pm, lo.kho_fdt, 0, &ki), -PCSC_EDUP);
+	assert_string_equal(ki.msg, "KHO FDT has 2 pcsc nodes");
+	assert_true(ki.pcsc_node > 0);
+	assert_int_equal(handover_detach(f, ki.pcsc_node), 0);
+	assert_int_equal(fdt_subnode_offset(f, 0, "pcsc"), -FDT_ERR_NOTFOUND);
+	assert_int_equal(fdt_subnode_offset(f, 0, "pcsc@1"), -FDT_ERR_NOTFOUND);
+}
+
+/* One chunk, one order-0 entry at `start` with the given bitmap words. */
+static void one_entry_map(uint64_t start, const uint64_t *words, unsigned int nwords)
+{
+	uint8_t *c = chunk(lo.map);
+	uint64_t zero = 0, bitmap = lo.map + 0x800;
+	uint32_t order = 0, num = 1;
+
+	memset(c, 0, 4096);
+	memcpy(c, &zero, 8);
+	memcpy(c + 8, &order, 4);
+	memcpy(c + 12, &num, 4);
+	memcpy(c + 16, &start, 8);
+	memcpy(c + 24, &bitmap, 8);
+	memcpy(c + 0x800, words, 8 * nwords);
+}
+
+static void map_runs_of_bits_become_ranges(void **state)
+{
+	/* Bits 0-2, then 63 and 64 (a run across the word boundary), then
+	 * the last bit of the bitmap. */
+	uint64_t words[64] = { 0x8000000000000007ull, 0x1, [63] = 0x8000000000000000ull };
+	uint64_t s = RAM_BASE + 0x200000;
+	struct kho_map m;
+
+	(void)state;
+	one_entry_map(s, words, 64);
+	assert_int_equal(kho_map_read(&ram.pm, lo.map, rr, 64, mm, 64, &m), 0);
+	assert_int_equal(m.folios, 6);
+	assert_int_equal(m.bitmaps, 1);
+	assert_int_equal(m.n, 3);
+	assert_int_equal(rr[0].start, s);
+	assert_int_equal(rr[0].end, s + 3 * 4096);
+	assert_int_equal(rr[1].start, s + 63 * 4096);
+	assert_int_equal(rr[1].end, s + 65 * 4096);
+	assert_int_equal(rr[2].start, s + 4095ull * 4096);
+	assert_int_equal(rr[2].end, s + 4096ull * 4096);
+	assert_false(kho_is_preserved(&m, s + 3 * 4096, 4096));
+}
+
+static void map_all_ones_bitmap_is_one_range(void **state)
+{
+	uint64_t words[64];
+	uint64_t s = RAM_BASE + 0x200000;
+	struct kho_map m;
+
+	(void)state;
+	memset(words, 0xff, sizeof(words));
+	one_entry_map(s, words, 64);
+	assert_int_equal(kho_map_read(&ram.pm, lo.map, rr, 64, mm, 64, &m), 0);
+	assert_int_equal(m.folios, 4096);
+	assert_int_equal(m.n, 1);
+	assert_true(kho_is_preserved(&m, s, 4096ull * 4096));
+}
+
+static void map_more_bitmaps_than_the_bound_is_erange(void **state)
+{
+	/* 65 chunks x 255 entries > KHO_MAX_BITMAPS: refused at the bound,
+	 * however cheap each (empty) bitmap is. */
+	uint64_t first = RAM_BASE + 0x200000, bitmap = RAM_BASE + 0x1f0000, start = RAM_BASE;
+	uint32_t order = 0, num = 255;
+	unsigned int i, k;
+	struct kho_map m;
+
+	(void)state;
+	memset(chunk(bitmap), 0, 512);
+	for (i = 0; i < 65; i++) {
+		uint8_t *c = chunk(first + i * 4096ull);
+		uint64_t next = i < 64 ? first + (i + 1) * 4096ull : 0;
+
+		memcpy(c, &next, 8);
+		memcpy(c + 8, &order, 4);
+		memcpy(c + 12, &num, 4);
+		for (k = 0; k < num; k++) {
+			memcpy(c + 16 + 16 * k, &start, 8);
+			memcpy(c + 24 + 16 * k, &bitmap, 8);
+		}
+	}
+	assert_int_equal(kho_map_read(&ram.pm, first, rr, 64, mm, 64, &m), -PCSC_ERANGE);
+	assert_string_equal(m.msg, "KHO map has more than 16384 bitmaps");
+	assert_int_equal(m.bitmaps, KHO_MAX_BITMAPS + 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -364,6 +477,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(open_map_property_size, setup, teardown),
 		cmocka_unit_test_setup_teardown(open_without_pcsc, setup, teardown),
 		cmocka_unit_test_setup_teardown(map_valid_ranges_and_queries, setup, teardown),
+		cmocka_unit_test_setup_teardown(open_second_pcsc_child_is_dup_and_detach_takes_both, setup, teardown),
+		cmocka_unit_test_setup_teardown(map_runs_of_bits_become_ranges, setup, teardown),
+		cmocka_unit_test_setup_teardown(map_all_ones_bitmap_is_one_range, setup, teardown),
+		cmocka_unit_test_setup_teardown(map_more_bitmaps_than_the_bound_is_erange, setup, teardown),
 		cmocka_unit_test_setup_teardown(map_self_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(map_two_chunk_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(map_absurd_order, setup, teardown),

@@ -257,6 +257,24 @@ static void expect_rejected(int status, const char *msg, bool detached)
 		assert_int_equal(fdt_subnode_offset(kho_fdt(), 0, "pcsc"), -FDT_ERR_NOTFOUND);
 }
 
+static void pcsc_fdt_over_owned_memory_is_never_written(void **state)
+{
+	uint8_t before[4096];
+	char want[96];
+
+	(void)state;
+	build(4096);
+	/* A hostile map "preserves" the stub's memory and the pcsc FDT sits
+	 * there: rewriting it in place would overwrite the stub. */
+	assert_int_equal(phys_ranges_add(&owned, lo.pcsc_fdt, 4096), 0);
+	memcpy(before, pcsc_fdt(), sizeof(before));
+	snprintf(want, sizeof(want), "pcsc FDT 0x%llx+%u overlaps memory it must not",
+		 (unsigned long long)lo.pcsc_fdt,
+		 (unsigned int)((fdt_totalsize(pcsc_fdt()) + 4095) & ~4095u));
+	expect_rejected(-PCSC_EOVERLAP, want, true);
+	assert_memory_equal(pcsc_fdt(), before, sizeof(before));
+}
+
 static void unknown_pcsc_compatible_detaches(void **state)
 {
 	(void)state;
@@ -411,6 +429,7 @@ int main(void)
 		cmocka_unit_test_teardown(pcsc_fdt_not_preserved_detaches, teardown),
 		cmocka_unit_test_teardown(map_loop_detaches, teardown),
 		cmocka_unit_test_teardown(bad_kho_root_is_reported_not_detached, teardown),
+		cmocka_unit_test_teardown(pcsc_fdt_over_owned_memory_is_never_written, teardown),
 		cmocka_unit_test_teardown(arena_too_small_detaches, teardown),
 		cmocka_unit_test_teardown(arena_too_small_for_index_detaches, teardown),
 		cmocka_unit_test_teardown(no_cache_is_reported, teardown),

@@ -274,6 +274,29 @@ static void strict_clears_differing_bytes(void **state)
 	assert_int_equal(c.v[PCSC_VALID], 5);
 }
 
+static void uncached_ids_are_never_valid(void **state)
+{
+	struct verify_counts c;
+	uint8_t *cmap;
+
+	(void)state;
+	build(4096);
+	assert_int_equal(verify_check_entries(&env, &idx, scratch, 32), 0);
+	/* 01:00.0 matches live, but its device ID bytes are not cached: the
+	 * cache names no device, so it must not be handed over as VALID. */
+	cmap = blob_helpers_at(&ram, entry(B(1, 0, 0))->da) + PCSC_DATA_CACHED(4096);
+	pcsc_bit_clear(cmap, 2);
+	pcsc_bit_clear(cmap, 3);
+	/* 04:10.2, a VF cached with all-ones IDs: one ID byte uncached. */
+	cmap = blob_helpers_at(&ram, entry(B(4, 2, 2))->da) + PCSC_DATA_CACHED(4096);
+	pcsc_bit_clear(cmap, 0);
+	assert_int_equal(verify_judge(&env, &idx, &walk, &c), 0);
+	expect(B(1, 0, 0), PCSC_STALE, PCSC_R_IDS);
+	expect(B(4, 2, 2), PCSC_STALE, PCSC_R_IDS);
+	assert_string_equal(pcsc_reason_str(PCSC_R_IDS), "ids not cached");
+	expect(B(4, 0, 0), PCSC_VALID, PCSC_R_NONE);
+}
+
 static void strict_vf_class_change_is_stale(void **state)
 {
 	struct verify_counts c;
@@ -381,6 +404,7 @@ int main(void)
 		cmocka_unit_test_teardown(quick_every_verdict_256, teardown),
 		cmocka_unit_test_teardown(strict_clears_differing_bytes, teardown),
 		cmocka_unit_test_teardown(strict_vf_class_change_is_stale, teardown),
+		cmocka_unit_test_teardown(uncached_ids_are_never_valid, teardown),
 		cmocka_unit_test_teardown(entry_checks_each_reason, teardown),
 		cmocka_unit_test_teardown(duplicates_and_malformed_stay_bad, teardown),
 		cmocka_unit_test(mode_strings),
