@@ -31,6 +31,7 @@ static const char *const reason_str[PCSC_R_MAX] = {
 	[PCSC_R_ABSENT] = "absent",
 	[PCSC_R_VF_RANGE] = "VF not enabled",
 	[PCSC_R_IDS] = "ids not cached",
+	[PCSC_R_DA_SCRATCH] = "da in KHO scratch",
 };
 
 const char *pcsc_verdict_str(unsigned int v)

@@ -189,6 +189,7 @@ int pcsc_session_run(const struct pcsc_session_in *in, struct pcsc_session_out *
 	/* We rewrite these pages in place: never when a hostile map "preserves"
 	 * the stub's own memory, the KHO root or the map itself under them. */
 	if ((in->owned && phys_ranges_overlaps(in->owned, r.ki.pcsc_fdt_phys, room)) ||
+	    (in->scratch && phys_ranges_overlaps(in->scratch, r.ki.pcsc_fdt_phys, room)) ||
 	    (r.ki.pcsc_fdt_phys < in->kho_fdt + r.ki.fdt_size &&
 	     in->kho_fdt < r.ki.pcsc_fdt_phys + room) ||
 	    kho_overlaps_meta(&kmap, r.ki.pcsc_fdt_phys, room)) {
@@ -215,6 +216,7 @@ int pcsc_session_run(const struct pcsc_session_in *in, struct pcsc_session_out *
 	memset(&env, 0, sizeof(env));
 	env.pm = in->pm;
 	env.owned = in->owned;
+	env.scratch = in->scratch;
 	env.meta = &metas;
 	env.kmap = &kmap;
 	env.S = S;

@@ -66,6 +66,8 @@ int verify_check_entries(const struct verify_env *env, struct pcsc_index *idx,
 			r = PCSC_R_DA_NOTRAM;
 		else if (phys_ranges_overlaps(env->owned, e->da, alloc))
 			r = PCSC_R_DA_OWNED;
+		else if (phys_ranges_overlaps(env->scratch, e->da, alloc))
+			r = PCSC_R_DA_SCRATCH;
 		else if (phys_ranges_overlaps(env->meta, e->da, alloc) ||
 			 kho_overlaps_meta(env->kmap, e->da, alloc))
 			r = PCSC_R_DA_META;

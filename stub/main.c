@@ -121,6 +121,7 @@ static void clean_written(void *ctx, uint64_t phys, uint64_t len)
 static void run_session(struct stub_platform *p, struct pci_cfg *cfg)
 {
 	static struct pcsc_session_out out;
+	static struct phys_ranges scratch;
 	struct pcsc_session_in in;
 
 	memset(&in, 0, sizeof(in));
@@ -131,6 +132,8 @@ static void run_session(struct stub_platform *p, struct pci_cfg *cfg)
 	in.nwindows = p->ecam.n;
 	in.pm = &p->mem;
 	in.owned = &p->owned;
+	if (p->kho_scratch_size && !phys_ranges_add(&scratch, p->kho_scratch, p->kho_scratch_size))
+		in.scratch = &scratch;
 	in.kho_fdt = p->kho_fdt;
 	in.kho_fdt_size = p->kho_fdt_size;
 	in.mode = session_mode(p->mode);

@@ -69,6 +69,7 @@ enum pcsc_reason {
 	PCSC_R_ABSENT,		/* no function at that BDF */
 	PCSC_R_VF_RANGE,	/* VF BDF not in its PF's enabled VF range */
 	PCSC_R_IDS,		/* vendor/device bytes not cached: identity unknowable */
+	PCSC_R_DA_SCRATCH,	/* inside a KHO scratch area: the next kernel allocates there */
 	PCSC_R_MAX
 };
 

@@ -28,6 +28,10 @@ struct pcsc_session_in {
 	unsigned int nwindows;
 	const struct physmem *pm;		/* RAM + map */
 	const struct phys_ranges *owned;	/* stub image, DTB, stack...; may be NULL */
+	/* KHO scratch areas (arm64 /chosen linux,kho-scratch, x86 setup_data):
+	 * preserved memory never lies there, the next kernel allocates there
+	 * early; a da or the pcsc FDT inside is refused. May be NULL. */
+	const struct phys_ranges *scratch;
 	uint64_t kho_fdt;			/* KHO root FDT phys; 0 = none */
 	uint64_t kho_fdt_size;			/* bound; 0 = KHO_FDT_MAX_SIZE */
 	enum pcsc_mode mode;

@@ -30,6 +30,7 @@ struct verify_counts {
 struct verify_env {
 	const struct physmem *pm;	/* RAM and the map to reach pcsc_data */
 	const struct phys_ranges *owned;	/* stub image, DTB, stack...: may be NULL */
+	const struct phys_ranges *scratch;	/* KHO scratch areas: may be NULL */
 	const struct phys_ranges *meta;	/* KHO root FDT, pcsc FDT pages: may be NULL */
 	const struct kho_map *kmap;	/* preserved ranges and map metadata */
 	uint16_t S;			/* pcsc_data cfg size: 4096 or 256 */

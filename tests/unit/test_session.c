@@ -275,6 +275,23 @@ static void pcsc_fdt_over_owned_memory_is_never_written(void **state)
 	assert_memory_equal(pcsc_fdt(), before, sizeof(before));
 }
 
+static void pcsc_fdt_in_kho_scratch_is_rejected(void **state)
+{
+	static struct phys_ranges scr;
+	char want[96];
+
+	(void)state;
+	build(4096);
+	memset(&scr, 0, sizeof(scr));
+	assert_int_equal(phys_ranges_add(&scr, lo.pcsc_fdt, 4096), 0);
+	in.scratch = &scr;
+	snprintf(want, sizeof(want), "pcsc FDT 0x%llx+%u overlaps memory it must not",
+		 (unsigned long long)lo.pcsc_fdt,
+		 (unsigned int)((fdt_totalsize(pcsc_fdt()) + 4095) & ~4095u));
+	expect_rejected(-PCSC_EOVERLAP, want, true);
+	in.scratch = NULL;
+}
+
 static void unknown_pcsc_compatible_detaches(void **state)
 {
 	(void)state;
@@ -430,6 +447,7 @@ int main(void)
 		cmocka_unit_test_teardown(map_loop_detaches, teardown),
 		cmocka_unit_test_teardown(bad_kho_root_is_reported_not_detached, teardown),
 		cmocka_unit_test_teardown(pcsc_fdt_over_owned_memory_is_never_written, teardown),
+		cmocka_unit_test_teardown(pcsc_fdt_in_kho_scratch_is_rejected, teardown),
 		cmocka_unit_test_teardown(arena_too_small_detaches, teardown),
 		cmocka_unit_test_teardown(arena_too_small_for_index_detaches, teardown),
 		cmocka_unit_test_teardown(no_cache_is_reported, teardown),

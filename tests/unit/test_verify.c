@@ -297,6 +297,22 @@ static void uncached_ids_are_never_valid(void **state)
 	expect(B(4, 0, 0), PCSC_VALID, PCSC_R_NONE);
 }
 
+static void da_in_kho_scratch_is_bad(void **state)
+{
+	static struct phys_ranges scr;
+
+	(void)state;
+	build(4096);
+	memset(&scr, 0, sizeof(scr));
+	assert_int_equal(phys_ranges_add(&scr, entry(B(1, 0, 0))->da + 4096, 4096), 0);
+	env.scratch = &scr;
+	assert_int_equal(verify_check_entries(&env, &idx, scratch, 32), 1);
+	env.scratch = NULL;
+	expect(B(1, 0, 0), PCSC_BAD, PCSC_R_DA_SCRATCH);
+	assert_string_equal(pcsc_reason_str(PCSC_R_DA_SCRATCH), "da in KHO scratch");
+	assert_int_equal(entry(B(2, 0, 0))->verdict, PCSC_UNJUDGED);
+}
+
 static void strict_vf_class_change_is_stale(void **state)
 {
 	struct verify_counts c;
@@ -405,6 +421,7 @@ int main(void)
 		cmocka_unit_test_teardown(strict_clears_differing_bytes, teardown),
 		cmocka_unit_test_teardown(strict_vf_class_change_is_stale, teardown),
 		cmocka_unit_test_teardown(uncached_ids_are_never_valid, teardown),
+		cmocka_unit_test_teardown(da_in_kho_scratch_is_bad, teardown),
 		cmocka_unit_test_teardown(entry_checks_each_reason, teardown),
 		cmocka_unit_test_teardown(duplicates_and_malformed_stay_bad, teardown),
 		cmocka_unit_test(mode_strings),
