@@ -191,7 +191,7 @@ clean:
 distclean:
 	$(Q)rm -rf $(O)
 
--include efi/efi.mk
+-include uefi/efi.mk
 -include bench/bench.mk
 
 -include $(shell find $(O) -name '*.d' -type f 2>/dev/null)

@@ -30,7 +30,7 @@ BOOT_NAME = {"x64": "BOOTX64.EFI", "aa64": "BOOTAA64.EFI"}
 FIRMWARE = {"x64": ("/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd"),
             "aa64": ("/usr/share/AAVMF/AAVMF_CODE.fd", "/usr/share/AAVMF/AAVMF_VARS.fd")}
 
-# Exit statuses the app prints as "efi exit 0x... NAME" (efi/efi_app.h).
+# Exit statuses the app prints as "efi exit 0x... NAME" (uefi/efi_app.h).
 EFI_ERR = 0x8000000000000000
 STATUS = {"success": 0, "usage": EFI_ERR | 2, "not-valid": EFI_ERR | 27, "rejected": EFI_ERR | 10,
           "no-ecam": EFI_ERR | 14, "io": EFI_ERR | 1, "no-memory": EFI_ERR | 9}

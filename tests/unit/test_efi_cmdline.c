@@ -1,12 +1,12 @@
-/* test_efi_cmdline.c - the EFI app's command-line splitting (efi/cmdline.c), on the host.
- * efi/ is not part of libpcsc.a: the file under test is compiled in here (efi/efi.mk
+/* test_efi_cmdline.c - the EFI app's command-line splitting (uefi/cmdline.c), on the host.
+ * uefi/ is not part of libpcsc.a: the file under test is compiled in here (uefi/efi.mk
  * adds gnu-efi's headers to this binary's flags). Never touches firmware. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <string.h>
 #include <cmocka.h>
-#include "../../efi/cmdline.c"
+#include "../../uefi/cmdline.c"
 
 /* UCS-2 copy of an ASCII string, n characters (no NUL unless included). */
 static size_t to16(CHAR16 *out, const char *s, size_t n)

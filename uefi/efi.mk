@@ -1,13 +1,13 @@
-# efi/efi.mk - the GNU-EFI bring-up app, build/efi/pcsc-stub-{x64,aa64}.efi
+# uefi/efi.mk - the GNU-EFI bring-up app, build/efi/pcsc-stub-{x64,aa64}.efi
 # (included by the top-level Makefile). lib/ is compiled again here, -fpic
-# for gnu-efi's -shared link, into build/efi/<arch>/; efi/x64.c and
-# efi/aa64.c are the per-arch hooks, every other efi/*.c is common.
+# for gnu-efi's -shared link, into build/efi/<arch>/; uefi/x64.c and
+# uefi/aa64.c are the per-arch hooks, every other uefi/*.c is common.
 #   make efi-images    both images (part of `make all`)
 #   make test-efi      the QEMU tests (OVMF / AAVMF), tests/qemu/test_efi_*.py
 
 EFI_OUT := $(O)/efi
-EFI_ARCH_SRCS := efi/x64.c efi/aa64.c
-EFI_COMMON_SRCS := $(filter-out $(EFI_ARCH_SRCS),$(sort $(wildcard efi/*.c)))
+EFI_ARCH_SRCS := uefi/x64.c uefi/aa64.c
+EFI_COMMON_SRCS := $(filter-out $(EFI_ARCH_SRCS),$(sort $(wildcard uefi/*.c)))
 
 # x64: Debian's amd64 gnu-efi, installed system-wide. EFIAPI becomes
 # __attribute__((ms_abi)) (GNU_EFI_USE_MS_ABI), so firmware calls are plain
@@ -56,16 +56,16 @@ efi_$(1)_BASE_CFLAGS := $(COMMON_CFLAGS) -ffreestanding -fno-builtin -nostdlib -
 	-isystem $(DEPS)/newlib-$$(efi_$(1)_TARGET)/include -isystem $(FDT_INC) \
 	$$(efi_$(1)_CFLAGS)
 efi_$(1)_LIB_OBJS := $(LIB_SRCS:%.c=$(EFI_OUT)/$(1)/%.o)
-efi_$(1)_APP_OBJS := $(EFI_COMMON_SRCS:%.c=$(EFI_OUT)/$(1)/%.o) $(EFI_OUT)/$(1)/efi/$(1).o
+efi_$(1)_APP_OBJS := $(EFI_COMMON_SRCS:%.c=$(EFI_OUT)/$(1)/%.o) $(EFI_OUT)/$(1)/uefi/$(1).o
 
 $(EFI_OUT)/$(1)/lib/%.o: lib/%.c $(STAMP_DEPS)
 	@mkdir -p $$(dir $$@)
 	@$$(if $$(Q),echo "  CC      $$@")
 	$$(Q)$$(efi_$(1)_CC) $$(efi_$(1)_BASE_CFLAGS) -MMD -MP -c $$< -o $$@
 
-# efi/ sees gnu-efi's headers too; -fshort-wchar makes L"" CHAR16 as
+# uefi/ sees gnu-efi's headers too; -fshort-wchar makes L"" CHAR16 as
 # gnu-efi expects.
-$(EFI_OUT)/$(1)/efi/%.o: efi/%.c $(STAMP_DEPS)
+$(EFI_OUT)/$(1)/uefi/%.o: uefi/%.c $(STAMP_DEPS)
 	@mkdir -p $$(dir $$@)
 	@$$(if $$(Q),echo "  CC      $$@")
 	$$(Q)$$(efi_$(1)_CC) $$(efi_$(1)_BASE_CFLAGS) -fshort-wchar \
@@ -82,7 +82,7 @@ $(EFI_OUT)/$(1)/libpcsc.a: $$(efi_$(1)_LIB_OBJS)
 # Order: our code, lib/, libfdt, then newlib for mem*/str* (gnu-efi's
 # libefi is not linked: we call firmware through the system table), then
 # libgnuefi (_relocate) and libgcc.
-$(EFI_OUT)/$(1)/pcsc-stub.so: $$(efi_$(1)_APP_OBJS) $(EFI_OUT)/$(1)/libpcsc.a linker/efi-$(1).lds efi/efi.mk
+$(EFI_OUT)/$(1)/pcsc-stub.so: $$(efi_$(1)_APP_OBJS) $(EFI_OUT)/$(1)/libpcsc.a linker/efi-$(1).lds uefi/efi.mk
 	@$$(if $$(Q),echo "  LD      $$@")
 	$$(Q)$$(efi_$(1)_LD) -nostdlib --no-undefined -shared -Bsymbolic -z nocombreloc \
 		--warn-common --build-id=sha1 -z noexecstack $$(efi_$(1)_LDFLAGS) -T linker/efi-$(1).lds \
@@ -92,7 +92,7 @@ $(EFI_OUT)/$(1)/pcsc-stub.so: $$(efi_$(1)_APP_OBJS) $(EFI_OUT)/$(1)/libpcsc.a li
 		$$(efi_$(1)_GNUEFI)/libgnuefi.a \
 		$$(shell $$(efi_$(1)_CC) -print-libgcc-file-name) -o $$@
 
-$(EFI_OUT)/pcsc-stub-$(1).efi: $(EFI_OUT)/$(1)/pcsc-stub.so efi/efi.mk
+$(EFI_OUT)/pcsc-stub-$(1).efi: $(EFI_OUT)/$(1)/pcsc-stub.so uefi/efi.mk
 	@$$(if $$(Q),echo "  EFI     $$@")
 	$$(Q)$$(efi_$(1)_OBJCOPY) $$(efi_$(1)_PE) $$< $$@
 endef
@@ -106,7 +106,7 @@ all: efi-images
 test-efi: efi-images host
 	$(Q)O=$(O) /usr/bin/python3 -m pytest -p no:cacheprovider -q -rf tests/qemu/test_efi_*.py
 
-# Host unit test of efi/cmdline.c (tests/unit/test_efi_cmdline.c compiles
+# Host unit test of uefi/cmdline.c (tests/unit/test_efi_cmdline.c compiles
 # that file in; the Makefile's generic unit-test rule builds it): it needs
 # gnu-efi's headers for CHAR16.
 $(O)/host-san/tests/test_efi_cmdline: SAN_CFLAGS += -isystem /usr/include/efi \

@@ -1,4 +1,4 @@
-/* efi/file.c - whole-file read/write on the volume the app was loaded from,
+/* uefi/file.c - whole-file read/write on the volume the app was loaded from,
  * and page allocation. It must never write outside the file it was given. */
 #include "efi_app.h"
 

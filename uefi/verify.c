@@ -1,4 +1,4 @@
-/* efi/verify.c - the `verify` command: a cache packed by `pcsctool pack`,
+/* uefi/verify.c - the `verify` command: a cache packed by `pcsctool pack`,
  * loaded from the ESP at its own physical addresses, judged by
  * pcsc_session_run against the live machine, optionally written back.
  * It never writes PCI config space, nor memory outside pages it allocated. */

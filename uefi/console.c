@@ -1,4 +1,4 @@
-/* efi/console.c - pcsc_log's sink in the EFI app: ASCII lines to ConOut.
+/* uefi/console.c - pcsc_log's sink in the EFI app: ASCII lines to ConOut.
  * It must never call ConOut before efi_main has set efi_st. */
 #include <pcsc/log.h>
 #include "efi_app.h"

@@ -1,5 +1,5 @@
-/* efi/efi_app.h - the contract between the EFI app's common code in efi/
- * and its two arch files (efi/x64.c, efi/aa64.c). Never included by lib/. */
+/* uefi/efi_app.h - the contract between the EFI app's common code in uefi/
+ * and its two arch files (uefi/x64.c, uefi/aa64.c). Never included by lib/. */
 #ifndef PCSC_EFI_APP_H
 #define PCSC_EFI_APP_H
 
@@ -27,7 +27,7 @@ extern EFI_SYSTEM_TABLE *efi_st;
 /* efi_streq - C string equality (no libc string calls needed by callers). */
 bool efi_streq(const char *a, const char *b);
 
-/* ---- arch hooks (efi/x64.c, efi/aa64.c) ---- */
+/* ---- arch hooks (uefi/x64.c, uefi/aa64.c) ---- */
 
 /* efi_arch_enter - make the stack protector's canary ours before any
  * protected code runs (x64: FS base MSR -> our block; aa64: __stack_chk_guard).
@@ -44,13 +44,13 @@ uint32_t efi_arch_mmio_read32(uint64_t addr);
 /* "x64" or "aa64", for the banner. */
 extern const char efi_arch_name[];
 
-/* ---- console (efi/console.c) ---- */
+/* ---- console (uefi/console.c) ---- */
 
 /* efi_console_init - route pcsc_log lines to ConOut (which OVMF/AAVMF also
  * mirror to the serial port). */
 void efi_console_init(void);
 
-/* ---- command line (efi/cmdline.c) ---- */
+/* ---- command line (uefi/cmdline.c) ---- */
 
 #define EFI_ARGV_MAX	16
 #define EFI_ARGS_MAX	512	/* bytes of ASCII command line kept */
@@ -76,7 +76,7 @@ int efi_args_from_ucs2(struct efi_args *a, const CHAR16 *s, size_t n16);
  */
 int efi_args_from_ascii(struct efi_args *a, const char *prog, const char *s, size_t n);
 
-/* ---- files on the app's own volume (efi/file.c) ---- */
+/* ---- files on the app's own volume (uefi/file.c) ---- */
 
 /*
  * efi_file_read - read path (ASCII, '/' or '\\' separators, an optional
@@ -95,7 +95,7 @@ EFI_STATUS efi_file_write(const char *path, const void *buf, uint64_t len);
 void *efi_pages_alloc(uint64_t len);
 void efi_pages_free(void *p, uint64_t len);
 
-/* ---- platform discovery (efi/platform.c) ---- */
+/* ---- platform discovery (uefi/platform.c) ---- */
 
 /*
  * efi_physmem_init - RAM ranges from the UEFI memory map (every write-back

@@ -1,4 +1,4 @@
-/* efi/main.c - the GNU-EFI bring-up app: entry, arguments, command dispatch,
+/* uefi/main.c - the GNU-EFI bring-up app: entry, arguments, command dispatch,
  * exit status. It never writes PCI config space; it changes no firmware state
  * except the files it is told to write (and power, with --shutdown). */
 #include <pcsc/log.h>

@@ -1,4 +1,4 @@
-/* efi/aa64.c - aa64 hooks of the EFI app: the stack protector's guard, MMIO.
+/* uefi/aa64.c - aa64 hooks of the EFI app: the stack protector's guard, MMIO.
  * It must never touch system registers the firmware owns (MMU, caches, VBAR). */
 #include "efi_app.h"
 

@@ -1,4 +1,4 @@
-/* efi/platform.c - what the EFI app learns from firmware: RAM from the UEFI
+/* uefi/platform.c - what the EFI app learns from firmware: RAM from the UEFI
  * memory map, ECAM from ACPI MCFG. It must never trust a table unchecked. */
 #include <pcsc/acpi.h>
 #include <pcsc/errno.h>

@@ -1,4 +1,4 @@
-/* efi/lspci.c - the `lspci` command: ECAM from ACPI MCFG, the live walk, one
+/* uefi/lspci.c - the `lspci` command: ECAM from ACPI MCFG, the live walk, one
  * line per function, then a totals line. It never writes PCI config space. */
 #include <pcsc/errno.h>
 #include <pcsc/log.h>

@@ -1,4 +1,4 @@
-/* efi/cmdline.c - command-line splitting for the EFI app (shell LoadOptions
+/* uefi/cmdline.c - command-line splitting for the EFI app (shell LoadOptions
  * or the args file). It must never write past struct efi_args. */
 #include "efi_app.h"
 

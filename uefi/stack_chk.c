@@ -1,4 +1,4 @@
-/* efi/stack_chk.c - the stack protector's failure path in the EFI app.
+/* uefi/stack_chk.c - the stack protector's failure path in the EFI app.
  * It must never return into the smashed frame: it leaves through BS->Exit. */
 #include "efi_app.h"
 

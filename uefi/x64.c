@@ -1,4 +1,4 @@
-/* efi/x64.c - x64 hooks of the EFI app: the stack protector's FS block, MMIO.
+/* uefi/x64.c - x64 hooks of the EFI app: the stack protector's FS block, MMIO.
  * It must never leave the firmware's FS base changed when control returns. */
 #include "efi_app.h"
 
