@@ -789,3 +789,28 @@ def ram_diff_pages(before, after, base, page=4096):
                         out.append(base + off + i)
             off += 1 << 20
     return out
+
+
+# ---- shared by the per-arch cache tests (test_*_cache.py) ----
+def verdicts(r):
+    """Every verdict line, verbatim (without the 'pcsc: ' prefix)."""
+    keep = {s for s, _ in report_lines(r.lines)}
+    return [l for l in r.lines if l.split(" ", 1)[0] in keep and not l.startswith("walk")]
+
+
+def saved(live):
+    """What the old kernel saved: every type 0 function (VFs included)."""
+    return [f for f in live if f[4] in ("ep", "pf", "vf")]
+
+
+def summary_of(r):
+    s = summary(r.lines)
+    assert s is not None, r.describe()
+    return s
+
+
+def walk_reads(machine):
+    """cfg reads of the cache-less walk of this machine (a boot without cache)."""
+    r = machine.boot()
+    line = [l for l in r.lines if l.startswith("walk functions=")][0]
+    return int(dict(kv.split("=") for kv in line.split()[1:])["cfg_reads"])

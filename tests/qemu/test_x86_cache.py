@@ -2,7 +2,7 @@
 # (pcsctool gen), placed with -device loader, announced by a SETUP_KEXEC_KHO setup_data entry. Never hand-types a BDF.
 import pytest
 
-from conftest import default_topology, topology_backends
+from conftest import default_topology, saved, summary_of, topology_backends, verdicts, walk_reads
 from x86util import X86Machine, assert_x86_exit
 
 
@@ -26,31 +26,6 @@ def test_x86_kho_fdt_and_scratch_from_setup_data(machine):
     addr, size = cache["kho_fdt"]
     assert f"kho fdt {addr:#x} size {size:#x} scratch 0x3000000 size 0x800000" \
         in r.lines, r.describe()
-
-
-def verdicts(r):
-    """Every verdict line, verbatim (without the 'pcsc: ' prefix)."""
-    from conftest import report_lines
-    keep = {s for s, _ in report_lines(r.lines)}
-    return [l for l in r.lines if l.split(" ", 1)[0] in keep and not l.startswith("walk")]
-
-
-def saved(live):
-    """What the old kernel saved: every type 0 function (VFs included)."""
-    return [f for f in live if f[4] in ("ep", "pf", "vf")]
-
-
-def summary_of(r):
-    from conftest import summary
-    s = summary(r.lines)
-    assert s is not None, r.describe()
-    return s
-
-
-def walk_reads(machine):
-    r = machine.boot()
-    line = [l for l in r.lines if l.startswith("walk functions=")][0]
-    return int(dict(kv.split("=") for kv in line.split()[1:])["cfg_reads"])
 
 
 def test_x86_clean_cache_all_valid_and_handed_over(machine):
