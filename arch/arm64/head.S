@@ -26,6 +26,7 @@
 #define SCTLR_A			(1 << 1)
 #define SCTLR_C			(1 << 2)
 #define SCTLR_I			(1 << 12)
+#define SCTLR_WXN		(1 << 19)
 /* How much the 1 GiB block map covers: 4 level-1 tables = 2 TiB. */
 #define PGT_L1_TABLES		4
 
@@ -64,6 +65,7 @@ arm64_next_desc:
 primary_entry:
 	mov	x19, x0			/* x19 = DTB for the whole of start-up */
 	msr	daifset, #0xf		/* no interrupts: we install no GIC handler */
+	msr	spsel, #1		/* SP_ELx: the SP our exception vectors use */
 	mrs	x20, CurrentEL
 	lsr	x20, x20, #2		/* x20 = EL we were entered at (1 or 2) */
 
@@ -238,6 +240,7 @@ mmu_on_identity:
 	orr	x8, x8, #SCTLR_C
 	orr	x8, x8, #SCTLR_I
 	bic	x8, x8, #SCTLR_A	/* unaligned Normal accesses allowed */
+	bic	x8, x8, #SCTLR_WXN	/* our image is one RWX block: WXN would fault it */
 	msr	sctlr_el1, x8
 	isb
 	ret
@@ -263,6 +266,7 @@ mmu_on_identity:
 	orr	x8, x8, #SCTLR_C
 	orr	x8, x8, #SCTLR_I
 	bic	x8, x8, #SCTLR_A
+	bic	x8, x8, #SCTLR_WXN
 	msr	sctlr_el2, x8
 	isb
 	ret
