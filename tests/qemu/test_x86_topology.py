@@ -1,33 +1,12 @@
 # tests/qemu/test_x86_topology.py - the x86 stub walks q35 topologies (root ports, x3130 switch, multi-function,
 # e1000e, virtio, nvme with SR-IOV) numbered by SeaBIOS, and prints exact walk lines. Never edits the build.
 from conftest import default_topology, topology_backends, walk_lines
-from x86util import BootParams, assert_x86_exit, machine_e820, run_x86
+from x86util import Q35_DEFAULT_WALK, BootParams, assert_x86_exit, machine_e820, run_x86
 
-# SeaBIOS numbers bridges depth first in slot order: rp1 (00:02.0) -> bus 1,
+# x86util.Q35_DEFAULT_WALK: SeaBIOS numbers bridges depth first in slot order: rp1 (00:02.0) -> bus 1,
 # rp2 (00:03.0) -> bus 2, rp3 (00:04.0) -> bus 3 with the x3130 upstream
 # port, its downstream ports on bus 4 -> buses 5, 6, 7. VFs stay off: no
 # firmware enables them.
-Q35_DEFAULT_WALK = """\
-walk 0000:00:00.0 8086:29c0 class 060000 ep
-walk 0000:00:01.0 1234:1111 class 030000 ep
-walk 0000:00:02.0 1b36:000c class 060400 bridge
-walk 0000:00:03.0 1b36:000c class 060400 bridge
-walk 0000:00:04.0 1b36:000c class 060400 bridge
-walk 0000:00:06.0 1af4:1000 class 020000 ep
-walk 0000:00:06.1 1af4:1001 class 010000 ep
-walk 0000:00:1f.0 8086:2918 class 060100 ep
-walk 0000:00:1f.2 8086:2922 class 010601 ep
-walk 0000:00:1f.3 8086:2930 class 0c0500 ep
-walk 0000:01:00.0 8086:10d3 class 020000 ep
-walk 0000:02:00.0 1b36:0010 class 010802 ep
-walk 0000:03:00.0 104c:8232 class 060400 bridge
-walk 0000:04:00.0 104c:8233 class 060400 bridge
-walk 0000:04:01.0 104c:8233 class 060400 bridge
-walk 0000:04:02.0 104c:8233 class 060400 bridge
-walk 0000:05:00.0 1af4:1042 class 010000 ep
-walk 0000:06:00.0 1af4:1041 class 020000 ep
-walk 0000:07:00.0 1af4:1041 class 020000 ep
-walk 0000:07:00.1 1af4:1041 class 020000 ep""".splitlines()
 
 
 def walk_of(r):

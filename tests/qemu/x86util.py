@@ -453,3 +453,28 @@ def pcsctool_wrap_x86(tmp_path, next_bzimage, name="pcsctool-wrapped.bzImage"):
                         need(X86_STUB), next_bzimage, "-o", out], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
     return out
+
+
+# The walk the x86 stub (and the EFI app on OVMF) prints for q35 with
+# conftest.default_topology(): SeaBIOS numbers the bridges, VFs stay off.
+Q35_DEFAULT_WALK = """\
+walk 0000:00:00.0 8086:29c0 class 060000 ep
+walk 0000:00:01.0 1234:1111 class 030000 ep
+walk 0000:00:02.0 1b36:000c class 060400 bridge
+walk 0000:00:03.0 1b36:000c class 060400 bridge
+walk 0000:00:04.0 1b36:000c class 060400 bridge
+walk 0000:00:06.0 1af4:1000 class 020000 ep
+walk 0000:00:06.1 1af4:1001 class 010000 ep
+walk 0000:00:1f.0 8086:2918 class 060100 ep
+walk 0000:00:1f.2 8086:2922 class 010601 ep
+walk 0000:00:1f.3 8086:2930 class 0c0500 ep
+walk 0000:01:00.0 8086:10d3 class 020000 ep
+walk 0000:02:00.0 1b36:0010 class 010802 ep
+walk 0000:03:00.0 104c:8232 class 060400 bridge
+walk 0000:04:00.0 104c:8233 class 060400 bridge
+walk 0000:04:01.0 104c:8233 class 060400 bridge
+walk 0000:04:02.0 104c:8233 class 060400 bridge
+walk 0000:05:00.0 1af4:1042 class 010000 ep
+walk 0000:06:00.0 1af4:1041 class 020000 ep
+walk 0000:07:00.0 1af4:1041 class 020000 ep
+walk 0000:07:00.1 1af4:1041 class 020000 ep""".splitlines()
