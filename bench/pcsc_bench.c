@@ -270,7 +270,7 @@ __attribute__((noinline)) int bench_phase_verify(struct bench *b, struct verify_
 	err = kho_open(&b->pm, b->lo.kho_fdt, 0, &ki);
 	if (err)
 		return err;
-	err = kho_map_read(&b->pm, ki.map_phys, ws->ranges, ws->nr, ws->meta, ws->nr, &ws->kmap);
+	err = kho_map_read(&b->pm, ki.abi, ki.map_phys, 0, ws->ranges, ws->nr, ws->meta, ws->nr, &ws->kmap);
 	if (err)
 		return err;
 	fdt = physmem_map(&b->pm, ki.pcsc_fdt_phys, FDT_V17_SIZE);

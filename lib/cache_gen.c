@@ -126,6 +126,7 @@ struct map_writer {
 	size_t bm_top;		/* bitmaps grow down from here */
 	int64_t prev;		/* byte offset of the last chunk written, -1 none */
 	uint32_t order_first;	/* first chunk of the current order */
+	uint32_t bmb;		/* kho-v1 bitmap bytes (512 or 4096) */
 	uint64_t first;
 };
 
@@ -177,8 +178,10 @@ static int map_new_chunk(struct map_writer *w, uint32_t order)
 static int map_mark(struct map_writer *w, uint64_t pfn, uint32_t order)
 {
 	uint64_t idx = pfn >> order;
-	uint64_t start = (idx / KHO_BITMAP_BITS * KHO_BITMAP_BITS) << (order + KHO_PAGE_SHIFT);
-	unsigned int bit = (unsigned int)(idx % KHO_BITMAP_BITS);
+	uint64_t bits = (uint64_t)w->bmb * 8u;
+	/* Upstream: phys_start = (index * PRESERVE_BITS) << (order + PAGE_SHIFT). */
+	uint64_t start = (idx / bits * bits) << (order + KHO_PAGE_SHIFT);
+	unsigned int bit = (unsigned int)(idx % bits);
 	uint32_t c, k, num;
 	uint8_t *ch, *bm;
 	int err;
@@ -203,12 +206,11 @@ static int map_mark(struct map_writer *w, uint64_t pfn, uint32_t order)
 		if (err)
 			return err;
 	}
-	if (w->bm_top < KHO_BITMAP_BYTES ||
-	    w->bm_top - KHO_BITMAP_BYTES < (size_t)w->nchunks * KHO_CHUNK_SIZE)
+	if (w->bm_top < w->bmb || w->bm_top - w->bmb < (size_t)w->nchunks * KHO_CHUNK_SIZE)
 		return -PCSC_ENOSPC;
-	w->bm_top -= KHO_BITMAP_BYTES;
+	w->bm_top -= w->bmb;
 	bm = w->buf + w->bm_top;
-	memset(bm, 0, KHO_BITMAP_BYTES);
+	memset(bm, 0, w->bmb);
 	pcsc_bit_set(bm, bit);
 	ch = w->buf + (size_t)(w->nchunks - 1) * KHO_CHUNK_SIZE;
 	num = rd32(ch + 12);
@@ -229,16 +231,60 @@ static uint32_t folio_order(uint64_t pfn, uint64_t end)
 	return o;
 }
 
+uint64_t cache_gen_kho_map_size(const struct kho_abi *abi, uint32_t n)
+{
+	/* Radix: the root, then up to 5 node pages per order whose path is
+	 * new (orders differ in the high key bits), and leaves for the span. */
+	if (abi && abi->map == KHO_MAP_RADIX)
+		return (1u + 5u * (KHO_MAX_ORDER + 1u) + 16u + n / 2048u) * (uint64_t)KHO_PAGE_SIZE;
+	return (16u + n / 2048u) * (uint64_t)KHO_PAGE_SIZE;
+}
+
+/* kho-v2+: mark the folio (pfn, order) in the radix tree rooted at the
+ * first page of w->buf, allocating node pages upwards as upstream's
+ * kho_radix_add_page allocates them on first use. */
+static int radix_mark(struct map_writer *w, uint64_t pfn, uint32_t order)
+{
+	uint64_t key = kho_radix_key(pfn << KHO_PAGE_SHIFT, order);
+	uint8_t *node = w->buf;
+	unsigned int level, idx;
+	uint64_t p;
+
+	for (level = KHO_RADIX_LEVELS - 1; level >= 1; level--) {
+		idx = (unsigned int)(key >> ((level - 1) * KHO_RADIX_TABLE_LOG2 +
+					     KHO_RADIX_BITMAP_LOG2)) &
+		      ((1u << KHO_RADIX_TABLE_LOG2) - 1);
+		p = rd64(node + 8u * idx);
+		if (!p) {
+			size_t off = (size_t)w->nchunks * KHO_PAGE_SIZE;
+
+			if (off + KHO_PAGE_SIZE > w->size)
+				return -PCSC_ENOSPC;
+			memset(w->buf + off, 0, KHO_PAGE_SIZE);
+			w->nchunks++;
+			p = w->phys + off;
+			wr64(node + 8u * idx, p);
+		}
+		node = w->buf + (p - w->phys);
+	}
+	pcsc_bit_set(node, (unsigned int)(key & ((1u << KHO_RADIX_BITMAP_LOG2) - 1)));
+	return 0;
+}
+
 int cache_gen_kho_map(void *buf, size_t size, uint64_t buf_phys,
 		      const struct kho_range *ranges, uint32_t n,
+		      const struct kho_abi *abi, uint32_t v1_bitmap,
 		      uint64_t *first, size_t *used)
 {
+	bool radix = abi && abi->map == KHO_MAP_RADIX;
 	struct map_writer w;
 	uint32_t i, order;
 	int err;
 
 	if (buf_phys & (KHO_PAGE_SIZE - 1))
 		return -PCSC_EALIGN;
+	if (v1_bitmap && v1_bitmap != KHO_BITMAP_512 && v1_bitmap != KHO_BITMAP_4096)
+		return -PCSC_EINVAL;
 	for (i = 0; i < n; i++) {
 		if (ranges[i].end <= ranges[i].start)
 			return -PCSC_ERANGE;
@@ -249,8 +295,17 @@ int cache_gen_kho_map(void *buf, size_t size, uint64_t buf_phys,
 	w.buf = buf;
 	w.size = size;
 	w.phys = buf_phys;
-	w.bm_top = size & ~(size_t)(KHO_BITMAP_BYTES - 1);
+	w.bmb = v1_bitmap ? v1_bitmap : KHO_BITMAP_512;
+	w.bm_top = size & ~(size_t)(w.bmb - 1);
 	w.prev = -1;
+	if (radix) {
+		/* The root exists even for an empty map (kho_init allocates it). */
+		if (size < KHO_PAGE_SIZE)
+			return -PCSC_ENOSPC;
+		memset(buf, 0, KHO_PAGE_SIZE);
+		w.nchunks = 1;
+		w.first = buf_phys;
+	}
 	for (order = 0; order <= KHO_MAX_ORDER; order++) {
 		w.order_first = w.nchunks;
 		for (i = 0; i < n; i++) {
@@ -261,7 +316,7 @@ int cache_gen_kho_map(void *buf, size_t size, uint64_t buf_phys,
 				uint32_t o = folio_order(pfn, end);
 
 				if (o == order) {
-					err = map_mark(&w, pfn, o);
+					err = radix ? radix_mark(&w, pfn, o) : map_mark(&w, pfn, o);
 					if (err)
 						return err;
 				}
@@ -276,18 +331,23 @@ int cache_gen_kho_map(void *buf, size_t size, uint64_t buf_phys,
 	return 0;
 }
 
-int cache_gen_kho_fdt(void *buf, size_t size, const char *compatible,
-		      uint64_t map_phys, uint64_t pcsc_fdt_phys)
+int cache_gen_kho_fdt(void *buf, size_t size, const struct kho_abi *abi, const char *compatible,
+		      uint64_t map_phys, uint64_t pcsc_fdt_phys, uint64_t blob_size)
 {
 	int err;
 
-	err = gen_fdt_begin(buf, size, compatible ? compatible : KHO_COMPATIBLE);
+	if (!abi)
+		abi = &kho_abis[0];
+	err = gen_fdt_begin(buf, size, compatible ? compatible : abi->compatible);
 	if (!err)
 		err = fdt_property(buf, KHO_PROP_MEM_MAP, &map_phys, sizeof(map_phys));
 	if (!err && pcsc_fdt_phys) {
 		err = fdt_begin_node(buf, PCSC_KHO_NAME);
 		if (!err)
-			err = fdt_property(buf, KHO_PROP_FDT, &pcsc_fdt_phys, sizeof(pcsc_fdt_phys));
+			err = fdt_property(buf, abi->subtree_prop, &pcsc_fdt_phys,
+					   sizeof(pcsc_fdt_phys));
+		if (!err && abi->blob_size)
+			err = fdt_property(buf, KHO_PROP_BLOB_SIZE, &blob_size, sizeof(blob_size));
 		if (!err)
 			err = fdt_end_node(buf);
 	}
@@ -332,7 +392,7 @@ int cache_gen_build(void *img, uint64_t img_base, uint64_t img_size,
 	lo->pcsc_fdt = lo->data + (uint64_t)n * lo->stride;
 	lo->pcsc_fdt_alloc = cache_gen_pcsc_fdt_size(n);
 	lo->map_area = lo->pcsc_fdt + lo->pcsc_fdt_alloc;
-	lo->map_area_size = (16u + n / 2048u) * (uint64_t)KHO_PAGE_SIZE;
+	lo->map_area_size = cache_gen_kho_map_size(lo->abi, n);
 	lo->kho_fdt = lo->map_area + lo->map_area_size;
 	lo->end = lo->kho_fdt + KHO_PAGE_SIZE;
 	if (lo->end > img_end || lo->end < lo->base)
@@ -354,10 +414,12 @@ int cache_gen_build(void *img, uint64_t img_base, uint64_t img_size,
 	pres.start = lo->data;
 	pres.end = lo->map_area;
 	err = cache_gen_kho_map(m + (lo->map_area - img_base), lo->map_area_size, lo->map_area,
-				&pres, 1, &lo->map, &used);
+				&pres, 1, lo->abi, lo->v1_bitmap, &lo->map, &used);
 	if (err)
 		return err;
 	memset(m + (lo->kho_fdt - img_base), 0, KHO_PAGE_SIZE);
-	return cache_gen_kho_fdt(m + (lo->kho_fdt - img_base), KHO_PAGE_SIZE, NULL, lo->map,
-				 lo->pcsc_fdt);
+	/* blob-size: the FDT's own size, as a KHO user passes it. */
+	return cache_gen_kho_fdt(m + (lo->kho_fdt - img_base), KHO_PAGE_SIZE, lo->abi, NULL,
+				 lo->map, lo->pcsc_fdt,
+				 fdt_totalsize(m + (lo->pcsc_fdt - img_base)));
 }

@@ -4,6 +4,7 @@
 #include <libfdt.h>
 #include <pcsc/errno.h>
 #include <pcsc/handover.h>
+#include <pcsc/kho.h>
 #include <pcsc/log.h>
 #include <pcsc/sha256.h>
 #include <pcsc/sort.h>
@@ -119,21 +120,86 @@ int handover_patch(void *fdt, uint32_t room, const struct pcsc_index *idx,
 	return 0;
 }
 
-int handover_detach(void *kho_fdt, int pcsc_node)
+static bool is_pcsc_name(const char *name, size_t len)
+{
+	return len >= 4 && !memcmp(name, PCSC_KHO_NAME, 4) && (len == 4 || name[4] == '@');
+}
+
+static uint32_t be32_at(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* A root libfdt rejected: walk its tokens ourselves, every step at least 4
+ * bytes forward inside [off_dt_struct, +size_dt_struct) and the mapped
+ * blob, and rename each depth-1 pcsc node. */
+static int detach_scan(uint8_t *fdt, uint32_t size)
+{
+	uint32_t off = be32_at(fdt + 8), end = off + be32_at(fdt + 36), depth = 0;
+	int renamed = 0;
+
+	if (end < off || end > size)
+		end = size;
+	while (off + 4 <= end) {
+		uint32_t tag = be32_at(fdt + off), len;
+		size_t nl;
+
+		off += 4;
+		switch (tag) {
+		case FDT_BEGIN_NODE:
+			nl = strnlen((const char *)fdt + off, end - off);
+			if (off + nl >= end)
+				return renamed;		/* name runs off the block */
+			if (depth == 1 && is_pcsc_name((const char *)fdt + off, nl)) {
+				fdt[off + 3] = '-';	/* "pcsc" -> "pcs-" */
+				renamed++;
+			}
+			depth++;
+			off += ((uint32_t)nl + 1 + 3) & ~3u;
+			break;
+		case FDT_END_NODE:
+			if (!depth || !--depth)
+				return renamed;
+			break;
+		case FDT_PROP:
+			if (off + 8 > end)
+				return renamed;
+			len = be32_at(fdt + off);
+			if (len > end - off - 8)
+				return renamed;
+			off += 8 + ((len + 3) & ~3u);
+			break;
+		case FDT_NOP:
+			break;
+		default:			/* FDT_END or garbage */
+			return renamed;
+		}
+	}
+	return renamed;
+}
+
+int handover_detach(const struct kho_info *ki, const struct physmem *pm)
 {
 	int node, n;
 
-	if (pcsc_node <= 0 || fdt_nop_node(kho_fdt, pcsc_node))
-		return -PCSC_EBADFDT;
-	/* Every other child the next kernel's by-name lookup would find
-	 * ("pcsc", "pcsc@..."): each NOP shrinks the set, and a checked blob
-	 * holds fewer nodes than it has 8-byte words. */
-	for (n = 0; n < (int)(fdt_totalsize(kho_fdt) / 8u); n++) {
-		node = fdt_subnode_offset(kho_fdt, 0, PCSC_KHO_NAME);
+	if (!ki || !ki->fdt)
+		return -PCSC_EINVAL;
+	if (!ki->checked) {
+		n = detach_scan(ki->fdt, ki->fdt_size);
+		if (n)
+			physmem_wrote(pm, ki->fdt_phys, ki->fdt_size);
+		return n;
+	}
+	/* Each NOP shrinks the set, and a checked blob holds fewer nodes than
+	 * it has 8-byte words. */
+	for (n = 0; n < (int)(ki->fdt_size / 8u); n++) {
+		node = fdt_subnode_offset(ki->fdt, 0, PCSC_KHO_NAME);
 		if (node < 0)
 			break;
-		if (fdt_nop_node(kho_fdt, node))
+		if (fdt_nop_node(ki->fdt, node))
 			return -PCSC_EBADFDT;
 	}
-	return 0;
+	if (n)
+		physmem_wrote(pm, ki->fdt_phys, ki->fdt_size);
+	return n;
 }

@@ -1,4 +1,4 @@
-/* kho.c - reads the KHO root FDT and walks the preserved-memory map into sorted ranges.
+/* kho.c - reads the KHO root FDT (any ABI of kho_abis) and answers questions about its map.
  * Every byte is read through physmem_map after its bounds are known; no loop is unbounded. */
 #include <string.h>
 #include <libfdt.h>
@@ -7,8 +7,63 @@
 #include <pcsc/log.h>
 #include <pcsc/pcsc_fdt.h>
 #include <pcsc/sort.h>
+#include "kho_map.h"
 
-#define say(buf, ...) pcsc_snprintf((buf), KHO_MSG_MAX, __VA_ARGS__)
+/* The one table of KHO ABIs (docs/abi.md has each row's upstream source). */
+const struct kho_abi kho_abis[] = {
+	{ "kho-v1", KHO_MAP_CHUNKS, "fdt", false, "6.16-7.0" },
+	{ "kho-v2", KHO_MAP_RADIX, "preserved-data", false, "7.1" },
+	{ "kho-v3", KHO_MAP_RADIX, "preserved-data", true, "7.1" },
+	{ "kho-v4", KHO_MAP_RADIX, "preserved-data", true, "7.2" },
+};
+const unsigned int kho_nabis = sizeof(kho_abis) / sizeof(kho_abis[0]);
+
+int kho_abi_match(const char *compat, int len, const struct kho_abi **abi)
+{
+	const struct kho_abi *found = NULL;
+	unsigned int i;
+	int off;
+
+	*abi = NULL;
+	if (!compat || len <= 0)
+		return -PCSC_ECOMPAT;
+	/* Bounded by len: every step consumes at least one byte. */
+	for (off = 0; off < len;) {
+		const char *s = compat + off;
+		size_t sl = strnlen(s, (size_t)(len - off));
+
+		for (i = 0; i < kho_nabis && off + (int)sl < len; i++) {
+			if (sl != strlen(kho_abis[i].compatible) ||
+			    memcmp(s, kho_abis[i].compatible, sl))
+				continue;
+			if (found && found != &kho_abis[i])
+				return -PCSC_ECOMPAT;	/* two ABIs: which one? */
+			found = &kho_abis[i];
+		}
+		off += (int)sl + 1;
+	}
+	if (!found)
+		return -PCSC_ECOMPAT;
+	*abi = found;
+	return 0;
+}
+
+int kho_abi_by_name(const char *name, const struct kho_abi **abi, uint32_t *bitmap)
+{
+	static const struct { const char *name; unsigned int row; uint32_t bitmap; } names[] = {
+		{ "v1-512", 0, KHO_BITMAP_512 }, { "v1-4096", 0, KHO_BITMAP_4096 },
+		{ "v2", 1, 0 }, { "v3", 2, 0 }, { "v4", 3, 0 },
+	};
+	unsigned int i;
+
+	for (i = 0; name && i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(name, names[i].name)) {
+			*abi = &kho_abis[names[i].row];
+			*bitmap = names[i].bitmap;
+			return 0;
+		}
+	return -PCSC_EINVAL;
+}
 
 /* Children of the root that fdt_subnode_offset(fdt, 0, "pcsc") could
  * return: "pcsc" itself or "pcsc@<anything>". Bounded by the checked blob. */
@@ -26,79 +81,147 @@ static int kho_count_pcsc(const void *fdt)
 	return n;
 }
 
+static int get_u64(const void *fdt, int node, const char *prop, uint64_t *v, char *msg,
+		   const char *what)
+{
+	const void *p;
+	int len;
+
+	p = fdt_getprop(fdt, node, prop, &len);
+	if (!p) {
+		kho_say(msg, "%s has no %s property", what, prop);
+		return -PCSC_ENOTFOUND;
+	}
+	if (len != 8) {
+		kho_say(msg, "%s %s is %d bytes, not 8", what, prop, len);
+		return -PCSC_EPROPSIZE;
+	}
+	memcpy(v, p, 8);	/* native-endian, like every KHO property */
+	return 0;
+}
+
+/* The header, then the whole blob mapped (even when it fails a later
+ * check: a detach needs the bytes). */
+static int map_root(const struct physmem *pm, uint64_t fdt_phys, uint64_t max_size,
+		    struct kho_info *ki)
+{
+	const void *hdr;
+	uint32_t total;
+
+	/* An FDT is 8-byte aligned by specification; libfdt reads its header
+	 * as a struct (and arm64 with the MMU off faults on misalignment). */
+	if (fdt_phys & 7) {
+		kho_say(ki->msg, "KHO FDT at 0x%llx not 8-byte aligned", (unsigned long long)fdt_phys);
+		return -PCSC_EALIGN;
+	}
+	/* Header first: totalsize is not trusted before it is bounded. */
+	hdr = physmem_map(pm, fdt_phys, FDT_V17_SIZE);
+	if (!hdr) {
+		kho_say(ki->msg, "KHO FDT at 0x%llx not in RAM", (unsigned long long)fdt_phys);
+		return -PCSC_ENOTRAM;
+	}
+	if (fdt_magic(hdr) != FDT_MAGIC) {
+		kho_say(ki->msg, "KHO FDT bad magic 0x%08x", (unsigned int)fdt_magic(hdr));
+		return -PCSC_EBADFDT;
+	}
+	total = fdt_totalsize(hdr);
+	if (total < FDT_V17_SIZE || total > KHO_FDT_MAX_SIZE) {
+		kho_say(ki->msg, "KHO FDT totalsize %u outside %u..%u", (unsigned int)total,
+			(unsigned int)FDT_V17_SIZE, (unsigned int)KHO_FDT_MAX_SIZE);
+		return -PCSC_EBADFDT;
+	}
+	ki->fdt = physmem_map(pm, fdt_phys, total);
+	if (!ki->fdt) {
+		kho_say(ki->msg, "KHO FDT 0x%llx+%u not in RAM", (unsigned long long)fdt_phys,
+			(unsigned int)total);
+		return -PCSC_ENOTRAM;
+	}
+	ki->fdt_size = total;
+	if (total > max_size) {
+		kho_say(ki->msg, "KHO FDT totalsize %u above the %llu-byte bound", (unsigned int)total,
+			(unsigned long long)max_size);
+		return -PCSC_EBADFDT;
+	}
+	return 0;
+}
+
 int kho_open(const struct physmem *pm, uint64_t fdt_phys, uint64_t max_size, struct kho_info *ki)
 {
-	const void *hdr, *p;
-	uint32_t total;
-	int err, len, node, matches;
+	const char *compat;
+	char shown[40];
+	int err, len;
 
 	memset(ki, 0, sizeof(*ki));
 	ki->fdt_phys = fdt_phys;
 	ki->pcsc_node = -1;
 	if (!max_size || max_size > KHO_FDT_MAX_SIZE)
 		max_size = KHO_FDT_MAX_SIZE;
-	/* An FDT is 8-byte aligned by specification; libfdt reads its header
-	 * as a struct (and arm64 with the MMU off faults on misalignment). */
-	if (fdt_phys & 7) {
-		say(ki->msg, "KHO FDT at 0x%llx not 8-byte aligned", (unsigned long long)fdt_phys);
-		return -PCSC_EALIGN;
-	}
-	/* Header first: totalsize is not trusted before it is bounded. */
-	hdr = physmem_map(pm, fdt_phys, FDT_V17_SIZE);
-	if (!hdr) {
-		say(ki->msg, "KHO FDT at 0x%llx not in RAM", (unsigned long long)fdt_phys);
-		return -PCSC_ENOTRAM;
-	}
-	if (fdt_magic(hdr) != FDT_MAGIC) {
-		say(ki->msg, "KHO FDT bad magic 0x%08x", (unsigned int)fdt_magic(hdr));
-		return -PCSC_EBADFDT;
-	}
-	total = fdt_totalsize(hdr);
-	if (total > max_size) {
-		say(ki->msg, "KHO FDT totalsize %u above the %llu-byte bound", (unsigned int)total,
-		    (unsigned long long)max_size);
-		return -PCSC_EBADFDT;
-	}
-	ki->fdt = physmem_map(pm, fdt_phys, total);
-	if (!ki->fdt) {
-		say(ki->msg, "KHO FDT 0x%llx+%u not in RAM", (unsigned long long)fdt_phys,
-		    (unsigned int)total);
-		return -PCSC_ENOTRAM;
-	}
-	ki->fdt_size = total;
-	err = pcsc_blob_check(ki->fdt, total, "KHO FDT", KHO_COMPATIBLE, ki->msg, sizeof(ki->msg));
+	err = map_root(pm, fdt_phys, max_size, ki);
 	if (err)
 		return err;
-	p = fdt_getprop(ki->fdt, 0, KHO_PROP_MEM_MAP, &len);
-	if (!p || len != 8) {
-		say(ki->msg, "KHO FDT preserved-memory-map is %d bytes, not 8", p ? len : 0);
-		return -PCSC_EPROPSIZE;
+	err = pcsc_blob_check(ki->fdt, ki->fdt_size, "KHO FDT", NULL, ki->msg, sizeof(ki->msg));
+	if (err)
+		return err;
+	ki->checked = true;
+	/* The pcsc child before the compatible: a root we cannot read must
+	 * still have its pcsc child detached. Linux finds the subtree with a
+	 * by-name lookup that also matches "pcsc@...": with two candidates,
+	 * detaching the one we judged would hand the other, unverified, on. */
+	ki->npcsc = kho_count_pcsc(ki->fdt);
+	ki->pcsc_node = fdt_subnode_offset(ki->fdt, 0, PCSC_KHO_NAME);
+	if (ki->pcsc_node < 0)
+		ki->pcsc_node = -1;
+	compat = fdt_getprop(ki->fdt, 0, "compatible", &len);
+	if (kho_abi_match(compat, compat ? len : 0, &ki->abi)) {
+		if (compat && len > 0) {
+			pcsc_printable(shown, sizeof(shown), compat, len);
+			kho_say(ki->msg, "KHO FDT unknown compatible \"%s\"", shown);
+		} else {
+			kho_say(ki->msg, "%s", "KHO FDT has no compatible");
+		}
+		return -PCSC_ECOMPAT;
 	}
-	memcpy(&ki->map_phys, p, 8);
-	node = fdt_subnode_offset(ki->fdt, 0, PCSC_KHO_NAME);
-	if (node < 0) {
-		say(ki->msg, "%s", "KHO FDT has no pcsc subtree");
+	err = get_u64(ki->fdt, 0, KHO_PROP_MEM_MAP, &ki->map_phys, ki->msg, "KHO FDT");
+	if (err)
+		return err == -PCSC_ENOTFOUND ? -PCSC_EPROPSIZE : err;
+	if (ki->npcsc == 0) {
+		kho_say(ki->msg, "%s", "KHO FDT has no pcsc subtree");
 		return -PCSC_ENOTFOUND;
 	}
-	ki->pcsc_node = node;
-	/* Linux finds the subtree with the same by-name lookup, which also
-	 * matches "pcsc@...": with two candidates, detaching the one we judged
-	 * would hand the other, unverified, to the next kernel. */
-	matches = kho_count_pcsc(ki->fdt);
-	if (matches != 1) {
-		say(ki->msg, "KHO FDT has %d pcsc nodes", matches);
+	if (ki->npcsc != 1) {
+		kho_say(ki->msg, "KHO FDT has %d pcsc nodes", ki->npcsc);
 		return -PCSC_EDUP;
 	}
-	p = fdt_getprop(ki->fdt, node, KHO_PROP_FDT, &len);
-	if (!p) {
-		say(ki->msg, "%s", "KHO pcsc node has no fdt property");
-		return -PCSC_ENOTFOUND;
-	}
-	if (len != 8) {
-		say(ki->msg, "KHO pcsc fdt property is %d bytes, not 8", len);
-		return -PCSC_EPROPSIZE;
-	}
-	memcpy(&ki->pcsc_fdt_phys, p, 8);
+	err = get_u64(ki->fdt, ki->pcsc_node, ki->abi->subtree_prop, &ki->pcsc_fdt_phys, ki->msg,
+		      "KHO pcsc node");
+	if (!err && ki->abi->blob_size)
+		err = get_u64(ki->fdt, ki->pcsc_node, KHO_PROP_BLOB_SIZE, &ki->pcsc_blob_size,
+			      ki->msg, "KHO pcsc node");
+	return err;
+}
+
+int kho_map_read(const struct physmem *pm, const struct kho_abi *abi, uint64_t map_phys,
+		 uint32_t v1_bitmap, struct kho_range *r, uint32_t cap,
+		 struct kho_range *meta, uint32_t metacap, struct kho_map *m)
+{
+	int err;
+
+	memset(m, 0, sizeof(*m));
+	m->r = r;
+	m->cap = cap;
+	m->meta = meta;
+	m->metacap = metacap;
+	m->compact_r = true;
+	m->compact_meta = true;
+	m->kind = abi ? abi->map : KHO_MAP_CHUNKS;
+	if (m->kind == KHO_MAP_RADIX)
+		err = kho_radix_read(pm, map_phys, m);
+	else
+		err = kho_chunks_read(pm, map_phys, v1_bitmap, m);
+	if (err)
+		return err;
+	m->n = kho_ranges_sort_merge(r, m->n);
+	m->nmeta = kho_ranges_sort_merge(meta, m->nmeta);
 	return 0;
 }
 
@@ -125,13 +248,25 @@ uint32_t kho_ranges_sort_merge(struct kho_range *r, uint32_t n)
 	return o;
 }
 
-/* Append [start, end). Bits of one bitmap arrive in address order, so a
- * contiguous folio extends the last range. When the array is full, sort and
- * merge it in place (folios of different orders are often adjacent) and go
- * on if that freed at least a quarter of it; *compact stops further tries
- * once it did not, which bounds the total sorting work. */
-static int add_range(struct kho_range *r, uint32_t *n, uint32_t cap, bool *compact,
-		     uint64_t start, uint64_t end)
+bool kho_ranges_disjoint(struct kho_range *r, uint32_t n, uint64_t *dup)
+{
+	uint32_t i;
+
+	ranges_sort(r, n);
+	for (i = 1; i < n; i++)
+		if (r[i].start < r[i - 1].end) {
+			*dup = r[i].start;
+			return false;
+		}
+	return true;
+}
+
+/* When the array is full, sort and merge it in place (folios of different
+ * orders are often adjacent) and go on if that freed at least a quarter of
+ * it; *compact stops further tries once it did not, which bounds the total
+ * sorting work. */
+int kho_map_add(struct kho_range *r, uint32_t *n, uint32_t cap, bool *compact,
+		uint64_t start, uint64_t end)
 {
 	if (*n && r[*n - 1].end == start) {
 		r[*n - 1].end = end;
@@ -150,15 +285,17 @@ static int add_range(struct kho_range *r, uint32_t *n, uint32_t cap, bool *compa
 	return 0;
 }
 
-static int read_bitmap(struct kho_map *m, const uint8_t *bm, uint64_t start, uint32_t order)
+int kho_map_bitmap(struct kho_map *m, const uint8_t *bm, uint32_t nbytes,
+		   uint64_t start, unsigned int order)
 {
 	unsigned int shift = order + KHO_PAGE_SHIFT;
 	unsigned int w, b;
 	int err;
 
 	/* One range per run of set bits, not per bit: an all-ones bitmap is
-	 * 64 word steps, and a hostile map cannot make us walk bit by bit. */
-	for (w = 0; w < KHO_BITMAP_BYTES / 8; w++) {
+	 * nbytes / 8 word steps, and a hostile map cannot make us walk bit
+	 * by bit. */
+	for (w = 0; w < nbytes / 8; w++) {
 		uint64_t word;
 
 		memcpy(&word, bm + 8 * w, 8);	/* little-endian unsigned long */
@@ -171,10 +308,10 @@ static int read_bitmap(struct kho_map *m, const uint8_t *bm, uint64_t start, uin
 			ones = ~word ? (unsigned int)__builtin_ctzll(~word) : 64u - b;
 			k = (uint64_t)w * 64 + b;
 			fs = start + (k << shift);
-			err = add_range(m->r, &m->n, m->cap, &m->compact_r, fs,
-					fs + ((uint64_t)ones << shift));
+			err = kho_map_add(m->r, &m->n, m->cap, &m->compact_r, fs,
+					  fs + ((uint64_t)ones << shift));
 			if (err)
-				return err;
+				return kho_map_full(m);
 			m->folios += ones;
 			b += ones;
 			word = ones < 64 ? word >> ones : 0;
@@ -183,113 +320,10 @@ static int read_bitmap(struct kho_map *m, const uint8_t *bm, uint64_t start, uin
 	return 0;
 }
 
-int kho_map_read(const struct physmem *pm, uint64_t map_phys,
-		 struct kho_range *r, uint32_t cap,
-		 struct kho_range *meta, uint32_t metacap, struct kho_map *m)
+int kho_map_full(struct kho_map *m)
 {
-	uint64_t chunk = map_phys, tortoise = map_phys;
-	uint32_t power = 1, lam = 0;
-	int err;
-
-	memset(m, 0, sizeof(*m));
-	m->r = r;
-	m->cap = cap;
-	m->meta = meta;
-	m->metacap = metacap;
-	m->compact_r = true;
-	m->compact_meta = true;
-	while (chunk) {
-		const uint8_t *c;
-		uint64_t next;
-		uint32_t order, num, i;
-
-		if (m->chunks >= KHO_MAX_CHUNKS) {
-			say(m->msg, "KHO map longer than %u chunks", KHO_MAX_CHUNKS);
-			return -PCSC_ELOOP;
-		}
-		if (chunk & (KHO_CHUNK_SIZE - 1)) {
-			say(m->msg, "KHO map chunk 0x%llx not page aligned", (unsigned long long)chunk);
-			return -PCSC_EALIGN;
-		}
-		c = physmem_map(pm, chunk, KHO_CHUNK_SIZE);
-		if (!c) {
-			say(m->msg, "KHO map chunk 0x%llx not in RAM", (unsigned long long)chunk);
-			return -PCSC_ENOTRAM;
-		}
-		m->chunks++;
-		err = add_range(meta, &m->nmeta, metacap, &m->compact_meta, chunk, chunk + KHO_CHUNK_SIZE);
-		if (err)
-			goto full;
-		memcpy(&next, c, 8);
-		memcpy(&order, c + 8, 4);
-		memcpy(&num, c + 12, 4);
-		if (order > KHO_MAX_ORDER) {
-			say(m->msg, "KHO map chunk 0x%llx order %u above %u", (unsigned long long)chunk,
-			    order, KHO_MAX_ORDER);
-			return -PCSC_ERANGE;
-		}
-		if (num > KHO_CHUNK_MAX_ELMS) {
-			say(m->msg, "KHO map chunk 0x%llx has %u entries, max %u",
-			    (unsigned long long)chunk, num, (unsigned int)KHO_CHUNK_MAX_ELMS);
-			return -PCSC_ERANGE;
-		}
-		for (i = 0; i < num; i++) {
-			const uint8_t *ent = c + KHO_CHUNK_HDR_SIZE + i * KHO_CHUNK_ENTRY_SIZE;
-			uint64_t start, bitmap, span = (uint64_t)KHO_BITMAP_BITS << (order + KHO_PAGE_SHIFT);
-			const uint8_t *bm;
-
-			memcpy(&start, ent, 8);
-			memcpy(&bitmap, ent + 8, 8);
-			if (bitmap & 7) {
-				say(m->msg, "KHO map bitmap 0x%llx unaligned", (unsigned long long)bitmap);
-				return -PCSC_EALIGN;
-			}
-			if (start & ((1ull << (order + KHO_PAGE_SHIFT)) - 1)) {
-				say(m->msg, "KHO map start 0x%llx not aligned to order %u",
-				    (unsigned long long)start, order);
-				return -PCSC_EALIGN;
-			}
-			if (start + span < start) {
-				say(m->msg, "KHO map start 0x%llx order %u wraps", (unsigned long long)start, order);
-				return -PCSC_ERANGE;
-			}
-			if (++m->bitmaps > KHO_MAX_BITMAPS) {
-				say(m->msg, "KHO map has more than %u bitmaps", KHO_MAX_BITMAPS);
-				return -PCSC_ERANGE;
-			}
-			bm = physmem_map(pm, bitmap, KHO_BITMAP_BYTES);
-			if (!bm) {
-				say(m->msg, "KHO map bitmap 0x%llx not in RAM", (unsigned long long)bitmap);
-				return -PCSC_ENOTRAM;
-			}
-			err = add_range(meta, &m->nmeta, metacap, &m->compact_meta, bitmap,
-					bitmap + KHO_BITMAP_BYTES);
-			if (!err)
-				err = read_bitmap(m, bm, start, order);
-			if (err)
-				goto full;
-		}
-		if (!next)
-			break;
-		/* Brent's cycle detection: O(1) memory, finds any loop. */
-		lam++;
-		if (next == tortoise) {
-			say(m->msg, "KHO map chunk list loops at 0x%llx", (unsigned long long)next);
-			return -PCSC_ELOOP;
-		}
-		if (lam == power) {
-			tortoise = next;
-			power <<= 1;
-			lam = 0;
-		}
-		chunk = next;
-	}
-	m->n = kho_ranges_sort_merge(r, m->n);
-	m->nmeta = kho_ranges_sort_merge(meta, m->nmeta);
-	return 0;
-full:
-	say(m->msg, "KHO map has more ranges than the arena holds (%u/%u)", (unsigned int)cap,
-	    (unsigned int)metacap);
+	kho_say(m->msg, "KHO map has more ranges than the arena holds (%u/%u)",
+		(unsigned int)m->cap, (unsigned int)m->metacap);
 	return -PCSC_ENOSPC;
 }
 

@@ -109,8 +109,7 @@ int pcsc_name_format(pci_sbdf_t sbdf, char *buf)
 	return 16;
 }
 
-/* Copy at most 32 printable bytes of an untrusted string for a message. */
-static void printable(char *dst, size_t dlen, const char *src, int slen)
+void pcsc_printable(char *dst, size_t dlen, const char *src, int slen)
 {
 	size_t o = 0;
 	int i;
@@ -164,6 +163,8 @@ int pcsc_blob_check(const void *buf, size_t size, const char *what, const char *
 		say(msg, msglen, "%s invalid: %s", what, fdt_strerror(err));
 		return -PCSC_EBADFDT;
 	}
+	if (!compat_want)
+		return 0;
 	compat = fdt_getprop(buf, 0, "compatible", &len);
 	if (!compat || len <= 0) {
 		say(msg, msglen, "%s has no compatible", what);
@@ -179,7 +180,7 @@ int pcsc_blob_check(const void *buf, size_t size, const char *what, const char *
 			return 0;
 		off += (int)sl + 1;
 	}
-	printable(shown, sizeof(shown), compat, len);
+	pcsc_printable(shown, sizeof(shown), compat, len);
 	say(msg, msglen, "%s unknown compatible \"%s\"", what, shown);
 	return -PCSC_ECOMPAT;
 }

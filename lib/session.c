@@ -63,15 +63,17 @@ static void summary(struct run *r, const struct verify_counts *c)
 	report_summary(&s);
 }
 
-/* A whole-cache failure: say why, make the pcsc child unusable if the
- * KHO root itself is usable, and let the caller boot on. */
+/* A whole-cache failure: say why, make every pcsc child of the KHO root
+ * unusable if its blob is mapped at all (handover_detach copes with a root
+ * libfdt rejects), and let the caller boot on. */
 static int reject(struct run *r, int err, const char *msg)
 {
+	int n = r->ki.fdt ? handover_detach(&r->ki, r->in->pm) : -PCSC_EINVAL;
+
 	r->out->status = err;
 	pcsc_snprintf(r->out->msg, sizeof(r->out->msg), "%s", msg);
 	pcsc_log("pcsc: cache rejected: %s", msg);
-	if (r->ki.fdt && r->ki.pcsc_node > 0 && !handover_detach(r->ki.fdt, r->ki.pcsc_node)) {
-		physmem_wrote(r->in->pm, r->ki.fdt_phys, r->ki.fdt_size);
+	if (n > 0) {
 		r->out->detached = true;
 		r->handover = "detached";
 		pcsc_log("%s", "pcsc: detached the pcsc subtree from the KHO FDT");
@@ -80,6 +82,31 @@ static int reject(struct run *r, int err, const char *msg)
 	}
 	summary(r, NULL);
 	return 0;
+}
+
+/* One line for the KHO facts a failed verification would need. */
+static void report_kho(const struct kho_info *ki, const struct kho_map *m,
+		       const struct phys_ranges *scr)
+{
+	char line[200];
+	int o;
+	unsigned int i;
+
+	if (m->kind == KHO_MAP_RADIX)
+		o = pcsc_snprintf(line, sizeof(line), "pcsc: kho %s nodes=%u leaves=%u folios=%llu",
+				  ki->abi->compatible, m->nodes, m->bitmaps,
+				  (unsigned long long)m->folios);
+	else
+		o = pcsc_snprintf(line, sizeof(line),
+				  "pcsc: kho %s chunks=%u bitmaps=%u bitmap=%u folios=%llu",
+				  ki->abi->compatible, m->chunks, m->bitmaps, m->bitmap_bytes,
+				  (unsigned long long)m->folios);
+	o += pcsc_snprintf(line + o, sizeof(line) - (size_t)o, " scratch=%u", scr->n);
+	for (i = 0; i < scr->n && i < 4 && (size_t)o < sizeof(line); i++)
+		o += pcsc_snprintf(line + o, sizeof(line) - (size_t)o, " 0x%llx-0x%llx",
+				   (unsigned long long)scr->r[i].start,
+				   (unsigned long long)scr->r[i].end);
+	pcsc_log("%s", line);
 }
 
 int pcsc_session_run(const struct pcsc_session_in *in, struct pcsc_session_out *out)
@@ -95,6 +122,8 @@ int pcsc_session_run(const struct pcsc_session_in *in, struct pcsc_session_out *
 	struct pci_func *funcs;
 	struct pci_walk walk;
 	struct kho_map kmap;
+	struct phys_ranges scr;
+	struct kho_range scr_array;
 	struct carver cv;
 	struct run r;
 	uint32_t nr, nfuncs, room, total;
@@ -128,22 +157,22 @@ int pcsc_session_run(const struct pcsc_session_in *in, struct pcsc_session_out *
 		return 0;
 	}
 
-	/* 1. locate: KHO root, its preserved map, the pcsc FDT. */
+	/* 1. locate: KHO root, its scratch array, its preserved map, the pcsc FDT. */
 	err = kho_open(in->pm, in->kho_fdt, in->kho_fdt_size, &r.ki);
-	if (err == -PCSC_ENOTFOUND && r.ki.pcsc_node < 0) {
+	if (err == -PCSC_ENOTFOUND && r.ki.checked && !r.ki.npcsc) {
 		out->status = err;
 		pcsc_snprintf(out->msg, sizeof(out->msg), "%s", r.ki.msg);
 		pcsc_log("pcsc: no cache: %s", r.ki.msg);
 		summary(&r, NULL);
 		return 0;
 	}
-	if (err) {
-		/* Only a usable root gets its child detached (see reject). */
-		if (err != -PCSC_EPROPSIZE && err != -PCSC_ENOTFOUND && err != -PCSC_EDUP)
-			r.ki.pcsc_node = -1;
+	if (err)
 		return reject(&r, err, r.ki.msg);
-	}
 	out->found = true;
+	out->kho = r.ki.abi;
+	err = kho_scratch_read(in->pm, in->kho_scratch, in->kho_scratch_size, &scr, &scr_array, msg);
+	if (err)
+		return reject(&r, err, msg);
 	cv.p = in->arena;
 	cv.left = in->arena ? in->arena_size : 0;
 	/* Default: a quarter of the arena for the map (ranges + metadata). */
@@ -154,9 +183,12 @@ int pcsc_session_run(const struct pcsc_session_in *in, struct pcsc_session_out *
 	meta_r = carve(&cv, (size_t)nr * sizeof(*meta_r));
 	if (!ranges || !meta_r)
 		return reject(&r, -PCSC_ENOSPC, "arena too small for the KHO map");
-	err = kho_map_read(in->pm, r.ki.map_phys, ranges, nr, meta_r, nr, &kmap);
+	err = kho_map_read(in->pm, r.ki.abi, r.ki.map_phys, in->kho_bitmap, ranges, nr, meta_r, nr,
+			   &kmap);
 	if (err)
 		return reject(&r, err, kmap.msg);
+	out->kho_bitmap = kmap.bitmap_bytes;
+	report_kho(&r.ki, &kmap, &scr);
 
 	/* Preserved pages: page aligned, or it is not what the RFC wrote. */
 	if (r.ki.pcsc_fdt_phys & (PCSC_PAGE_SIZE - 1)) {
@@ -186,12 +218,22 @@ int pcsc_session_run(const struct pcsc_session_in *in, struct pcsc_session_out *
 			      (unsigned long long)r.ki.pcsc_fdt_phys, (unsigned int)room);
 		return reject(&r, -PCSC_ENOTPRESERVED, msg);
 	}
+	/* kho-v3+: blob-size bounds the blob and must itself be preserved. */
+	if (r.ki.abi->blob_size &&
+	    (r.ki.pcsc_blob_size < total ||
+	     !kho_is_preserved(&kmap, r.ki.pcsc_fdt_phys, r.ki.pcsc_blob_size))) {
+		pcsc_snprintf(msg, sizeof(msg), "pcsc blob-size %llu: totalsize %u or preservation "
+			      "does not fit", (unsigned long long)r.ki.pcsc_blob_size, (unsigned int)total);
+		return reject(&r, -PCSC_ERANGE, msg);
+	}
 	/* We rewrite these pages in place: never when a hostile map "preserves"
-	 * the stub's own memory, the KHO root or the map itself under them. */
+	 * the stub's own memory, the KHO root, the scratch array or the map
+	 * itself under them. */
 	if ((in->owned && phys_ranges_overlaps(in->owned, r.ki.pcsc_fdt_phys, room)) ||
-	    (in->scratch && phys_ranges_overlaps(in->scratch, r.ki.pcsc_fdt_phys, room)) ||
+	    phys_ranges_overlaps(&scr, r.ki.pcsc_fdt_phys, room) ||
 	    (r.ki.pcsc_fdt_phys < in->kho_fdt + r.ki.fdt_size &&
 	     in->kho_fdt < r.ki.pcsc_fdt_phys + room) ||
+	    (r.ki.pcsc_fdt_phys < scr_array.end && scr_array.start < r.ki.pcsc_fdt_phys + room) ||
 	    kho_overlaps_meta(&kmap, r.ki.pcsc_fdt_phys, room)) {
 		pcsc_snprintf(msg, sizeof(msg), "pcsc FDT 0x%llx+%u overlaps memory it must not",
 			      (unsigned long long)r.ki.pcsc_fdt_phys, (unsigned int)room);
@@ -213,10 +255,12 @@ int pcsc_session_run(const struct pcsc_session_in *in, struct pcsc_session_out *
 	memset(&metas, 0, sizeof(metas));
 	phys_ranges_add(&metas, in->kho_fdt, r.ki.fdt_size);
 	phys_ranges_add(&metas, r.ki.pcsc_fdt_phys, room);
+	if (scr_array.end > scr_array.start)
+		phys_ranges_add(&metas, scr_array.start, scr_array.end - scr_array.start);
 	memset(&env, 0, sizeof(env));
 	env.pm = in->pm;
 	env.owned = in->owned;
-	env.scratch = in->scratch;
+	env.scratch = &scr;
 	env.meta = &metas;
 	env.kmap = &kmap;
 	env.S = S;
@@ -255,6 +299,14 @@ int pcsc_session_run(const struct pcsc_session_in *in, struct pcsc_session_out *
 	if (err) {
 		pcsc_snprintf(msg, sizeof(msg), "hand-over patch failed: %s", pcsc_strerror(err));
 		return reject(&r, err, msg);
+	}
+	/* kho-v3+: blob-size stays the size of what the next kernel reads. */
+	if (r.ki.abi->blob_size && hr.size_after != r.ki.pcsc_blob_size) {
+		uint64_t bs = hr.size_after;
+
+		if (fdt_setprop_inplace(r.ki.fdt, r.ki.pcsc_node, KHO_PROP_BLOB_SIZE, &bs, 8))
+			return reject(&r, -PCSC_EBADFDT, "blob-size could not be updated");
+		physmem_wrote(in->pm, r.ki.fdt_phys, r.ki.fdt_size);
 	}
 	out->removed = hr.removed;
 	out->patched = hr.removed > 0;

@@ -25,14 +25,12 @@
 static uint64_t arena[STUB_ARENA_SIZE / sizeof(uint64_t) + 1];
 static struct pci_walk walk;
 
-static const char *const mode_names[] = { "quick", "strict", "off" };
-
 /* What discovery found, one line per fact, so a failed boot says why. */
 static void report_platform(const struct stub_platform *p)
 {
 	unsigned int i;
 
-	pcsc_log("pcsc: mode %s", mode_names[p->mode <= STUB_MODE_OFF ? p->mode : 0]);
+	pcsc_log("pcsc: mode %s", pcsc_mode_str(p->mode));
 	for (i = 0; i < p->mem.ram.n; i++)
 		pcsc_log("pcsc: ram 0x%llx-0x%llx",
 			 (unsigned long long)p->mem.ram.r[i].start,
@@ -95,18 +93,6 @@ static void walk_all(struct stub_platform *p, struct pci_cfg *cfg)
 		 (unsigned long long)ticks_to_us(arch_timer_ticks() - t0));
 }
 
-static enum pcsc_mode session_mode(enum stub_mode m)
-{
-	switch (m) {
-	case STUB_MODE_STRICT:
-		return PCSC_MODE_STRICT;
-	case STUB_MODE_OFF:
-		return PCSC_MODE_OFF;
-	default:
-		return PCSC_MODE_QUICK;
-	}
-}
-
 /* The next kernel may start with caches off: whatever the session wrote
  * (strict-mode cached bitmaps, the pcsc FDT patched in its own pages, the
  * KHO root with pcsc detached) must be in memory, not only in our caches.
@@ -121,7 +107,6 @@ static void clean_written(void *ctx, uint64_t phys, uint64_t len)
 static void run_session(struct stub_platform *p, struct pci_cfg *cfg)
 {
 	static struct pcsc_session_out out;
-	static struct phys_ranges scratch;
 	struct pcsc_session_in in;
 
 	memset(&in, 0, sizeof(in));
@@ -132,17 +117,17 @@ static void run_session(struct stub_platform *p, struct pci_cfg *cfg)
 	in.nwindows = p->ecam.n;
 	in.pm = &p->mem;
 	in.owned = &p->owned;
-	if (p->kho_scratch_size && !phys_ranges_add(&scratch, p->kho_scratch, p->kho_scratch_size))
-		in.scratch = &scratch;
+	in.kho_scratch = p->kho_scratch;
+	in.kho_scratch_size = p->kho_scratch_size;
+	in.kho_bitmap = p->kho_bitmap;
 	in.kho_fdt = p->kho_fdt;
 	in.kho_fdt_size = p->kho_fdt_size;
-	in.mode = session_mode(p->mode);
+	in.mode = p->mode;
 	in.max_funcs = STUB_MAX_FUNCS;
 	in.max_ranges = STUB_MAX_RANGES;
 	in.arena = arena;
 	in.arena_size = sizeof(arena);
 	in.version = PCSC_VERSION;
-	p->mem.wrote = clean_written;
 	pcsc_session_run(&in, &out);
 }
 
@@ -155,6 +140,7 @@ void stub_main(struct stub_platform *p)
 	pcsc_log("pcsc: pcsc-stub " PCSC_VERSION);
 	/* 1 discover */
 	arch_platform_discover(p);
+	p->mem.wrote = clean_written;
 	report_platform(p);
 	if (p->use_legacy) {
 		cfg = &p->legacy_cfg;
@@ -164,7 +150,7 @@ void stub_main(struct stub_platform *p)
 	}
 	/* Without a cache there is nothing to verify: list what is live (the
 	 * input of `pcsctool gen` fixtures). With one, the session walks. */
-	if (!p->kho_fdt && p->mode != STUB_MODE_OFF)
+	if (!p->kho_fdt && p->mode != PCSC_MODE_OFF)
 		walk_all(p, cfg);
 	/* 2 locate, 3 walk, 4 verify, 5 hand over */
 	run_session(p, cfg);

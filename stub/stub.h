@@ -9,8 +9,7 @@
 #include <pcsc/cfg.h>
 #include <pcsc/ecam.h>
 #include <pcsc/physmem.h>
-
-enum stub_mode { STUB_MODE_QUICK = 0, STUB_MODE_STRICT, STUB_MODE_OFF };
+#include <pcsc/verify.h>
 
 struct stub_platform {
 	struct physmem mem;		/* RAM ranges; map() is 1:1 in the stub */
@@ -20,15 +19,16 @@ struct stub_platform {
 
 	uint64_t kho_fdt;		/* KHO root FDT, 0 when the boot had none */
 	uint64_t kho_fdt_size;
-	uint64_t kho_scratch;		/* scratch area (never holds preserved data) */
+	uint64_t kho_scratch;		/* the scratch array (struct kho_scratch[]) */
 	uint64_t kho_scratch_size;
+	uint32_t kho_bitmap;		/* "pcsc.kho_bitmap=512|4096"; 0 = not forced */
 
 	/* Memory a preserved entry may never point into: the stub's own image,
 	 * BSS and stack, the DTB / boot_params, command line, initrd, the
 	 * embedded next kernel. Filled by arch code. */
 	struct phys_ranges owned;
 
-	enum stub_mode mode;		/* "pcsc.mode=quick|strict|off" */
+	enum pcsc_mode mode;		/* "pcsc.mode=quick|strict|off" */
 	bool has_next;			/* a next kernel is embedded / known */
 	void *arch;			/* arch private: DTB or boot_params */
 };

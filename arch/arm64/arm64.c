@@ -188,11 +188,12 @@ void arm64_exception(uint64_t idx, const uint64_t *regs)
 		 * trust a cache we may not have finished judging. */
 		struct kho_info ki;
 
-		if (platform.kho_fdt &&
-		    !kho_open(&platform.mem, platform.kho_fdt, platform.kho_fdt_size, &ki) &&
-		    !handover_detach(ki.fdt, ki.pcsc_node)) {
-			arch_dcache_clean(platform.kho_fdt, ki.fdt_size);
-			pcsc_log("%s", "pcsc: detached the pcsc subtree from the KHO FDT");
+		if (platform.kho_fdt) {
+			/* Whatever kho_open thinks of the root: detach reads
+			 * what it mapped (the wrote hook cleans it to PoC). */
+			kho_open(&platform.mem, platform.kho_fdt, platform.kho_fdt_size, &ki);
+			if (handover_detach(&ki, &platform.mem) > 0)
+				pcsc_log("%s", "pcsc: detached the pcsc subtree from the KHO FDT");
 		}
 		arch_boot_next(&platform);
 	}

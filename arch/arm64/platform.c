@@ -5,6 +5,7 @@
 #include <string.h>
 #include <pcsc/acpi.h>
 #include <pcsc/arch.h>
+#include <pcsc/bootopt.h>
 #include <pcsc/dt_platform.h>
 #include <pcsc/ecam.h>
 #include <pcsc/errno.h>
@@ -82,28 +83,21 @@ static void *map_identity(void *ctx, uint64_t phys, uint64_t len)
 	return (void *)(uintptr_t)phys;
 }
 
-/* "pcsc.mode=quick|strict|off" in /chosen/bootargs; quick otherwise. */
-static enum stub_mode mode_from_bootargs(const void *fdt)
+/* pcsc.* options from /chosen/bootargs (lib/bootopt.c has the grammar). */
+static void options_from_bootargs(const void *fdt, struct stub_platform *p)
 {
-	static const char key[] = "pcsc.mode=";
-	const char *args, *p;
-	int chosen, len;
+	struct pcsc_bootopts o;
+	const char *args = NULL;
+	char warn[64];
+	int chosen, len = 0;
 
 	chosen = fdt_path_offset(fdt, "/chosen");
-	if (chosen < 0)
-		return STUB_MODE_QUICK;
-	args = fdt_getprop(fdt, chosen, "bootargs", &len);
-	if (!args || len <= 0 || args[len - 1] != '\0')
-		return STUB_MODE_QUICK;
-	p = strstr(args, key);
-	if (!p)
-		return STUB_MODE_QUICK;
-	p += sizeof(key) - 1;
-	if (!strncmp(p, "strict", 6))
-		return STUB_MODE_STRICT;
-	if (!strncmp(p, "off", 3))
-		return STUB_MODE_OFF;
-	return STUB_MODE_QUICK;
+	if (chosen >= 0)
+		args = fdt_getprop(fdt, chosen, "bootargs", &len);
+	if (pcsc_bootopts_parse(args, args && len > 0 ? (size_t)len : 0, &o, warn, sizeof(warn)))
+		pcsc_log("pcsc: %s", warn);
+	p->mode = o.mode;
+	p->kho_bitmap = o.kho_bitmap;
 }
 
 /* /chosen linux,initrd-start/-end: 4 or 8 byte big-endian values, as
@@ -240,7 +234,7 @@ void arch_platform_discover(struct stub_platform *p)
 		p->kho_scratch = ch.kho_scratch;
 		p->kho_scratch_size = ch.kho_scratch_size;
 	}
-	p->mode = mode_from_bootargs(fdt);
+	options_from_bootargs(fdt, p);
 
 	{
 		uint64_t entry, toff, foot;

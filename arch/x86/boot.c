@@ -5,6 +5,7 @@
 #include <string.h>
 #include <pcsc/acpi.h>
 #include <pcsc/arch.h>
+#include <pcsc/bootopt.h>
 #include <pcsc/ecam.h>
 #include <pcsc/errno.h>
 #include <pcsc/log.h>
@@ -46,30 +47,7 @@ bool x86_parse_u64(const char *s, uint64_t *out)
 
 bool x86_cmdline_value(const char *cmdline, const char *key, char *out, size_t size)
 {
-	size_t klen = strlen(key);
-	const char *p = cmdline;
-
-	if (size)
-		out[0] = '\0';
-	for (unsigned int i = 0; i < X86_CMDLINE_MAX && *p; i++) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (!strncmp(p, key, klen) && p[klen] == '=') {
-			const char *v = p + klen + 1;
-			size_t n = 0;
-
-			while (v[n] && v[n] != ' ' && v[n] != '\t' && n + 1 < size) {
-				out[n] = v[n];
-				n++;
-			}
-			if (size)
-				out[n] = '\0';
-			return true;
-		}
-		while (*p && *p != ' ' && *p != '\t')
-			p++;
-	}
-	return false;
+	return pcsc_bootopt_value(cmdline, X86_CMDLINE_MAX, key, out, size);
 }
 
 /* Copy the NUL-terminated string at phys (bounded) into out. */
@@ -130,21 +108,6 @@ void x86_cmdline_parse(struct x86_boot *b)
 		else
 			pcsc_log("pcsc: pcsc.boot_params=%s ignored: not a page address", v);
 	}
-}
-
-static enum stub_mode mode_from_cmdline(const char *cmdline)
-{
-	char v[16];
-
-	if (!x86_cmdline_value(cmdline, "pcsc.mode", v, sizeof(v)))
-		return STUB_MODE_QUICK;
-	if (!strcmp(v, "strict"))
-		return STUB_MODE_STRICT;
-	if (!strcmp(v, "off"))
-		return STUB_MODE_OFF;
-	if (strcmp(v, "quick"))
-		pcsc_log("pcsc: pcsc.mode=%s unknown: quick", v);
-	return STUB_MODE_QUICK;
 }
 
 /* ------------------------------------------------------------- memory ---- */
@@ -443,7 +406,15 @@ void arch_platform_discover(struct stub_platform *p)
 	p->kho_fdt = p->kho_fdt_size = p->kho_scratch = p->kho_scratch_size = 0;
 	p->use_legacy = false;
 	p->has_next = false;
-	p->mode = mode_from_cmdline(b->cmdline);
+	{
+		struct pcsc_bootopts o;
+		char warn[64];
+
+		if (pcsc_bootopts_parse(b->cmdline, sizeof(b->cmdline), &o, warn, sizeof(warn)))
+			pcsc_log("pcsc: %s", warn);
+		p->mode = o.mode;
+		p->kho_bitmap = o.kho_bitmap;
+	}
 
 	if (b->boot_params && x86_map_identity(b->boot_params, BP_SIZE, false)) {
 		pcsc_log("pcsc: boot_params 0x%llx not mappable: ignored",

@@ -361,10 +361,13 @@ __attribute__((noreturn)) void x86_exception(const uint64_t *frame)
 		 * trust a cache we may not have finished judging. */
 		struct kho_info ki;
 
-		if (x86_plat.kho_fdt &&
-		    !kho_open(&x86_plat.mem, x86_plat.kho_fdt, x86_plat.kho_fdt_size, &ki) &&
-		    !handover_detach(ki.fdt, ki.pcsc_node))
-			pcsc_log("%s", "pcsc: detached the pcsc subtree from the KHO FDT");
+		if (x86_plat.kho_fdt) {
+			/* Whatever kho_open thinks of the root: detach reads
+			 * what it mapped. */
+			kho_open(&x86_plat.mem, x86_plat.kho_fdt, x86_plat.kho_fdt_size, &ki);
+			if (handover_detach(&ki, &x86_plat.mem) > 0)
+				pcsc_log("%s", "pcsc: detached the pcsc subtree from the KHO FDT");
+		}
 		arch_boot_next(&x86_plat);
 	}
 	arch_poweroff(X86_EXIT_EXCEPTION);

@@ -46,27 +46,40 @@ int cache_gen_pcsc_fdt(void *buf, size_t size, const char *compatible,
  */
 int cache_gen_pcsc_data(void *buf, size_t size, uint16_t S, const uint8_t *cfg, uint16_t cfg_len);
 
+/* cache_gen_kho_map_size - bytes to reserve for the map of n pcsc_data
+ * blocks and their FDT in abi's layout (NULL: kho-v1), page multiple. */
+uint64_t cache_gen_kho_map_size(const struct kho_abi *abi, uint32_t n);
+
 /*
  * cache_gen_kho_map - write the preserved-memory map of ranges[0..n)
  * (page aligned; split into maximal naturally aligned folios like
- * kho_preserve_phys) into buf, which the next kernel sees at buf_phys
- * (page aligned): chunk pages from the start, 512-byte bitmaps from the end.
- * One chunk list per order, orders ascending; *first = phys of the first
- * chunk (0 when n == 0), *used = bytes from buf to the end of the last chunk.
+ * kho_preserve_pages) into buf, which the next kernel sees at buf_phys
+ * (page aligned), in the layout of abi (NULL: kho-v1).
+ * kho-v1: chunk pages from the start, v1_bitmap-byte bitmaps (0: 512) from
+ * the end; one chunk list per order, orders ascending; entries start at
+ * (index * bits) << (order + 12) as upstream writes them.
+ * Radix (kho-v2+): the root node in the first page, further node pages
+ * upwards in the order first used.
+ * *first = the map's phys (first chunk, 0 when n == 0; the radix root),
+ * *used = bytes from buf to the end of the last chunk or node page.
  * Returns 0; -PCSC_EALIGN (buf_phys or a range not page aligned);
- * -PCSC_ERANGE (empty or wrapping range); -PCSC_ENOSPC.
+ * -PCSC_ERANGE (empty or wrapping range); -PCSC_EINVAL (v1_bitmap not
+ * 0/512/4096); -PCSC_ENOSPC.
  */
 int cache_gen_kho_map(void *buf, size_t size, uint64_t buf_phys,
 		      const struct kho_range *ranges, uint32_t n,
+		      const struct kho_abi *abi, uint32_t v1_bitmap,
 		      uint64_t *first, size_t *used);
 
 /*
- * cache_gen_kho_fdt - write a KHO root FDT: compatible (NULL: "kho-v1"),
- * preserved-memory-map = map_phys, child "pcsc" with fdt = pcsc_fdt_phys
- * (no child when pcsc_fdt_phys is 0). Returns 0; -PCSC_ENOSPC.
+ * cache_gen_kho_fdt - write a KHO root FDT of abi (NULL: kho-v1):
+ * compatible (NULL: abi's own; a string only for fault injection),
+ * preserved-memory-map = map_phys, child "pcsc" with abi->subtree_prop =
+ * pcsc_fdt_phys and, when the ABI has it, blob-size = blob_size (no child
+ * when pcsc_fdt_phys is 0). Returns 0; -PCSC_ENOSPC.
  */
-int cache_gen_kho_fdt(void *buf, size_t size, const char *compatible,
-		      uint64_t map_phys, uint64_t pcsc_fdt_phys);
+int cache_gen_kho_fdt(void *buf, size_t size, const struct kho_abi *abi, const char *compatible,
+		      uint64_t map_phys, uint64_t pcsc_fdt_phys, uint64_t blob_size);
 
 /* One endpoint for cache_gen_build. */
 struct cache_gen_dev {
@@ -79,6 +92,8 @@ struct cache_gen_dev {
 struct cache_gen_layout {
 	uint64_t base;		/* in: first byte to use, page aligned */
 	uint16_t S;		/* in: 4096 or 256 */
+	const struct kho_abi *abi;	/* in: KHO layout, NULL = kho-v1 */
+	uint32_t v1_bitmap;	/* in: kho-v1 bitmap bytes, 0 = 512 */
 	uint64_t data;		/* out: entry i's pcsc_data at data + i * stride */
 	uint64_t stride;	/* PCSC_DATA_ALLOC(S) */
 	uint64_t pcsc_fdt;	/* pcsc FDT, pcsc_fdt_alloc bytes (preserved) */

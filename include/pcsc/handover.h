@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <pcsc/kho.h>
 #include <pcsc/pcsc_fdt.h>
 #include <pcsc/physmem.h>
 #include <pcsc/verify.h>
@@ -52,10 +53,20 @@ int handover_patch(void *fdt, uint32_t room, const struct pcsc_index *idx,
 		   uint64_t *scratch, uint32_t scratch_cap, struct handover_result *r);
 
 /*
- * handover_detach - make the KHO root's pcsc child unusable to the next
- * kernel by turning the node into NOP tags (offsets of the rest unchanged).
- * Returns 0; -PCSC_EBADFDT (node is not a node of kho_fdt).
+ * handover_detach - make every child of the KHO root that the next kernel's
+ * by-name lookup could take for the cache ("pcsc", "pcsc@...") unusable to
+ * it, whatever the root's ABI. A root that passed fdt_check_full
+ * (ki->checked): each such node becomes NOP tags (offsets of the rest
+ * unchanged). A root that did not but whose blob is mapped (ki->fdt): a
+ * bounded tag-by-tag scan of its structure block, as far as it is well
+ * formed (the next kernel's libfdt cannot read past where the scan stops
+ * either), renames each such depth-1 node in place to "pcs-...", which no
+ * lookup of "pcsc" matches. Reports the rewritten root through
+ * physmem_wrote(pm).
+ * Returns the number of nodes made unusable (0: none was there);
+ * -PCSC_EINVAL (ki->fdt NULL: nothing mapped to edit);
+ * -PCSC_EBADFDT (libfdt refused to NOP a node of a checked root).
  */
-int handover_detach(void *kho_fdt, int pcsc_node);
+int handover_detach(const struct kho_info *ki, const struct physmem *pm);
 
 #endif

@@ -121,11 +121,17 @@ int pcsc_name_format(pci_sbdf_t sbdf, char *buf);
  */
 int pcsc_fdt_check(const void *buf, size_t size, char *msg, size_t msglen);
 
+/* pcsc_printable - copy at most 32 printable bytes of the untrusted
+ * string src[0..slen) into dst (dlen bytes, NUL-terminated) for a message:
+ * other bytes and '"' become '?'; stops at a NUL. */
+void pcsc_printable(char *dst, size_t dlen, const char *src, int slen);
+
 /*
  * pcsc_blob_check - the shared FDT gate (also used by kho.c): buf 4-byte
  * aligned (libfdt reads the header as a struct), size >= header,
  * magic, totalsize <= size, fdt_check_header + fdt_check_full, and root
- * "compatible" a stringlist containing compat_want. msg (may be NULL) gets
+ * "compatible" a stringlist containing compat_want (NULL: not checked:
+ * the caller judges it, as kho_open does). msg (may be NULL) gets
  * "<what> <problem>", e.g. `KHO FDT unknown compatible "kho-v2"`.
  * Returns 0; -PCSC_EBADFDT; -PCSC_ECOMPAT.
  */

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <pcsc/cfg.h>
 #include <pcsc/ecam.h>
+#include <pcsc/kho.h>
 #include <pcsc/physmem.h>
 #include <pcsc/verify.h>
 
@@ -28,12 +29,16 @@ struct pcsc_session_in {
 	unsigned int nwindows;
 	const struct physmem *pm;		/* RAM + map */
 	const struct phys_ranges *owned;	/* stub image, DTB, stack...; may be NULL */
-	/* KHO scratch areas (arm64 /chosen linux,kho-scratch, x86 setup_data):
-	 * preserved memory never lies there, the next kernel allocates there
-	 * early; a da or the pcsc FDT inside is refused. May be NULL. */
-	const struct phys_ranges *scratch;
 	uint64_t kho_fdt;			/* KHO root FDT phys; 0 = none */
 	uint64_t kho_fdt_size;			/* bound; 0 = KHO_FDT_MAX_SIZE */
+	/* The KHO scratch array (arm64 /chosen linux,kho-scratch, x86
+	 * setup_data): (addr, size) of struct kho_scratch entries, each a
+	 * region the next kernel allocates from early, so preserved memory
+	 * never lies there; a da or the pcsc FDT inside is refused. 0 = none. */
+	uint64_t kho_scratch;
+	uint64_t kho_scratch_size;
+	uint32_t kho_bitmap;			/* kho-v1 bitmap bytes: 0 (512 unless
+						 * proven), 512, 4096 (pcsc.kho_bitmap=) */
 	enum pcsc_mode mode;
 	uint16_t S;				/* pcsc_data cfg size 4096/256; 0 = 4096 */
 	uint32_t max_funcs;			/* walk capacity; 0 = from the arena */
@@ -46,6 +51,8 @@ struct pcsc_session_in {
 struct pcsc_session_out {
 	int status;		/* 0, or the -PCSC_E* that rejected the whole cache */
 	bool found;		/* a pcsc subtree was located */
+	const struct kho_abi *kho;	/* the KHO root's ABI, NULL when unknown */
+	uint32_t kho_bitmap;	/* kho-v1: bitmap bytes read; 0 otherwise */
 	bool detached;		/* the pcsc child of the KHO root was made unusable */
 	bool patched;		/* nodes were removed from the pcsc FDT */
 	bool props_added;	/* version/mode/counts/sha256 written on the pcsc root */
@@ -60,9 +67,10 @@ struct pcsc_session_out {
 
 /*
  * pcsc_session_run - the whole flow, logging through pcsc_log (format in
- * docs/report.md). Whole-cache failures (KHO root unusable, pcsc FDT
- * corrupt, unknown compatible, outside RAM, not preserved, arena too small)
- * detach the pcsc child when the KHO root is usable, set out->status and
+ * docs/report.md). Whole-cache failures (KHO root unreadable or of an
+ * unknown ABI, map or scratch array unreadable, pcsc FDT corrupt, outside
+ * RAM, not preserved, arena too small) detach every pcsc child of the KHO
+ * root whenever its blob is mapped (handover_detach), set out->status and
  * out->msg, and still return 0: the caller boots on. Mode off: no walk, no
  * patch, a summary only.
  * Returns 0; -PCSC_EINVAL only when in/out/pm are NULL (nothing done).

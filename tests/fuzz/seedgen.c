@@ -57,11 +57,11 @@ static size_t make(uint8_t *img, size_t cap, uint16_t S, uint8_t mode, unsigned 
 	map = pfdt + 4096;
 	pres.start = data;
 	pres.end = pfdt + 4096;
-	if (cache_gen_kho_map(img + (map - FUZZ_BASE), 4 * 4096, map, &pres, 1, &first, &used))
+	if (cache_gen_kho_map(img + (map - FUZZ_BASE), 4 * 4096, map, &pres, 1, NULL, 0, &first, &used))
 		exit(1);
 	kfdt = map + 4 * 4096;
-	if (cache_gen_kho_fdt(img + (kfdt - FUZZ_BASE), 1024, fault == 4 ? "kho-v2" : NULL, first, pfdt))
-		exit(1);
+	if (cache_gen_kho_fdt(img + (kfdt - FUZZ_BASE), 1024, NULL, fault == 4 ? "kho-v9" : NULL, first, pfdt, 0))
+		exit(1, 0);
 	off = (uint32_t)(kfdt - FUZZ_BASE);
 	memcpy(img, &off, 4);
 	img[4] = mode;

@@ -140,7 +140,7 @@ static void kho_map_splits_into_folios(void **state)
 	const uint8_t *c0, *c1, *bm;
 
 	(void)state;
-	assert_int_equal(cache_gen_kho_map(buf, sizeof(buf), 0x80000000, &r, 1, &first, &used), 0);
+	assert_int_equal(cache_gen_kho_map(buf, sizeof(buf), 0x80000000, &r, 1, NULL, 0, &first, &used), 0);
 	assert_int_equal(first, 0x80000000);
 	assert_int_equal(used, 2 * 4096);
 	c0 = buf;
@@ -166,14 +166,14 @@ static void kho_map_refuses_bad_input(void **state)
 	size_t used;
 
 	(void)state;
-	assert_int_equal(cache_gen_kho_map(buf, sizeof(buf), 0x80000800, &r, 1, &first, &used), -PCSC_EALIGN);
+	assert_int_equal(cache_gen_kho_map(buf, sizeof(buf), 0x80000800, &r, 1, NULL, 0, &first, &used), -PCSC_EALIGN);
 	r.end = 0x100800;
-	assert_int_equal(cache_gen_kho_map(buf, sizeof(buf), 0x80000000, &r, 1, &first, &used), -PCSC_EALIGN);
+	assert_int_equal(cache_gen_kho_map(buf, sizeof(buf), 0x80000000, &r, 1, NULL, 0, &first, &used), -PCSC_EALIGN);
 	r.end = 0x100000;
-	assert_int_equal(cache_gen_kho_map(buf, sizeof(buf), 0x80000000, &r, 1, &first, &used), -PCSC_ERANGE);
+	assert_int_equal(cache_gen_kho_map(buf, sizeof(buf), 0x80000000, &r, 1, NULL, 0, &first, &used), -PCSC_ERANGE);
 	r.end = 0x101000;
-	assert_int_equal(cache_gen_kho_map(buf, 4096, 0x80000000, &r, 1, &first, &used), -PCSC_ENOSPC);
-	assert_int_equal(cache_gen_kho_map(buf, sizeof(buf), 0x80000000, &r, 0, &first, &used), 0);
+	assert_int_equal(cache_gen_kho_map(buf, 4096, 0x80000000, &r, 1, NULL, 0, &first, &used), -PCSC_ENOSPC);
+	assert_int_equal(cache_gen_kho_map(buf, sizeof(buf), 0x80000000, &r, 0, NULL, 0, &first, &used), 0);
 	assert_int_equal(first, 0);
 	assert_int_equal(used, 0);
 }
@@ -185,7 +185,7 @@ static void kho_fdt_has_map_and_pcsc_child(void **state)
 	int node, len;
 
 	(void)state;
-	assert_int_equal(cache_gen_kho_fdt(buf, sizeof(buf), NULL, 0x9000, 0xa000), 0);
+	assert_int_equal(cache_gen_kho_fdt(buf, sizeof(buf), NULL, NULL, 0x9000, 0xa000, 0), 0);
 	assert_int_equal(fdt_check_full(buf, sizeof(buf)), 0);
 	assert_int_equal(fdt_node_check_compatible(buf, 0, "kho-v1"), 0);
 	p = fdt_getprop(buf, 0, "preserved-memory-map", &len);
@@ -196,7 +196,7 @@ static void kho_fdt_has_map_and_pcsc_child(void **state)
 	p = fdt_getprop(buf, node, "fdt", &len);
 	assert_int_equal(len, 8);
 	assert_int_equal(get64(p), 0xa000);
-	assert_int_equal(cache_gen_kho_fdt(buf, sizeof(buf), "kho-v9", 0x9000, 0), 0);
+	assert_int_equal(cache_gen_kho_fdt(buf, sizeof(buf), NULL, "kho-v9", 0x9000, 0, 0), 0);
 	assert_int_equal(fdt_subnode_offset(buf, 0, "pcsc"), -FDT_ERR_NOTFOUND);
 	assert_int_equal(fdt_node_check_compatible(buf, 0, "kho-v9"), 0);
 }

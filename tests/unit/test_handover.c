@@ -1,5 +1,6 @@
 /* test_handover.c - patching removes exactly the non-kept nodes, stays pcsc-v1 inside its
  * pages, writes version/mode/counts/sha256 (or none when out of room); detach NOPs the child. */
+#define _GNU_SOURCE	/* memmem */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -183,16 +184,45 @@ static void patch_scratch_too_small(void **state)
 static void detach_nops_the_pcsc_child(void **state)
 {
 	uint8_t *k = blob_helpers_at(&ram, lo.kho_fdt);
-	int node = fdt_subnode_offset(k, 0, "pcsc");
+	struct kho_info ki;
 
 	(void)state;
-	assert_true(node > 0);
-	assert_int_equal(handover_detach(k, node), 0);
+	assert_int_equal(kho_open(&ram.pm, lo.kho_fdt, 0, &ki), 0);
+	assert_int_equal(handover_detach(&ki, &ram.pm), 1);
 	assert_int_equal(fdt_subnode_offset(k, 0, "pcsc"), -FDT_ERR_NOTFOUND);
 	assert_int_equal(fdt_check_full(k, 4096), 0);
 	assert_int_equal(fdt_node_check_compatible(k, 0, "kho-v1"), 0);
-	assert_int_equal(handover_detach(k, 0), -PCSC_EBADFDT);
-	assert_int_equal(handover_detach(k, 3), -PCSC_EBADFDT);
+	/* Nothing left to detach; nothing mapped to edit. */
+	assert_int_equal(handover_detach(&ki, &ram.pm), 0);
+	ki.fdt = NULL;
+	assert_int_equal(handover_detach(&ki, &ram.pm), -PCSC_EINVAL);
+}
+
+/* A root libfdt rejects (a property running past the structure block)
+ * still has its pcsc child made unreadable: renamed in place, nothing else
+ * moved, and the scan stops where the structure breaks. */
+static void detach_renames_pcsc_in_a_root_libfdt_rejects(void **state)
+{
+	uint8_t *k = blob_helpers_at(&ram, lo.kho_fdt), before[4096];
+	uint32_t off = fdt_off_dt_struct(k), size = fdt_size_dt_struct(k), i, diff = 0;
+	struct kho_info ki;
+	uint8_t *name;
+
+	(void)state;
+	/* Break the END token of the root: fdt_check_full now fails. */
+	k[off + size - 1] = 0x7f;
+	memcpy(before, k, sizeof(before));
+	assert_int_equal(kho_open(&ram.pm, lo.kho_fdt, 0, &ki), -PCSC_EBADFDT);
+	assert_false(ki.checked);
+	assert_non_null(ki.fdt);
+	assert_int_equal(handover_detach(&ki, &ram.pm), 1);
+	name = memmem(k + off, size, "pcs-", 5);
+	assert_non_null(name);
+	for (i = 0; i < sizeof(before); i++)
+		diff += before[i] != k[i];
+	assert_int_equal(diff, 1);
+	/* A second pass finds nothing more to rename. */
+	assert_int_equal(handover_detach(&ki, &ram.pm), 0);
 }
 
 int main(void)
@@ -203,6 +233,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(patch_without_room_keeps_removals, setup, teardown),
 		cmocka_unit_test_setup_teardown(patch_scratch_too_small, setup, teardown),
 		cmocka_unit_test_setup_teardown(detach_nops_the_pcsc_child, setup, teardown),
+		cmocka_unit_test_setup_teardown(detach_renames_pcsc_in_a_root_libfdt_rejects, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

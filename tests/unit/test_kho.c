@@ -104,7 +104,7 @@ static void open_totalsize_above_bound(void **state)
 	(void)state;
 	fdt_set_totalsize(kfdt(), 2u << 20);
 	assert_int_equal(kho_open(&ram.pm, lo.kho_fdt, 0, &ki), -PCSC_EBADFDT);
-	assert_string_equal(ki.msg, "KHO FDT totalsize 2097152 above the 1048576-byte bound");
+	assert_string_equal(ki.msg, "KHO FDT totalsize 2097152 outside 40..1048576");
 	fdt_set_totalsize(kfdt(), 4096);
 	assert_int_equal(kho_open(&ram.pm, lo.kho_fdt, 1024, &ki), -PCSC_EBADFDT);
 	assert_string_equal(ki.msg, "KHO FDT totalsize 4096 above the 1024-byte bound");
@@ -149,9 +149,14 @@ static void open_unknown_compatible_is_named(void **state)
 	struct kho_info ki;
 
 	(void)state;
-	assert_int_equal(cache_gen_kho_fdt(kfdt(), 4096, "kho-v2", lo.map, lo.pcsc_fdt), 0);
+	assert_int_equal(cache_gen_kho_fdt(kfdt(), 4096, NULL, "kho-v9", lo.map, lo.pcsc_fdt, 0), 0);
 	assert_int_equal(kho_open(&ram.pm, lo.kho_fdt, 0, &ki), -PCSC_ECOMPAT);
-	assert_string_equal(ki.msg, "KHO FDT unknown compatible \"kho-v2\"");
+	assert_string_equal(ki.msg, "KHO FDT unknown compatible \"kho-v9\"");
+	/* The child is still found, so the caller can detach it. */
+	assert_true(ki.checked);
+	assert_true(ki.pcsc_node > 0);
+	assert_int_equal(ki.npcsc, 1);
+	assert_null(ki.abi);
 	assert_int_equal(fdt_setprop(kfdt(), 0, "compatible", "x\x01y\"", 5), 0);
 	assert_int_equal(kho_open(&ram.pm, lo.kho_fdt, 0, &ki), -PCSC_ECOMPAT);
 	assert_string_equal(ki.msg, "KHO FDT unknown compatible \"x?y?\"");
@@ -181,11 +186,11 @@ static void open_without_pcsc(void **state)
 	node = fdt_subnode_offset(kfdt(), 0, "pcsc");
 	assert_int_equal(fdt_setprop(kfdt(), node, "fdt", &v, 4), 0);
 	assert_int_equal(kho_open(&ram.pm, lo.kho_fdt, 0, &ki), -PCSC_EPROPSIZE);
-	assert_string_equal(ki.msg, "KHO pcsc fdt property is 4 bytes, not 8");
+	assert_string_equal(ki.msg, "KHO pcsc node fdt is 4 bytes, not 8");
 	assert_int_equal(fdt_delprop(kfdt(), node, "fdt"), 0);
 	assert_int_equal(kho_open(&ram.pm, lo.kho_fdt, 0, &ki), -PCSC_ENOTFOUND);
 	assert_string_equal(ki.msg, "KHO pcsc node has no fdt property");
-	assert_int_equal(cache_gen_kho_fdt(kfdt(), 4096, NULL, lo.map, 0), 0);
+	assert_int_equal(cache_gen_kho_fdt(kfdt(), 4096, NULL, NULL, lo.map, 0, 0), 0);
 	assert_int_equal(kho_open(&ram.pm, lo.kho_fdt, 0, &ki), -PCSC_ENOTFOUND);
 	assert_string_equal(ki.msg, "KHO FDT has no pcsc subtree");
 	assert_int_equal(ki.pcsc_node, -1);
@@ -196,7 +201,7 @@ static void map_valid_ranges_and_queries(void **state)
 	struct kho_map m;
 
 	(void)state;
-	assert_int_equal(kho_map_read(&ram.pm, lo.map, rr, 64, mm, 64, &m), 0);
+	assert_int_equal(kho_map_read(&ram.pm, NULL, lo.map, 0, rr, 64, mm, 64, &m), 0);
 	assert_int_equal(m.n, 1);
 	assert_int_equal(rr[0].start, lo.data);
 	assert_int_equal(rr[0].end, lo.map_area);
@@ -210,7 +215,7 @@ static void map_valid_ranges_and_queries(void **state)
 	assert_true(kho_overlaps_meta(&m, lo.map, 1));
 	assert_false(kho_overlaps_meta(&m, lo.data, 8192));
 	assert_int_equal(m.folios, 2);	/* 5 pages: one order-2 folio + one order-0 */
-	assert_int_equal(kho_map_read(&ram.pm, 0, rr, 64, mm, 64, &m), 0);
+	assert_int_equal(kho_map_read(&ram.pm, NULL, 0, 0, rr, 64, mm, 64, &m), 0);
 	assert_int_equal(m.n, 0);
 	assert_false(kho_is_preserved(&m, lo.data, 4096));
 }
@@ -227,7 +232,7 @@ static void map_self_loop(void **state)
 
 	(void)state;
 	memcpy(chunk(lo.map), &lo.map, 8);
-	assert_int_equal(kho_map_read(&ram.pm, lo.map, rr, 64, mm, 64, &m), -PCSC_ELOOP);
+	assert_int_equal(kho_map_read(&ram.pm, NULL, lo.map, 0, rr, 64, mm, 64, &m), -PCSC_ELOOP);
 	snprintf(want, sizeof(want), "KHO map chunk list loops at 0x%llx", (unsigned long long)lo.map);
 	assert_string_equal(m.msg, want);
 }
@@ -241,7 +246,7 @@ static void map_two_chunk_loop(void **state)
 	memcpy(&second, chunk(lo.map), 8);
 	assert_true(second != 0);
 	memcpy(chunk(second), &lo.map, 8);
-	assert_int_equal(kho_map_read(&ram.pm, lo.map, rr, 64, mm, 64, &m), -PCSC_ELOOP);
+	assert_int_equal(kho_map_read(&ram.pm, NULL, lo.map, 0, rr, 64, mm, 64, &m), -PCSC_ELOOP);
 }
 
 static void map_absurd_order(void **state)
@@ -252,7 +257,7 @@ static void map_absurd_order(void **state)
 
 	(void)state;
 	memcpy(chunk(lo.map) + 8, &order, 4);
-	assert_int_equal(kho_map_read(&ram.pm, lo.map, rr, 64, mm, 64, &m), -PCSC_ERANGE);
+	assert_int_equal(kho_map_read(&ram.pm, NULL, lo.map, 0, rr, 64, mm, 64, &m), -PCSC_ERANGE);
 	snprintf(want, sizeof(want), "KHO map chunk 0x%llx order 31 above 30", (unsigned long long)lo.map);
 	assert_string_equal(m.msg, want);
 }
@@ -265,7 +270,7 @@ static void map_too_many_entries(void **state)
 
 	(void)state;
 	memcpy(chunk(lo.map) + 12, &num, 4);
-	assert_int_equal(kho_map_read(&ram.pm, lo.map, rr, 64, mm, 64, &m), -PCSC_ERANGE);
+	assert_int_equal(kho_map_read(&ram.pm, NULL, lo.map, 0, rr, 64, mm, 64, &m), -PCSC_ERANGE);
 	snprintf(want, sizeof(want), "KHO map chunk 0x%llx has 256 entries, max 255",
 		 (unsigned long long)lo.map);
 	assert_string_equal(m.msg, want);
@@ -277,16 +282,16 @@ static void map_unaligned_pointers(void **state)
 	uint64_t bm, start;
 
 	(void)state;
-	assert_int_equal(kho_map_read(&ram.pm, lo.map + 8, rr, 64, mm, 64, &m), -PCSC_EALIGN);
-	assert_int_equal(kho_map_read(&ram.pm, 0x2000, rr, 64, mm, 64, &m), -PCSC_ENOTRAM);
+	assert_int_equal(kho_map_read(&ram.pm, NULL, lo.map + 8, 0, rr, 64, mm, 64, &m), -PCSC_EALIGN);
+	assert_int_equal(kho_map_read(&ram.pm, NULL, 0x2000, 0, rr, 64, mm, 64, &m), -PCSC_ENOTRAM);
 	assert_string_equal(m.msg, "KHO map chunk 0x2000 not in RAM");
 	memcpy(&bm, chunk(lo.map) + 24, 8);
 	bm += 4;
 	memcpy(chunk(lo.map) + 24, &bm, 8);
-	assert_int_equal(kho_map_read(&ram.pm, lo.map, rr, 64, mm, 64, &m), -PCSC_EALIGN);
+	assert_int_equal(kho_map_read(&ram.pm, NULL, lo.map, 0, rr, 64, mm, 64, &m), -PCSC_EALIGN);
 	bm = 0x3000;
 	memcpy(chunk(lo.map) + 24, &bm, 8);
-	assert_int_equal(kho_map_read(&ram.pm, lo.map, rr, 64, mm, 64, &m), -PCSC_ENOTRAM);
+	assert_int_equal(kho_map_read(&ram.pm, NULL, lo.map, 0, rr, 64, mm, 64, &m), -PCSC_ENOTRAM);
 	assert_string_equal(m.msg, "KHO map bitmap 0x3000 not in RAM");
 	/* phys_start of an order-2 entry must be 16 KiB aligned. */
 	{
@@ -301,7 +306,7 @@ static void map_unaligned_pointers(void **state)
 		memcpy(chunk(second) + 16, &start, 8);
 		bm = lo.map_area + 16 * 4096 - 512;
 		memcpy(chunk(lo.map) + 24, &bm, 8);
-		assert_int_equal(kho_map_read(&ram.pm, lo.map, rr, 64, mm, 64, &m), -PCSC_EALIGN);
+		assert_int_equal(kho_map_read(&ram.pm, NULL, lo.map, 0, rr, 64, mm, 64, &m), -PCSC_EALIGN);
 	}
 }
 
@@ -310,8 +315,8 @@ static void map_arena_full(void **state)
 	struct kho_map m;
 
 	(void)state;
-	assert_int_equal(kho_map_read(&ram.pm, lo.map, rr, 0, mm, 64, &m), -PCSC_ENOSPC);
-	assert_int_equal(kho_map_read(&ram.pm, lo.map, rr, 64, mm, 1, &m), -PCSC_ENOSPC);
+	assert_int_equal(kho_map_read(&ram.pm, NULL, lo.map, 0, rr, 0, mm, 64, &m), -PCSC_ENOSPC);
+	assert_int_equal(kho_map_read(&ram.pm, NULL, lo.map, 0, rr, 64, mm, 1, &m), -PCSC_ENOSPC);
 }
 
 static void map_full_arena_is_compacted(void **state)
@@ -324,14 +329,14 @@ static void map_full_arena_is_compacted(void **state)
 
 	(void)state;
 	/* Map in RAM at 0x40300000 (beyond what setup built). */
-	assert_int_equal(cache_gen_kho_map(buf, sizeof(buf), 0x40300000, &r, 1, &first, &used), 0);
+	assert_int_equal(cache_gen_kho_map(buf, sizeof(buf), 0x40300000, &r, 1, NULL, 0, &first, &used), 0);
 	memcpy(blob_helpers_at(&ram, 0x40300000), buf, sizeof(buf));
-	assert_int_equal(kho_map_read(&ram.pm, first, rr, 2, mm, 64, &m), 0);
+	assert_int_equal(kho_map_read(&ram.pm, NULL, first, 0, rr, 2, mm, 64, &m), 0);
 	assert_int_equal(m.n, 1);
 	assert_int_equal(rr[0].start, 0x40100000);
 	assert_int_equal(rr[0].end, 0x4010f000);
 	assert_int_equal(m.chunks, 4);
-	assert_int_equal(kho_map_read(&ram.pm, first, rr, 1, mm, 64, &m), -PCSC_ENOSPC);
+	assert_int_equal(kho_map_read(&ram.pm, NULL, first, 0, rr, 1, mm, 64, &m), -PCSC_ENOSPC);
 }
 
 static void sort_merge_ranges(void **state)
@@ -375,7 +380,7 @@ static void open_second_pcsc_child_is_dup_and_detach_takes_both(void **state)
 	assert_int_equal(kho_open(&ram.pm, lo.kho_fdt, 0, &ki), -PCSC_EDUP);
 	assert_string_equal(ki.msg, "KHO FDT has 2 pcsc nodes");
 	assert_true(ki.pcsc_node > 0);
-	assert_int_equal(handover_detach(f, ki.pcsc_node), 0);
+	assert_int_equal(handover_detach(&ki, &ram.pm), 2);
 	assert_int_equal(fdt_subnode_offset(f, 0, "pcsc"), -FDT_ERR_NOTFOUND);
 	assert_int_equal(fdt_subnode_offset(f, 0, "pcsc@1"), -FDT_ERR_NOTFOUND);
 }
@@ -401,12 +406,12 @@ static void map_runs_of_bits_become_ranges(void **state)
 	/* Bits 0-2, then 63 and 64 (a run across the word boundary), then
 	 * the last bit of the bitmap. */
 	uint64_t words[64] = { 0x8000000000000007ull, 0x1, [63] = 0x8000000000000000ull };
-	uint64_t s = RAM_BASE + 0x200000;
+	uint64_t s = RAM_BASE;	/* upstream starts on a bitmap's span (16 MiB) */
 	struct kho_map m;
 
 	(void)state;
 	one_entry_map(s, words, 64);
-	assert_int_equal(kho_map_read(&ram.pm, lo.map, rr, 64, mm, 64, &m), 0);
+	assert_int_equal(kho_map_read(&ram.pm, NULL, lo.map, 0, rr, 64, mm, 64, &m), 0);
 	assert_int_equal(m.folios, 6);
 	assert_int_equal(m.bitmaps, 1);
 	assert_int_equal(m.n, 3);
@@ -422,13 +427,13 @@ static void map_runs_of_bits_become_ranges(void **state)
 static void map_all_ones_bitmap_is_one_range(void **state)
 {
 	uint64_t words[64];
-	uint64_t s = RAM_BASE + 0x200000;
+	uint64_t s = RAM_BASE;
 	struct kho_map m;
 
 	(void)state;
 	memset(words, 0xff, sizeof(words));
 	one_entry_map(s, words, 64);
-	assert_int_equal(kho_map_read(&ram.pm, lo.map, rr, 64, mm, 64, &m), 0);
+	assert_int_equal(kho_map_read(&ram.pm, NULL, lo.map, 0, rr, 64, mm, 64, &m), 0);
 	assert_int_equal(m.folios, 4096);
 	assert_int_equal(m.n, 1);
 	assert_true(kho_is_preserved(&m, s, 4096ull * 4096));
@@ -457,7 +462,7 @@ static void map_more_bitmaps_than_the_bound_is_erange(void **state)
 			memcpy(c + 24 + 16 * k, &bitmap, 8);
 		}
 	}
-	assert_int_equal(kho_map_read(&ram.pm, first, rr, 64, mm, 64, &m), -PCSC_ERANGE);
+	assert_int_equal(kho_map_read(&ram.pm, NULL, first, 0, rr, 64, mm, 64, &m), -PCSC_ERANGE);
 	assert_string_equal(m.msg, "KHO map has more than 16384 bitmaps");
 	assert_int_equal(m.bitmaps, KHO_MAX_BITMAPS + 1);
 }

@@ -111,7 +111,7 @@ static void build(uint16_t S)
 	lo.base = RAM_BASE + 0x200000;
 	lo.S = S;
 	assert_int_equal(cache_gen_build(ram.mem, ram.base, ram.size, d, NDEV, &lo), 0);
-	assert_int_equal(kho_map_read(&ram.pm, lo.map, rr, 64, mm, 64, &kmap), 0);
+	assert_int_equal(kho_map_read(&ram.pm, NULL, lo.map, 0, rr, 64, mm, 64, &kmap), 0);
 	assert_int_equal(pcsc_index_build(blob_helpers_at(&ram, lo.pcsc_fdt), ents, 32, &idx), 0);
 
 	/* The live machine. */

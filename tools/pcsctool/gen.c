@@ -151,7 +151,9 @@ int gen_write(const struct gen_opts *o, struct gen_dev *devs, uint32_t n)
 	struct kho_range *rg;
 	struct manifest m;
 	uint32_t nb = 0, nn = 0, nr = 0, i, j;
-	uint64_t at, stride, data, pfdt, alloc, map_area, map_size, kho, end, first = 0;
+	uint64_t at, stride, data, pfdt, alloc, map_area, map_size, kho, scr, end, first = 0;
+	const struct kho_abi *abi;
+	uint32_t v1_bitmap;
 	uint64_t ram_end = o->ram_start + o->ram_size;
 	size_t used = 0;
 	uint8_t *img;
@@ -254,9 +256,15 @@ int gen_write(const struct gen_opts *o, struct gen_dev *devs, uint32_t n)
 	pfdt = data + nb * stride;
 	alloc = cache_gen_pcsc_fdt_size(nn);
 	map_area = pfdt + alloc;
-	map_size = (16u + nb / 2048u + o->nfaults) * (uint64_t)KHO_PAGE_SIZE;
+	if (kho_abi_by_name(o->kho ? o->kho : "v1-512", &abi, &v1_bitmap)) {
+		die_msg("--kho must be v1-512, v1-4096, v2, v3 or v4");
+		return EXIT_USAGE;
+	}
+	map_size = cache_gen_kho_map_size(abi, nb) + o->nfaults * (uint64_t)KHO_PAGE_SIZE;
 	kho = map_area + map_size;
-	end = kho + KHO_PAGE_SIZE;
+	/* The scratch array: the page after the KHO root, as kexec loads it. */
+	scr = kho + KHO_PAGE_SIZE;
+	end = scr + KHO_PAGE_SIZE;
 	if (at < o->ram_start || end > ram_end) {
 		die_msg("cache 0x%" PRIx64 "-0x%" PRIx64 " does not fit RAM 0x%" PRIx64 "-0x%" PRIx64,
 			at, end, o->ram_start, ram_end);
@@ -352,15 +360,17 @@ int gen_write(const struct gen_opts *o, struct gen_dev *devs, uint32_t n)
 		rg[nr - 1].end = pfdt + alloc;
 	else
 		rg[nr++] = (struct kho_range){ pfdt, pfdt + alloc };
-	rc = cache_gen_kho_map(img + (map_area - at), map_size, map_area, rg, nr, &first, &used);
+	rc = cache_gen_kho_map(img + (map_area - at), map_size, map_area, rg, nr, abi, v1_bitmap,
+			       &first, &used);
 	if (rc) {
 		die_msg("KHO map: %s", pcsc_strerror(rc));
 		return EXIT_DATA;
 	}
-	rc = cache_gen_kho_fdt(img + (kho - at), KHO_PAGE_SIZE,
-			       has_corrupt(fs, o->nfaults, "kho-compat") ? "kho-v0" : KHO_COMPATIBLE,
+	rc = cache_gen_kho_fdt(img + (kho - at), KHO_PAGE_SIZE, abi,
+			       has_corrupt(fs, o->nfaults, "kho-compat") ? "kho-v0" : NULL,
 			       first,
-			       has_corrupt(fs, o->nfaults, "pcsc-outside") ? ram_end + 0x1000 : pfdt);
+			       has_corrupt(fs, o->nfaults, "pcsc-outside") ? ram_end + 0x1000 : pfdt,
+			       fdt_totalsize(img + (pfdt - at)));
 	if (rc) {
 		die_msg("KHO FDT: %s", pcsc_strerror(rc));
 		return EXIT_DATA;
@@ -374,6 +384,15 @@ int gen_write(const struct gen_opts *o, struct gen_dev *devs, uint32_t n)
 	if (has_corrupt(fs, o->nfaults, "map-loop") && first)
 		memcpy(img + (first - at), &first, 8);	/* next = itself (native u64) */
 
+	/* struct kho_scratch {u64 addr; u64 size;}[]: the regions, or by
+	 * default one 8 MiB region 16 MiB below the end of RAM. */
+	for (i = 0; i < (o->nscratch ? o->nscratch : 1u); i++) {
+		uint64_t sa = o->nscratch ? o->scratch[i].addr : ram_end - (16u << 20);
+		uint64_t ss = o->nscratch ? o->scratch[i].size : 8u << 20;
+
+		memcpy(img + (scr - at) + 16 * i, &sa, 8);
+		memcpy(img + (scr - at) + 16 * i + 8, &ss, 8);
+	}
 	if (mkdir(o->out, 0777) && errno != EEXIST) {
 		die_msg("%s: %s", o->out, strerror(errno));
 		return EXIT_IO;
@@ -385,11 +404,15 @@ int gen_write(const struct gen_opts *o, struct gen_dev *devs, uint32_t n)
 	m.entries = nn;
 	m.kho_fdt = kho;
 	m.kho_fdt_size = KHO_PAGE_SIZE;
+	m.kho_scratch = scr;
+	m.kho_scratch_size = 16u * (o->nscratch ? o->nscratch : 1u);
+	snprintf(m.kho, sizeof(m.kho), "%s", o->kho ? o->kho : "v1-512");
 	m.blob[0] = (struct manifest_blob){ "pcsc_data.bin", data, nb * stride };
 	m.blob[1] = (struct manifest_blob){ "pcsc.dtb", pfdt, alloc };
 	m.blob[2] = (struct manifest_blob){ "kho_map.bin", map_area, map_size };
 	m.blob[3] = (struct manifest_blob){ "kho.dtb", kho, KHO_PAGE_SIZE };
-	m.nblob = 4;
+	m.blob[4] = (struct manifest_blob){ "kho_scratch.bin", scr, KHO_PAGE_SIZE };
+	m.nblob = 5;
 	for (i = 0; i < m.nblob; i++) {
 		rc = write_file(o->out, m.blob[i].name, img + (m.blob[i].addr - at), m.blob[i].size);
 		if (rc)
@@ -454,6 +477,18 @@ int gen_parse_args(int argc, char **argv, struct gen_opts *o, const char **pos,
 			i++;
 		} else if (!strcmp(a, "--stale") && v && o->faults) {
 			o->faults[o->nfaults++] = v;
+			i++;
+		} else if (!strcmp(a, "--kho") && v) {
+			o->kho = v;
+			i++;
+		} else if (!strcmp(a, "--scratch") && v) {
+			if (o->nscratch >= sizeof(o->scratch) / sizeof(o->scratch[0]) ||
+			    !parse_range(v, &o->scratch[o->nscratch].addr,
+					 &o->scratch[o->nscratch].size)) {
+				die_msg("--scratch needs START:SIZE (at most 8)");
+				return EXIT_USAGE;
+			}
+			o->nscratch++;
 			i++;
 		} else if (!strcmp(a, "--sysfs") && v && sysfs) {
 			*sysfs = v;

@@ -36,6 +36,8 @@ struct manifest_blob {
 struct manifest {
 	uint64_t ram_start, ram_size;
 	uint64_t kho_fdt, kho_fdt_size;
+	uint64_t kho_scratch, kho_scratch_size;	/* the scratch array; 0 = none */
+	char kho[16];		/* layout written: v1-512 ... v4 ("" = v1-512) */
 	uint16_t S;
 	uint32_t entries;
 	struct manifest_blob blob[MANIFEST_MAX_BLOBS];
@@ -91,6 +93,8 @@ void *region_at(const struct region *r, uint64_t phys, uint64_t len);
 struct source {
 	const char *dir, *image;
 	uint64_t base, kho_fdt, ram_start, ram_size;
+	uint64_t kho_scratch, kho_scratch_size;	/* manifest or --kho-scratch */
+	uint32_t kho_bitmap;	/* --kho-bitmap 512|4096; 0 = not forced */
 	bool has_base;
 	uint16_t S;
 	uint32_t entries;	/* from the manifest; 0 for images */
@@ -118,6 +122,9 @@ struct gen_opts {
 	uint16_t S;
 	const char **faults;
 	unsigned int nfaults;
+	const char *kho;	/* --kho v1-512|v1-4096|v2|v3|v4 (NULL: v1-512) */
+	struct { uint64_t addr, size; } scratch[8];	/* --scratch START:SIZE */
+	unsigned int nscratch;
 };
 
 /* Lay out and write devs (sorted by sbdf) plus faults into opts->out. */

@@ -111,7 +111,8 @@ int cmd_show(int argc, char **argv)
 		die_msg("show: index: %s", idx.msg);
 		return EXIT_REJECTED;
 	}
-	rc = kho_map_read(&s.pm, ki.map_phys, rr, SHOW_MAX_RANGES, meta, SHOW_MAX_RANGES, &km);
+	rc = kho_map_read(&s.pm, ki.abi, ki.map_phys, s.kho_bitmap, rr, SHOW_MAX_RANGES, meta,
+			  SHOW_MAX_RANGES, &km);
 	if (rc) {
 		die_msg("show: preserved-memory map: %s", km.msg);
 		return EXIT_REJECTED;

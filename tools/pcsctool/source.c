@@ -27,6 +27,17 @@ int source_arg(struct source *s, int argc, char **argv, int *i)
 			die_msg("--S must be 256 or 4096");
 			return -EXIT_USAGE;
 		}
+	} else if (!strcmp(a, "--kho-bitmap") && v) {
+		if (!parse_u64(v, &x) || (x != 512 && x != 4096)) {
+			die_msg("--kho-bitmap must be 512 or 4096");
+			return -EXIT_USAGE;
+		}
+		s->kho_bitmap = (uint32_t)x;
+	} else if (!strcmp(a, "--kho-scratch") && v) {
+		if (!parse_range(v, &s->kho_scratch, &s->kho_scratch_size)) {
+			die_msg("--kho-scratch needs START:SIZE");
+			return -EXIT_USAGE;
+		}
 	} else if (!strcmp(a, "--ram") && v) {
 		if (!parse_range(v, &s->ram_start, &s->ram_size)) {
 			die_msg("--ram needs START:SIZE");
@@ -78,6 +89,10 @@ int source_open(struct source *s)
 		}
 		if (!s->kho_fdt)
 			s->kho_fdt = m.kho_fdt;
+		if (!s->kho_scratch_size) {
+			s->kho_scratch = m.kho_scratch;
+			s->kho_scratch_size = m.kho_scratch_size;
+		}
 		if (!s->S)
 			s->S = m.S;
 		s->entries = m.entries;

@@ -168,6 +168,11 @@ int manifest_write(const char *dir, const struct manifest *m)
 	fprintf(f, "S %u\n", m->S);
 	fprintf(f, "entries %u\n", m->entries);
 	fprintf(f, "kho-fdt 0x%" PRIx64 " 0x%" PRIx64 "\n", m->kho_fdt, m->kho_fdt_size);
+	if (m->kho_scratch_size)
+		fprintf(f, "kho-scratch 0x%" PRIx64 " 0x%" PRIx64 "\n", m->kho_scratch,
+			m->kho_scratch_size);
+	if (m->kho[0])
+		fprintf(f, "kho %s\n", m->kho);
 	for (i = 0; i < m->nblob; i++)
 		fprintf(f, "blob %s 0x%" PRIx64 " 0x%" PRIx64 "\n", m->blob[i].name,
 			m->blob[i].addr, m->blob[i].size);
@@ -220,6 +225,12 @@ int manifest_read(const char *dir, struct manifest *m)
 			   sscanf(line, "kho-fdt %lli %lli", &a, &b) == 2) {
 			m->kho_fdt = a;
 			m->kho_fdt_size = b;
+		} else if (!strcmp(key, "kho-scratch") &&
+			   sscanf(line, "kho-scratch %lli %lli", &a, &b) == 2) {
+			m->kho_scratch = a;
+			m->kho_scratch_size = b;
+		} else if (!strcmp(key, "kho") && sscanf(line, "kho %15s", m->kho) == 1) {
+			/* layout name, checked by its users */
 		} else if (!strcmp(key, "blob") && m->nblob < MANIFEST_MAX_BLOBS &&
 			   sscanf(line, "blob %63s %lli %lli", name, &a, &b) == 3 &&
 			   !strchr(name, '/')) {

@@ -112,6 +112,9 @@ int cmd_verify(int argc, char **argv)
 	in.nwindows = t.sim.nwin;
 	in.pm = &s.pm;
 	in.kho_fdt = s.kho_fdt;
+	in.kho_scratch = s.kho_scratch;
+	in.kho_scratch_size = s.kho_scratch_size;
+	in.kho_bitmap = s.kho_bitmap;
 	in.mode = mode;
 	in.S = s.S;
 	in.max_funcs = t.walk.n + 64;
