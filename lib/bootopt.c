@@ -13,6 +13,7 @@ static bool is_sep(char c)
 bool pcsc_bootopt_value(const char *cmdline, size_t len, const char *key, char *out, size_t size)
 {
 	size_t klen = strlen(key), i = 0;
+	bool found = false;
 
 	if (size)
 		out[0] = '\0';
@@ -28,15 +29,17 @@ bool pcsc_bootopt_value(const char *cmdline, size_t len, const char *key, char *
 		}
 		while (i < len && cmdline[i] && !is_sep(cmdline[i]))
 			i++;
+		/* The last occurrence wins, as each one overrides the
+		 * previous in Linux's parameter handlers. */
 		if (i - w > klen && !memcmp(cmdline + w, key, klen) && cmdline[w + klen] == '=') {
 			for (w += klen + 1; w < i && n + 1 < size; w++)
 				out[n++] = cmdline[w];
 			if (size)
 				out[n] = '\0';
-			return true;
+			found = true;
 		}
 	}
-	return false;
+	return found;
 }
 
 int pcsc_bootopts_parse(const char *cmdline, size_t len, struct pcsc_bootopts *o,

@@ -16,7 +16,7 @@ struct pcsc_bootopts {
 };
 
 /*
- * pcsc_bootopt_value - the value of the first whole word "key=value" in
+ * pcsc_bootopt_value - the value of the last whole word "key=value" in
  * cmdline[0..len) (words split on space, tab, newline; the scan also stops
  * at a NUL). The value is copied into out (size bytes, NUL-terminated,
  * truncated to fit). "xkey=" and "key.sub=" are other keys.

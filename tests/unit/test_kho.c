@@ -339,6 +339,175 @@ static void map_full_arena_is_compacted(void **state)
 	assert_int_equal(kho_map_read(&ram.pm, NULL, first, 0, rr, 1, mm, 64, &m), -PCSC_ENOSPC);
 }
 
+/* kho-v1 with PAGE_SIZE bitmaps (6.17.9+ / 6.18 - 7.0): a page 20 MiB into
+ * a 128 MiB bitmap span sits in bytes 512.. of its bitmap. Read as 512 it
+ * is lost (safe); forced to 4096 it is found. */
+static void map_v1_4096_read_as_512_only_loses(void **state)
+{
+	static uint8_t buf[8 * 4096];
+	const struct kho_range r = { 0x41400000, 0x41401000 };
+	struct kho_map m;
+	uint64_t first, start, bitmap;
+	size_t used;
+
+	(void)state;
+	assert_int_equal(cache_gen_kho_map(buf, sizeof(buf), 0x40300000, &r, 1, NULL, 4096, &first,
+					   &used), 0);
+	memcpy(blob_helpers_at(&ram, 0x40300000), buf, sizeof(buf));
+	/* Upstream's layout: phys_start = (index * 32768) << 12, bitmap a page. */
+	memcpy(&start, buf + 16, 8);
+	memcpy(&bitmap, buf + 24, 8);
+	assert_int_equal(start, 0x40000000);
+	assert_int_equal(bitmap & 4095, 0);
+	assert_int_equal(buf[(bitmap - 0x40300000) + 0x1400 / 8], 1);	/* bit 5120 */
+	assert_int_equal(kho_map_read(&ram.pm, NULL, first, 4096, rr, 64, mm, 64, &m), 0);
+	assert_int_equal(m.bitmap_bytes, 4096);
+	assert_true(kho_is_preserved(&m, 0x41400000, 4096));
+	assert_true(kho_overlaps_meta(&m, bitmap + 4000, 1));
+	assert_int_equal(kho_map_read(&ram.pm, NULL, first, 0, rr, 64, mm, 64, &m), 0);
+	assert_int_equal(m.bitmap_bytes, 512);
+	assert_int_equal(m.folios, 0);
+	assert_false(kho_is_preserved(&m, 0x41400000, 4096));
+	assert_int_equal(kho_map_read(&ram.pm, NULL, first, 512, rr, 64, mm, 64, &m), 0);
+	assert_int_equal(kho_map_read(&ram.pm, NULL, first, 1024, rr, 64, mm, 64, &m), -PCSC_EINVAL);
+}
+
+/* Forcing 4096 on a map that proves 512 (an unaligned bitmap, or a start
+ * only 16 MiB aligned) fails instead of inventing preserved pages. */
+/* Rewrite the first entry's phys_start of the chunk at first. */
+static void start_at(uint64_t first, uint64_t start)
+{
+	memcpy(blob_helpers_at(&ram, first) + 16, &start, 8);
+}
+
+static void map_forced_4096_on_a_512_map_fails(void **state)
+{
+	static uint8_t buf[8 * 4096];
+	const struct kho_range r = { 0x41000000, 0x41001000 };
+	struct kho_map m;
+	uint64_t first, bitmap;
+	size_t used;
+
+	(void)state;
+	assert_int_equal(cache_gen_kho_map(buf, sizeof(buf), 0x40300000, &r, 1, NULL, 512, &first,
+					   &used), 0);
+	memcpy(blob_helpers_at(&ram, 0x40300000), buf, sizeof(buf));
+	assert_int_equal(kho_map_read(&ram.pm, NULL, first, 0, rr, 64, mm, 64, &m), 0);
+	assert_true(kho_is_preserved(&m, 0x41000000, 4096));
+	/* The writer packs 512-byte bitmaps from the end: the first one sits
+	 * at +0x7e00, not page aligned. */
+	memcpy(&bitmap, blob_helpers_at(&ram, first) + 24, 8);
+	assert_int_equal(bitmap, 0x40300000 + sizeof(buf) - 512);
+	assert_int_equal(kho_map_read(&ram.pm, NULL, first, 4096, rr, 64, mm, 64, &m), -PCSC_EINVAL);
+	assert_string_equal(m.msg, "KHO map entry 0x41000000/0x40307e00 proves 512-byte bitmaps, "
+			    "not 4096");
+	/* Page-aligned bitmap, but the start is 16 MiB, not 128 MiB, aligned. */
+	bitmap = 0x40306000;
+	memcpy(blob_helpers_at(&ram, first) + 24, &bitmap, 8);
+	assert_int_equal(kho_map_read(&ram.pm, NULL, first, 4096, rr, 64, mm, 64, &m), -PCSC_EINVAL);
+	/* A start that is not even on a 512-byte bitmap's span is not
+	 * what upstream writes. */
+	start_at(first, 0x41001000);
+	assert_int_equal(kho_map_read(&ram.pm, NULL, first, 0, rr, 64, mm, 64, &m), -PCSC_EALIGN);
+}
+
+static void abi_table_matches_stringlists(void **state)
+{
+	const struct kho_abi *abi;
+	uint32_t bm;
+
+	(void)state;
+	assert_int_equal(kho_abi_match("kho-v1", 7, &abi), 0);
+	assert_string_equal(abi->compatible, "kho-v1");
+	assert_int_equal(abi->map, KHO_MAP_CHUNKS);
+	assert_string_equal(abi->subtree_prop, "fdt");
+	assert_false(abi->blob_size);
+	assert_int_equal(kho_abi_match("vendor,x\0kho-v4", 16, &abi), 0);
+	assert_string_equal(abi->compatible, "kho-v4");
+	assert_int_equal(abi->map, KHO_MAP_RADIX);
+	assert_string_equal(abi->subtree_prop, "preserved-data");
+	assert_true(abi->blob_size);
+	assert_int_equal(kho_abi_match("kho-v2", 7, &abi), 0);
+	assert_false(abi->blob_size);
+	/* Two ABIs in one list: which would the next kernel take? Refuse. */
+	assert_int_equal(kho_abi_match("kho-v1\0kho-v3", 14, &abi), -PCSC_ECOMPAT);
+	assert_null(abi);
+	/* Not NUL terminated, a prefix, an unknown version, nothing. */
+	assert_int_equal(kho_abi_match("kho-v1", 6, &abi), -PCSC_ECOMPAT);
+	assert_int_equal(kho_abi_match("kho-v", 6, &abi), -PCSC_ECOMPAT);
+	assert_int_equal(kho_abi_match("kho-v5", 7, &abi), -PCSC_ECOMPAT);
+	assert_int_equal(kho_abi_match("kho-v4;radix-v1", 16, &abi), -PCSC_ECOMPAT);
+	assert_int_equal(kho_abi_match(NULL, 0, &abi), -PCSC_ECOMPAT);
+	assert_int_equal(kho_abi_by_name("v1-4096", &abi, &bm), 0);
+	assert_string_equal(abi->compatible, "kho-v1");
+	assert_int_equal(bm, 4096);
+	assert_int_equal(kho_abi_by_name("v3", &abi, &bm), 0);
+	assert_string_equal(abi->compatible, "kho-v3");
+	assert_int_equal(bm, 0);
+	assert_int_equal(kho_abi_by_name("v5", &abi, &bm), -PCSC_EINVAL);
+	assert_int_equal(kho_abi_by_name(NULL, &abi, &bm), -PCSC_EINVAL);
+}
+
+/* kho-v4 root as upstream lays it out: preserved-data and blob-size. */
+static void open_v4_reads_preserved_data_and_blob_size(void **state)
+{
+	struct kho_info ki;
+	int node;
+
+	(void)state;
+	assert_int_equal(cache_gen_kho_fdt(kfdt(), 4096, &kho_abis[3], NULL, lo.map, lo.pcsc_fdt,
+					   0x1234), 0);
+	node = fdt_subnode_offset(kfdt(), 0, "pcsc");
+	assert_true(node > 0);
+	assert_null(fdt_getprop(kfdt(), node, "fdt", NULL));
+	assert_int_equal(kho_open(&ram.pm, lo.kho_fdt, 0, &ki), 0);
+	assert_ptr_equal(ki.abi, &kho_abis[3]);
+	assert_int_equal(ki.pcsc_fdt_phys, lo.pcsc_fdt);
+	assert_int_equal(ki.pcsc_blob_size, 0x1234);
+	assert_int_equal(fdt_delprop(kfdt(), node, "blob-size"), 0);
+	assert_int_equal(kho_open(&ram.pm, lo.kho_fdt, 0, &ki), -PCSC_ENOTFOUND);
+	assert_string_equal(ki.msg, "KHO pcsc node has no blob-size property");
+	assert_int_equal(fdt_setprop(kfdt(), node, "blob-size", "abcd", 4), 0);
+	assert_int_equal(kho_open(&ram.pm, lo.kho_fdt, 0, &ki), -PCSC_EPROPSIZE);
+	/* kho-v1 names the subtree by "fdt": preserved-data alone is missing. */
+	assert_int_equal(fdt_setprop_string(kfdt(), 0, "compatible", "kho-v1"), 0);
+	assert_int_equal(kho_open(&ram.pm, lo.kho_fdt, 0, &ki), -PCSC_ENOTFOUND);
+	assert_string_equal(ki.msg, "KHO pcsc node has no fdt property");
+}
+
+static void scratch_array_is_read_whole(void **state)
+{
+	const uint64_t a[6] = { 0x80000000, 0x800000, 0x40000000, 0, 0x7f000000, 0x1000000 };
+	struct phys_ranges reg;
+	struct kho_range arr;
+	char msg[KHO_MSG_MAX];
+	uint64_t at = RAM_BASE + 0x300000;
+
+	(void)state;
+	memcpy(blob_helpers_at(&ram, at), a, sizeof(a));
+	assert_int_equal(kho_scratch_read(&ram.pm, at, sizeof(a), &reg, &arr, msg), 0);
+	/* The zero-size entry is skipped; the others merge where they touch. */
+	assert_int_equal(reg.n, 1);
+	assert_int_equal(reg.r[0].start, 0x7f000000);
+	assert_int_equal(reg.r[0].end, 0x80800000);
+	assert_int_equal(arr.start, at);
+	assert_int_equal(arr.end, at + sizeof(a));
+	assert_int_equal(kho_scratch_read(&ram.pm, at, 0, &reg, &arr, msg), 0);
+	assert_int_equal(reg.n, 0);
+	assert_int_equal(arr.end, arr.start);
+	assert_int_equal(kho_scratch_read(&ram.pm, at, 40, &reg, &arr, msg), -PCSC_EALIGN);
+	assert_int_equal(kho_scratch_read(&ram.pm, at + 4, 16, &reg, &arr, msg), -PCSC_EALIGN);
+	assert_int_equal(kho_scratch_read(&ram.pm, at, 16 * 65, &reg, &arr, msg), -PCSC_ERANGE);
+	assert_string_equal(msg, "KHO scratch array has 65 entries, max 64");
+	assert_int_equal(kho_scratch_read(&ram.pm, 0x1000, 16, &reg, &arr, msg), -PCSC_ENOTRAM);
+	/* The old reading (one region of 8 MiB) is what a caller passing a
+	 * region instead of the array would get: refused, not misread. */
+	assert_int_equal(kho_scratch_read(&ram.pm, at, 0x800000, &reg, &arr, msg), -PCSC_ERANGE);
+	/* A region that wraps. */
+	memcpy(blob_helpers_at(&ram, at + 8), &(uint64_t){ UINT64_MAX }, 8);
+	assert_int_equal(kho_scratch_read(&ram.pm, at, 16, &reg, &arr, msg), -PCSC_ERANGE);
+}
+
 static void sort_merge_ranges(void **state)
 {
 	struct kho_range r[5] = {
@@ -493,6 +662,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(map_unaligned_pointers, setup, teardown),
 		cmocka_unit_test_setup_teardown(map_arena_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(map_full_arena_is_compacted, setup, teardown),
+		cmocka_unit_test_setup_teardown(map_v1_4096_read_as_512_only_loses, setup, teardown),
+		cmocka_unit_test_setup_teardown(map_forced_4096_on_a_512_map_fails, setup, teardown),
+		cmocka_unit_test(abi_table_matches_stringlists),
+		cmocka_unit_test_setup_teardown(open_v4_reads_preserved_data_and_blob_size, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(scratch_array_is_read_whole, setup, teardown),
 		cmocka_unit_test(sort_merge_ranges),
 	};
 

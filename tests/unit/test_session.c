@@ -44,6 +44,9 @@ static struct pcsc_session_out out;
 static struct phys_ranges owned;
 static void *arena;
 
+static const struct kho_abi *build_abi;	/* KHO layout of the next build */
+static uint32_t build_bitmap;
+
 /* The old kernel cached what it read: 256 bytes of each function. */
 static void build(uint16_t S)
 {
@@ -69,6 +72,8 @@ static void build(uint16_t S)
 	memset(&lo, 0, sizeof(lo));
 	lo.base = RAM_BASE + 0x200000;
 	lo.S = S;
+	lo.abi = build_abi;
+	lo.v1_bitmap = build_bitmap;
 	assert_int_equal(cache_gen_build(ram.mem, ram.base, ram.size, d, 5, &lo), 0);
 	pci_sim_cfg_init(&cfg, &sim);	/* reads back to 0 */
 
@@ -95,9 +100,13 @@ static void build(uint16_t S)
 static int teardown(void **state)
 {
 	(void)state;
+	build_abi = NULL;
+	build_bitmap = 0;
 	blob_helpers_ram_free(&ram);
 	free(simfuncs);
 	free(arena);
+	simfuncs = NULL;	/* a test may tear down between builds */
+	arena = NULL;
 	return 0;
 }
 
@@ -281,6 +290,100 @@ static void pcsc_fdt_over_owned_memory_is_never_written(void **state)
 		 (unsigned int)((fdt_totalsize(pcsc_fdt()) + 4095) & ~4095u));
 	expect_rejected(-PCSC_EOVERLAP, want, true);
 	assert_memory_equal(pcsc_fdt(), before, sizeof(before));
+}
+
+/* Each KHO ABI end to end: every entry VALID, the facts line names it. */
+static void every_kho_abi_verifies(void **state)
+{
+	static const char *const names[] = { "v1-512", "v1-4096", "v2", "v3", "v4" };
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < 5; i++) {
+		char want[64];
+
+		assert_int_equal(kho_abi_by_name(names[i], &build_abi, &build_bitmap), 0);
+		build(4096);
+		in.kho_bitmap = build_bitmap;
+		assert_int_equal(pcsc_session_run(&in, &out), 0);
+		assert_int_equal(out.status, 0);
+		assert_ptr_equal(out.kho, build_abi);
+		assert_int_equal(out.counts.v[PCSC_VALID], 5);
+		assert_true(out.props_added);
+		snprintf(want, sizeof(want), "pcsc: kho %s ", build_abi->compatible);
+		assert_int_equal(strncmp(blob_helpers_log_text(), want, strlen(want)), 0);
+		teardown(NULL);
+	}
+}
+
+/* kho-v3+: blob-size bounds the blob on the way in and is rewritten to
+ * the size handed over on the way out. */
+static void blob_size_is_checked_and_kept_true(void **state)
+{
+	char want[128];
+	const void *p;
+	uint64_t bs;
+	int node, len;
+
+	(void)state;
+	build_abi = &kho_abis[3];
+	build(4096);
+	node = fdt_subnode_offset(kho_fdt(), 0, "pcsc");
+	p = fdt_getprop(kho_fdt(), node, "blob-size", &len);
+	assert_int_equal(len, 8);
+	memcpy(&bs, p, 8);
+	assert_int_equal(bs, fdt_totalsize(pcsc_fdt()));
+	in.owned = NULL;
+	assert_int_equal(pcsc_session_run(&in, &out), 0);
+	assert_int_equal(out.status, 0);
+	p = fdt_getprop(kho_fdt(), node, "blob-size", &len);
+	memcpy(&bs, p, 8);
+	assert_int_equal(bs, fdt_totalsize(pcsc_fdt()));	/* the new size */
+	teardown(NULL);
+
+	build_abi = &kho_abis[3];
+	build(4096);
+	bs = fdt_totalsize(pcsc_fdt()) - 1;	/* smaller than the blob */
+	node = fdt_subnode_offset(kho_fdt(), 0, "pcsc");
+	assert_int_equal(fdt_setprop_inplace(kho_fdt(), node, "blob-size", &bs, 8), 0);
+	snprintf(want, sizeof(want), "pcsc blob-size %llu: totalsize %u or preservation does not fit",
+		 (unsigned long long)bs, (unsigned int)bs + 1);
+	expect_rejected(-PCSC_ERANGE, want, true);
+	teardown(NULL);
+
+	/* A blob-size past the preserved pages. */
+	build_abi = &kho_abis[3];
+	build(4096);
+	bs = 0x100000;
+	node = fdt_subnode_offset(kho_fdt(), 0, "pcsc");
+	assert_int_equal(fdt_setprop_inplace(kho_fdt(), node, "blob-size", &bs, 8), 0);
+	snprintf(want, sizeof(want), "pcsc blob-size %llu: totalsize %u or preservation does not fit",
+		 (unsigned long long)bs, (unsigned int)fdt_totalsize(pcsc_fdt()));
+	expect_rejected(-PCSC_ERANGE, want, true);
+}
+
+static void unknown_kho_compatible_detaches(void **state)
+{
+	(void)state;
+	build(4096);
+	assert_int_equal(fdt_setprop_inplace(kho_fdt(), 0, "compatible", "kho-v9", 7), 0);
+	expect_rejected(-PCSC_ECOMPAT, "KHO FDT unknown compatible \"kho-v9\"", true);
+}
+
+/* pcsc.kho_bitmap=4096 on a 512-byte map: the cache is not verified, so
+ * it does not reach the next kernel. */
+static void forced_bitmap_size_the_map_refutes_detaches(void **state)
+{
+	char want[96];
+	uint64_t bm;
+
+	(void)state;
+	build(4096);
+	in.kho_bitmap = 4096;
+	memcpy(&bm, blob_helpers_at(&ram, lo.map) + 24, 8);
+	snprintf(want, sizeof(want), "KHO map entry 0x%llx/0x%llx proves 512-byte bitmaps, not 4096",
+		 (unsigned long long)(lo.data & ~((4096ull << 12) - 1)), (unsigned long long)bm);
+	expect_rejected(-PCSC_EINVAL, want, true);
 }
 
 /* The scratch array the old kernel handed over: n {addr, size} entries at
@@ -492,6 +595,10 @@ int main(void)
 		cmocka_unit_test_teardown(map_loop_detaches, teardown),
 		cmocka_unit_test_teardown(bad_kho_root_is_reported_not_detached, teardown),
 		cmocka_unit_test_teardown(pcsc_fdt_over_owned_memory_is_never_written, teardown),
+		cmocka_unit_test_teardown(every_kho_abi_verifies, teardown),
+		cmocka_unit_test_teardown(blob_size_is_checked_and_kept_true, teardown),
+		cmocka_unit_test_teardown(unknown_kho_compatible_detaches, teardown),
+		cmocka_unit_test_teardown(forced_bitmap_size_the_map_refutes_detaches, teardown),
 		cmocka_unit_test_teardown(pcsc_fdt_in_kho_scratch_is_rejected, teardown),
 		cmocka_unit_test_teardown(da_in_a_scratch_region_is_bad_and_the_array_is_metadata,
 					  teardown),
