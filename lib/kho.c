@@ -11,8 +11,8 @@
 
 /* The one table of KHO ABIs (docs/abi.md has each row's upstream source). */
 const struct kho_abi kho_abis[] = {
-	{ "kho-v1", KHO_MAP_CHUNKS, "fdt", false, "6.16-7.0" },
-	{ "kho-v2", KHO_MAP_RADIX, "preserved-data", false, "7.1" },
+	{ "kho-v1", KHO_MAP_CHUNKS, "fdt", false, "6.16-7.0" },	/* 512-byte bitmaps to 6.17.8 */
+	{ "kho-v2", KHO_MAP_RADIX, "preserved-data", false, "7.1-rc (never released)" },
 	{ "kho-v3", KHO_MAP_RADIX, "preserved-data", true, "7.1" },
 	{ "kho-v4", KHO_MAP_RADIX, "preserved-data", true, "7.2" },
 };

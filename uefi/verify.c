@@ -5,6 +5,7 @@
 #include <libfdt.h>
 #include <string.h>
 #include <pcsc/errno.h>
+#include <pcsc/kho.h>
 #include <pcsc/log.h>
 #include <pcsc/session.h>
 #include "efi_app.h"
@@ -61,22 +62,28 @@ static bool efi_parse_u64(const char *s, uint64_t *v)
 	return n > 0;
 }
 
-/* The FDT at page pg of the file, if its root is compatible with compat. */
+/* The FDT at page pg of the file, if its root is compatible with compat
+ * (NULL: any KHO ABI of lib's table, which *abi then names). */
 static const void *efi_fdt_at(const uint8_t *img, uint64_t len, uint64_t off,
-			      const char *compat)
+			      const char *compat, const struct kho_abi **abi)
 {
 	const void *fdt = img + off;
+	const char *c;
+	int clen;
 
 	if (len - off < sizeof(struct fdt_header) || fdt_magic(fdt) != FDT_MAGIC ||
 	    fdt_totalsize(fdt) > len - off || fdt_check_header(fdt) != 0)
 		return NULL;
-	return fdt_node_check_compatible(fdt, 0, compat) == 0 ? fdt : NULL;
+	if (compat)
+		return fdt_node_check_compatible(fdt, 0, compat) == 0 ? fdt : NULL;
+	c = fdt_getprop(fdt, 0, "compatible", &clen);
+	return c && !kho_abi_match(c, clen, abi) ? fdt : NULL;
 }
 
 /*
  * A packed image has no header of its own (it is a pmemsave-style dump):
- * find the base from its contents. The KHO root FDT ("kho-v1") is a page
- * of its own; its pcsc/fdt property (native u64) is the physical address
+ * find the base from its contents. The KHO root FDT (any ABI of kho_abis)
+ * is a page of its own; its pcsc subtree property (native u64) is the physical address
  * of the "pcsc-v1" FDT, another page of the file: base = that address
  * minus its offset. Bounded by the file's page count.
  */
@@ -84,11 +91,12 @@ static int efi_find_layout(const uint8_t *img, uint64_t len, uint64_t *base,
 			   uint64_t *kho_off)
 {
 	uint64_t pcsc_phys = 0, kho = UINT64_MAX, pcsc = UINT64_MAX;
+	const struct kho_abi *abi = NULL;
 
 	for (uint64_t off = 0; off < len; off += PAGE) {
-		if (kho == UINT64_MAX && efi_fdt_at(img, len, off, "kho-v1"))
+		if (kho == UINT64_MAX && efi_fdt_at(img, len, off, NULL, &abi))
 			kho = off;
-		else if (pcsc == UINT64_MAX && efi_fdt_at(img, len, off, "pcsc-v1"))
+		else if (pcsc == UINT64_MAX && efi_fdt_at(img, len, off, "pcsc-v1", NULL))
 			pcsc = off;
 	}
 	if (kho == UINT64_MAX || pcsc == UINT64_MAX)
@@ -97,7 +105,7 @@ static int efi_find_layout(const uint8_t *img, uint64_t len, uint64_t *base,
 		const void *fdt = img + kho;
 		int node = fdt_subnode_offset(fdt, 0, "pcsc");
 		int plen = 0;
-		const uint8_t *p = node >= 0 ? fdt_getprop(fdt, node, "fdt", &plen) : NULL;
+		const uint8_t *p = node >= 0 ? fdt_getprop(fdt, node, abi->subtree_prop, &plen) : NULL;
 
 		if (!p || plen != 8)
 			return -PCSC_EPROPSIZE;
@@ -135,6 +143,7 @@ EFI_STATUS efi_cmd_verify(int argc, char **argv)
 	struct pci_cfg cfg;
 	const char *file = NULL, *out_file = NULL;
 	bool strict = false, have_base = false, have_kho = false;
+	uint64_t bitmap = 0;
 	uint64_t base = 0, kho = 0, kho_off = 0, len = 0;
 	void *raw = NULL;
 	uint8_t *img;
@@ -153,6 +162,10 @@ EFI_STATUS efi_cmd_verify(int argc, char **argv)
 		} else if (efi_streq(argv[i], "--base") && i + 1 < argc) {
 			have_base = efi_parse_u64(argv[++i], &base);
 			if (!have_base)
+				goto usage;
+		} else if (efi_streq(argv[i], "--kho-bitmap") && i + 1 < argc) {
+			/* pcsc.kho_bitmap= of the stub: kho-v1 bitmap bytes */
+			if (!efi_parse_u64(argv[++i], &bitmap) || (bitmap != 512 && bitmap != 4096))
 				goto usage;
 		} else if (efi_streq(argv[i], "--kho-fdt") && i + 1 < argc) {
 			have_kho = efi_parse_u64(argv[++i], &kho);
@@ -177,7 +190,7 @@ EFI_STATUS efi_cmd_verify(int argc, char **argv)
 	if (!have_base) {
 		rc = efi_find_layout(raw, len, &base, &kho_off);
 		if (rc < 0) {
-			pcsc_log("pcsc: efi %s: no kho-v1/pcsc-v1 FDT pair (%s): give --base and --kho-fdt",
+			pcsc_log("pcsc: efi %s: no KHO root/pcsc-v1 FDT pair (%s): give --base and --kho-fdt",
 				 file, pcsc_strerror(rc));
 			efi_pages_free(raw, len);
 			return EFI_APP_USAGE;
@@ -223,6 +236,7 @@ EFI_STATUS efi_cmd_verify(int argc, char **argv)
 	in.pm = &spm;
 	in.owned = &owned;
 	in.kho_fdt = kho;
+	in.kho_bitmap = (uint32_t)bitmap;
 	in.mode = strict ? PCSC_MODE_STRICT : PCSC_MODE_QUICK;
 	in.arena = arena;
 	in.arena_size = arena_size;
@@ -246,6 +260,7 @@ EFI_STATUS efi_cmd_verify(int argc, char **argv)
 	efi_pages_free(img, len);
 	return st;
 usage:
-	pcsc_log("pcsc: usage: verify FILE [--strict] [--out FILE] [--base ADDR --kho-fdt ADDR]");
+	pcsc_log("pcsc: usage: verify FILE [--strict] [--kho-bitmap 512|4096] [--out FILE] "
+		 "[--base ADDR --kho-fdt ADDR]");
 	return EFI_APP_USAGE;
 }
