@@ -45,15 +45,17 @@ def run_reads(o, n):
     return kv(line)
 
 
-def callgrind(o, n, phases, workdir):
-    """Inclusive instructions of each bench_phase_<name>, one valgrind run."""
-    outf = os.path.join(workdir, f"callgrind.{n}.out")
+def callgrind(o, n, phases, workdir, kho=None):
+    """Inclusive instructions of each bench_phase_<name>, one valgrind run
+    (kho: the old kernel's KHO layout, PCSC_BENCH_KHO; None = kho-v1/512)."""
+    outf = os.path.join(workdir, f"callgrind.{n}{'.' + kho if kho else ''}.out")
     cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={outf}",
            "--collect-atstart=no"]
     cmd += [f"--toggle-collect=bench_phase_{p}" for p in phases]
     cmd += [bench_bin(o), "phase", str(n), ",".join(phases)]
     t0 = time.monotonic()
-    subprocess.run(cmd, check=True, capture_output=True, text=True)
+    env = dict(os.environ, PCSC_BENCH_KHO=kho) if kho else None
+    subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
     ann = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", outf],
                          check=True, capture_output=True, text=True).stdout
     res = {}
@@ -148,6 +150,10 @@ def main():
         r["ins_index"] = ins["index"]
         r["ins_verify"] = ins["verify"]
         r["ins_walk"] = ins["walk"]
+        # kho-v4 map: the session's sorted ranges vs a lookup per entry
+        dk = callgrind(o, n, ["da_ranges", "da_lookup"], work, kho="v4")
+        r["ins_da_ranges"] = dk["da_ranges"]
+        r["ins_da_lookup"] = dk["da_lookup"]
         if "rfc" in ins:
             r["ins_rfc"] = ins["rfc"]
             r["rfc_source"] = "callgrind"
@@ -209,7 +215,7 @@ def main():
     with open(os.path.join(work, "bench.json"), "w") as f:
         json.dump(result, f, indent=1)
     cols = ["n", "funcs", "walk", "quick", "strict", "reprobe_total", "ins_index",
-            "ins_verify", "ins_walk", "ins_rfc", "rfc_source", "ratio_rfc_verify",
+            "ins_verify", "ins_walk", "ins_da_ranges", "ins_da_lookup", "ins_rfc", "rfc_source", "ratio_rfc_verify",
             "rfc_native_s", "arena_used"]
     with open(os.path.join(work, "bench.csv"), "w") as f:
         f.write(",".join(cols) + "\n")
@@ -255,6 +261,12 @@ def print_table(res):
           f"{fit['b_per_entry']:.0f} per lookup, from callgrind at n = "
           f"{', '.join(str(n) for n, _ in fit['points'])} (max residual "
           f"{100 * fit['max_rel_residual']:.2f}%)")
+    print("preserved check of every entry's block, kho-v4 radix map (instructions, incl. "
+          "kho_open): ranges = map read once + binary search; lookup = tree walk per block")
+    print(f"{'entries':>8} {'ranges':>12} {'rng/entry':>9} {'lookup':>12} {'lkp/entry':>9}")
+    for r in res["rows"]:
+        print(f"{r['n']:>8,} {r['ins_da_ranges']:>12,} {r['ins_da_ranges'] / r['n']:>9,.0f} "
+              f"{r['ins_da_lookup']:>12,} {r['ins_da_lookup'] / r['n']:>9,.0f}")
     mem = res["memory"]
     print(f"verify working memory (session arena, touched): {mem['per_entry']:.1f} B/entry "
           f"+ {mem['fixed']:,.0f} B fixed; {mem['formula']}")

@@ -148,6 +148,10 @@ static void handover_write(struct bench *b)
 	memset(&b->lo, 0, sizeof(b->lo));
 	b->lo.base = IMG_BASE;
 	b->lo.S = S_CFG;
+	/* PCSC_BENCH_KHO=v1-512|v1-4096|v2|v3|v4: the old kernel's KHO layout. */
+	if (getenv("PCSC_BENCH_KHO") &&
+	    kho_abi_by_name(getenv("PCSC_BENCH_KHO"), &b->lo.abi, &b->lo.v1_bitmap))
+		die("PCSC_BENCH_KHO", -PCSC_EINVAL);
 	err = cache_gen_build(b->img, IMG_BASE, b->img_size, d, b->ndev, &b->lo);
 	free(d);
 	if (err)
@@ -212,7 +216,9 @@ static void bench_setup(struct bench *b, uint32_t n)
 			b->ndev, n);
 		exit(2);
 	}
+	/* Data, FDT, the largest map area any layout asks for, the root. */
 	b->img_size = (uint64_t)n * PCSC_DATA_ALLOC(S_CFG) + cache_gen_pcsc_fdt_size(n) +
+		      cache_gen_kho_map_size(&kho_abis[kho_nabis - 1], n) +
 		      (uint64_t)(64 + n / 64) * PCSC_PAGE_SIZE;
 	b->img = xcalloc(1, b->img_size);
 	memset(&b->pm, 0, sizeof(b->pm));
@@ -302,6 +308,47 @@ __attribute__((noinline)) int bench_phase_verify(struct bench *b, struct verify_
 	return verify_judge(&env, &ws->idx, &b->walk, &ws->counts);
 }
 
+/* Is every entry's pcsc_data block preserved? Two ways for a radix map
+ * (kho-v2+): read the whole map into sorted ranges once and binary-search
+ * them (what the session does), or look each block up in the tree itself,
+ * page by page and order by order, with no copy. Both answer for all n. */
+__attribute__((noinline)) int bench_phase_da_ranges(struct bench *b, struct verify_ws *ws);
+__attribute__((noinline)) int bench_phase_da_ranges(struct bench *b, struct verify_ws *ws)
+{
+	struct kho_info ki;
+	uint32_t i, ok = 0;
+	int err;
+
+	err = kho_open(&b->pm, b->lo.kho_fdt, 0, &ki);
+	if (!err)
+		err = kho_map_read(&b->pm, ki.abi, ki.map_phys, 0, ws->ranges, ws->nr, ws->meta,
+				   ws->nr, &ws->kmap);
+	if (err)
+		return err;
+	for (i = 0; i < b->ndev; i++)
+		ok += kho_is_preserved(&ws->kmap, b->lo.data + (uint64_t)i * b->lo.stride,
+				       b->lo.stride);
+	return ok == b->ndev ? 0 : -PCSC_ENOTPRESERVED;
+}
+
+__attribute__((noinline)) int bench_phase_da_lookup(struct bench *b);
+__attribute__((noinline)) int bench_phase_da_lookup(struct bench *b)
+{
+	struct kho_info ki;
+	uint32_t i, ok = 0;
+	int err;
+
+	err = kho_open(&b->pm, b->lo.kho_fdt, 0, &ki);
+	if (err)
+		return err;
+	if (!ki.abi || ki.abi->map != KHO_MAP_RADIX)
+		return -PCSC_ECOMPAT;
+	for (i = 0; i < b->ndev; i++)
+		ok += kho_radix_is_preserved(&b->pm, ki.map_phys,
+					     b->lo.data + (uint64_t)i * b->lo.stride, b->lo.stride);
+	return ok == b->ndev ? 0 : -PCSC_ENOTPRESERVED;
+}
+
 __attribute__((noinline)) int bench_phase_rfc(struct bench *b, struct rfc_restore_result *r);
 __attribute__((noinline)) int bench_phase_rfc(struct bench *b, struct rfc_restore_result *r)
 {
@@ -350,6 +397,10 @@ static int run_phase(struct bench *b, const char *name)
 		err = bench_phase_rfc(b, &rr);
 		if (!err && rr.found != b->n)
 			err = -PCSC_EINVAL;
+	} else if (!strcmp(name, "da_ranges")) {
+		err = bench_phase_da_ranges(b, &ws);
+	} else if (!strcmp(name, "da_lookup")) {
+		err = bench_phase_da_lookup(b);
 	} else if (!strcmp(name, "walk")) {
 		err = bench_phase_walk(b) > 0 ? 0 : -PCSC_EINVAL;
 	} else {
