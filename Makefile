@@ -54,6 +54,12 @@ SAN_CFLAGS := $(HOST_CFLAGS) -O1 -fno-omit-frame-pointer -fsanitize=address,unde
 
 HOST_LIB_OBJS := $(LIB_SRCS:%.c=$(O)/host/%.o)
 SAN_LIB_OBJS := $(LIB_SRCS:%.c=$(O)/host-san/%.o)
+# The host CPU's own SHA-256 instructions (arch/<host arch>/sha256_cpu.c):
+# linked into the tools and unit tests, never into libpcsc.a (lib/ stays
+# arch-free; sha256_use() takes the function).
+HOST_ADIR := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86)
+HOST_CPU_OBJ := $(O)/host/arch/$(HOST_ADIR)/sha256_cpu.o
+SAN_CPU_OBJ := $(O)/host-san/arch/$(HOST_ADIR)/sha256_cpu.o
 
 $(O)/host/%.o: %.c $(STAMP_DEPS)
 	@mkdir -p $(dir $@)
@@ -79,17 +85,17 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/host-san/tests/%)
 UNIT_HELPERS := $(sort $(wildcard tests/unit/helpers/*.c))
 UNIT_HELPER_OBJS := $(UNIT_HELPERS:%.c=$(O)/host-san/%.o)
 
-$(O)/host-san/tests/%: tests/unit/%.c $(UNIT_HELPER_OBJS) $(O)/host-san/libpcsc.a
+$(O)/host-san/tests/%: tests/unit/%.c $(UNIT_HELPER_OBJS) $(SAN_CPU_OBJ) $(O)/host-san/libpcsc.a
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST    $@")
-	$(Q)$(HOST_CC) $(SAN_CFLAGS) -Itests/unit -MMD -MP $< $(UNIT_HELPER_OBJS) \
+	$(Q)$(HOST_CC) $(SAN_CFLAGS) -Itests/unit -MMD -MP $< $(UNIT_HELPER_OBJS) $(SAN_CPU_OBJ) \
 		$(O)/host-san/libpcsc.a -lcmocka -lfdt -o $@
 
 # Host tool(s): tools/<name>/*.c -> $(O)/host/<name>.
 TOOL_DIRS := $(patsubst %/,%,$(sort $(dir $(wildcard tools/*/*.c))))
 TOOLS := $(TOOL_DIRS:tools/%=$(O)/host/%)
 define tool_rule
-$(O)/host/$(1): $(patsubst %.c,$(O)/host/%.o,$(wildcard tools/$(1)/*.c)) $(O)/host/libpcsc.a
+$(O)/host/$(1): $(patsubst %.c,$(O)/host/%.o,$(wildcard tools/$(1)/*.c)) $(HOST_CPU_OBJ) $(O)/host/libpcsc.a
 	@$$(if $$(Q),echo "  LD      $$@")
 	$$(Q)$$(HOST_CC) $$(HOST_CFLAGS) $$^ -lfdt -o $$@
 endef

@@ -14,6 +14,45 @@ static bool kept(const struct pcsc_entry *e)
 	return e->verdict == PCSC_VALID || e->verdict == PCSC_UNJUDGED;
 }
 
+static void put_le(uint8_t *p, uint64_t v, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* One entry's part of the digest stream (docs/abi.md, "digest"): what the
+ * next kernel takes from its pcsc_data and nothing else. */
+static void digest_entry(struct sha256_ctx *c, const struct pcsc_entry *e, const uint8_t *d,
+			 uint16_t S)
+{
+	const uint8_t *cachable = d + PCSC_DATA_CACHABLE(S), *cached = d + PCSC_DATA_CACHED(S);
+	uint8_t hdr[24], rec[18], bytes[64];
+	unsigned int w, n;
+
+	pcsc_name_format(e->sbdf, (char *)hdr);
+	put_le(hdr + 16, e->da, 8);
+	sha256_update(c, hdr, sizeof(hdr));
+	for (w = 0; w < S / 64u; w++) {
+		uint64_t able, ed, bits;
+
+		memcpy(&able, cachable + 8 * w, 8);	/* little-endian unsigned long */
+		memcpy(&ed, cached + 8 * w, 8);
+		if (!(able | ed))
+			continue;
+		put_le(rec, w, 2);
+		put_le(rec + 2, able, 8);
+		put_le(rec + 10, ed, 8);
+		sha256_update(c, rec, sizeof(rec));
+		for (bits = ed, n = 0; bits; bits &= bits - 1)
+			bytes[n++] = d[64 * w + (unsigned int)__builtin_ctzll(bits)];
+		sha256_update(c, bytes, n);
+	}
+	put_le(rec, 0xffff, 2);		/* end of this entry */
+	sha256_update(c, rec, 2);
+}
+
 int handover_digest(const struct pcsc_index *idx, const struct physmem *pm, uint16_t S,
 		    uint8_t out[32])
 {
@@ -26,16 +65,13 @@ int handover_digest(const struct pcsc_index *idx, const struct physmem *pm, uint
 	for (i = 0; i < idx->n; i++) {
 		const struct pcsc_entry *e = &idx->e[i];
 		const void *d;
-		char name[20];
 
 		if (!kept(e))
 			continue;
 		d = physmem_map(pm, e->da, PCSC_DATA_SIZE(S));
 		if (!d)
 			return -PCSC_ENOTRAM;
-		pcsc_name_format(e->sbdf, name);
-		sha256_update(&c, name, 16);
-		sha256_update(&c, d, PCSC_DATA_SIZE(S));
+		digest_entry(&c, e, d, S);
 	}
 	sha256_final(&c, out);
 	return 0;

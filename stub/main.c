@@ -10,6 +10,7 @@
 #include <pcsc/report.h>
 #include <pcsc/kho.h>
 #include <pcsc/session.h>
+#include <pcsc/sha256.h>
 #include "stub.h"
 
 /* Sizes of the one arena (BSS, no malloc): cache entries, live functions
@@ -138,6 +139,8 @@ void stub_main(struct stub_platform *p)
 	struct pci_cfg *cfg;
 
 	pcsc_log("pcsc: pcsc-stub " PCSC_VERSION);
+	/* The hand-over digest on the CPU's SHA-256 instructions when it has them. */
+	sha256_use(sha256_cpu_blocks());
 	/* 1 discover */
 	arch_platform_discover(p);
 	p->mem.wrote = clean_written;
@@ -154,8 +157,8 @@ void stub_main(struct stub_platform *p)
 		walk_all(p, cfg);
 	/* 2 locate, 3 walk, 4 verify, 5 hand over */
 	run_session(p, cfg);
-	pcsc_log("pcsc: done in %llu us",
-		 (unsigned long long)ticks_to_us(arch_timer_ticks() - t0));
+	pcsc_log("pcsc: done in %llu us sha256=%s",
+		 (unsigned long long)ticks_to_us(arch_timer_ticks() - t0), sha256_engine());
 	/* 6 jump (or power off without a next kernel) */
 	arch_boot_next(p);
 }

@@ -26,3 +26,7 @@ $(O)/arm64/pcsc-stub.elf: $(arm64_IMAGE_OBJS) $(O)/arm64/libpcsc.a linker/arm64.
 $(O)/arm64/pcsc-stub.bin: $(O)/arm64/pcsc-stub.elf
 	@$(if $(Q),echo "  OBJCOPY $@")
 	$(Q)$(arm64_OBJCOPY) -O binary $< $@
+
+# The SHA2-extension code uses NEON registers; the rest of the stub stays
+# general-registers only (FP/SIMD is enabled at entry, head.S).
+$(O)/arm64/arch/arm64/sha256_cpu.o: arm64_ARCH_CFLAGS := -mstrict-align

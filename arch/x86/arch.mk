@@ -22,3 +22,7 @@ $(O)/x86_64/pcsc-stub.elf: $(X86_IMAGE_OBJS) $(O)/x86_64/libpcsc.a linker/x86_64
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(x86_64_CC) $(X86_LDFLAGS) $(X86_IMAGE_OBJS) $(O)/x86_64/libpcsc.a \
 		$(x86_64_LIBFDT) $(DEPS)/newlib-x86_64/lib/libc.a -lgcc -o $@
+
+# SHA-NI code: SSE registers, in that one function only (target attribute);
+# head.S sets CR4.OSFXSR, so SSE is usable after entry.
+$(O)/x86_64/arch/x86/sha256_cpu.o: x86_64_ARCH_CFLAGS := -mno-red-zone

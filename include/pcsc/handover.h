@@ -27,11 +27,16 @@ struct handover_result {
 };
 
 /*
- * handover_digest - SHA-256 over every kept entry (verdict VALID or
- * UNJUDGED, i.e. every node that stays) in idx order (BDF): its canonical
- * node name (16 bytes, no NUL), then its PCSC_DATA_SIZE(S) pcsc_data bytes
- * read through pm. Returns 0; -PCSC_ENOTRAM (a kept entry's data not
- * mappable); -PCSC_EINVAL (S).
+ * handover_digest - SHA-256 over what the next kernel takes from the cache:
+ * for every kept entry (verdict VALID or UNJUDGED, i.e. every node that
+ * stays) in idx order (BDF): its canonical node name (16 bytes, no NUL),
+ * its da (u64 LE); then for each 64-bit word w of the bitmaps where
+ * cachable or cached is non-zero: w (u16 LE), cachable[w] (u64 LE),
+ * cached[w] (u64 LE), then the config bytes cached[w] selects, lowest bit
+ * first; then 0xffff (u16 LE). The stream is docs/abi.md's "digest": its
+ * cost scales with what is cached, not with S. Reads through pm.
+ * Returns 0; -PCSC_ENOTRAM (a kept entry's data not mappable);
+ * -PCSC_EINVAL (S).
  */
 int handover_digest(const struct pcsc_index *idx, const struct physmem *pm, uint16_t S,
 		    uint8_t out[32]);

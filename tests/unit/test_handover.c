@@ -53,24 +53,68 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void digest_is_name_then_data_in_bdf_order(void **state)
+/* The digest stream of one entry built by hand from what cache_gen wrote
+ * (blob_helpers_cfg: cachable = cached = bytes 0x00-0x03, 0x08-0x34 and
+ * the capability header at 0x40-0x41), not by the code under test. */
+static size_t hand_stream(uint8_t *o, const char *name, uint64_t da, const uint8_t *cfg)
 {
-	struct sha256_ctx c;
-	uint8_t want[32], got[32];
+	const uint64_t w0 = 0xfull | (((1ull << 45) - 1) << 8), w1 = 0x3;
+	size_t n = 0;
+	unsigned int i;
+
+	memcpy(o, name, 16);
+	n = 16;
+	for (i = 0; i < 8; i++)
+		o[n++] = (uint8_t)(da >> (8 * i));
+	o[n++] = 0, o[n++] = 0;			/* word 0 */
+	for (i = 0; i < 16; i++)
+		o[n++] = (uint8_t)(w0 >> (8 * (i % 8)));	/* cachable, then cached */
+	for (i = 0; i < 4; i++)
+		o[n++] = cfg[i];
+	for (i = 8; i <= 0x34; i++)
+		o[n++] = cfg[i];
+	o[n++] = 1, o[n++] = 0;			/* word 1 */
+	for (i = 0; i < 16; i++)
+		o[n++] = (uint8_t)(w1 >> (8 * (i % 8)));
+	o[n++] = cfg[0x40];
+	o[n++] = cfg[0x41];
+	o[n++] = 0xff, o[n++] = 0xff;
+	return n;
+}
+
+static void digest_covers_what_the_next_kernel_takes(void **state)
+{
+	static const unsigned int kept_i[3] = { 0, 2, 3 };
+	uint8_t want[32], got[32], stream[3 * 128];
+	size_t n = 0;
+	unsigned int k;
 
 	(void)state;
 	ents[1].verdict = PCSC_STALE;
 	ents[3].verdict = PCSC_UNJUDGED;	/* kept: not judged is not removed */
-	sha256_init(&c);
-	sha256_update(&c, "dev_0000_01_00_0", 16);
-	sha256_update(&c, blob_helpers_at(&ram, lo.data), 320);
-	sha256_update(&c, "dev_0000_03_00_0", 16);
-	sha256_update(&c, blob_helpers_at(&ram, lo.data + 2 * 4096), 320);
-	sha256_update(&c, "dev_0000_04_00_0", 16);
-	sha256_update(&c, blob_helpers_at(&ram, lo.data + 3 * 4096), 320);
-	sha256_final(&c, want);
+	for (k = 0; k < 3; k++) {
+		char name[20];
+
+		pcsc_name_format(ents[kept_i[k]].sbdf, name);
+		n += hand_stream(stream + n, name, lo.data + kept_i[k] * 4096ull,
+				 blob_helpers_at(&ram, lo.data + kept_i[k] * 4096ull));
+	}
+	assert_int_equal(n, 3 * (16 + 8 + 18 + 49 + 18 + 2 + 2));
+	sha256(stream, n, want);
 	assert_int_equal(handover_digest(&idx, &ram.pm, 256, got), 0);
 	assert_memory_equal(got, want, 32);
+	/* A byte outside the cached set does not change it; a cached one,
+	 * a cachable bit, or a da does. */
+	blob_helpers_at(&ram, lo.data)[0x80] ^= 1;
+	assert_int_equal(handover_digest(&idx, &ram.pm, 256, got), 0);
+	assert_memory_equal(got, want, 32);
+	blob_helpers_at(&ram, lo.data)[0x10] ^= 1;
+	assert_int_equal(handover_digest(&idx, &ram.pm, 256, got), 0);
+	assert_memory_not_equal(got, want, 32);
+	blob_helpers_at(&ram, lo.data)[0x10] ^= 1;
+	blob_helpers_at(&ram, lo.data + PCSC_DATA_CACHABLE(256) + 20)[0] ^= 0x80;
+	assert_int_equal(handover_digest(&idx, &ram.pm, 256, got), 0);
+	assert_memory_not_equal(got, want, 32);
 	assert_int_equal(handover_digest(&idx, &ram.pm, 100, got), -PCSC_EINVAL);
 	ents[0].da = 0x1000;
 	assert_int_equal(handover_digest(&idx, &ram.pm, 256, got), -PCSC_ENOTRAM);
@@ -228,7 +272,7 @@ static void detach_renames_pcsc_in_a_root_libfdt_rejects(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(digest_is_name_then_data_in_bdf_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(digest_covers_what_the_next_kernel_takes, setup, teardown),
 		cmocka_unit_test_setup_teardown(patch_removes_and_adds_properties, setup, teardown),
 		cmocka_unit_test_setup_teardown(patch_without_room_keeps_removals, setup, teardown),
 		cmocka_unit_test_setup_teardown(patch_scratch_too_small, setup, teardown),

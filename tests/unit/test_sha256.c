@@ -101,6 +101,61 @@ static void byte_at_a_time_equals_one_shot(void **state)
 	      "d7a8fbb307d7809469ca9abcb0082e4f8d5651e46d3cdb762d02d0bf37c9e592");
 }
 
+/* The CPU's SHA-256 instructions (x86 SHA-NI on this machine; arm64's SHA2
+ * extension is proven under QEMU -cpu max against the host digest) give
+ * the portable code's digest for every length and alignment. */
+static void cpu_instructions_match_portable(void **state)
+{
+	static uint8_t buf[4096 + 16];
+	sha256_blocks_fn *cpu = sha256_cpu_blocks();
+	uint8_t want[32], got[32];
+	uint32_t x = 12345;
+	size_t len, off, i;
+
+	(void)state;
+	if (!cpu) {
+		skip();
+		return;
+	}
+	for (i = 0; i < sizeof(buf); i++) {
+		x = x * 1103515245u + 12345u;
+		buf[i] = (uint8_t)(x >> 16);
+	}
+	for (len = 0; len <= 300; len++)
+		for (off = 0; off < 3; off++) {
+			assert_string_equal(sha256_use(NULL), "portable");
+			sha256(buf + off, len, want);
+			assert_string_equal(sha256_use(cpu), "cpu");
+			sha256(buf + off, len, got);
+			assert_memory_equal(got, want, 32);
+		}
+	sha256(buf, 4096, got);
+	sha256_use(NULL);
+	sha256(buf, 4096, want);
+	assert_memory_equal(got, want, 32);
+	/* And the FIPS vector on the CPU path. */
+	sha256_use(cpu);
+	check("abc", 3, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_string_equal(sha256_engine(), "cpu");
+	sha256_use(NULL);
+	assert_string_equal(sha256_engine(), "portable");
+}
+
+/* A compression function that gets the answer wrong is never used. */
+static void broken_blocks(uint32_t h[8], const uint8_t *p, size_t n)
+{
+	sha256_blocks_portable(h, p, n);
+	h[3] ^= 1;
+}
+
+static void a_cpu_path_failing_its_known_answer_is_refused(void **state)
+{
+	(void)state;
+	assert_string_equal(sha256_use(broken_blocks), "portable");
+	check("abc", 3, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_string_equal(sha256_use(sha256_blocks_portable), "portable");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -110,6 +165,8 @@ int main(void)
 		cmocka_unit_test(four_block_message),
 		cmocka_unit_test(million_a_streamed_in_odd_pieces),
 		cmocka_unit_test(byte_at_a_time_equals_one_shot),
+		cmocka_unit_test(cpu_instructions_match_portable),
+		cmocka_unit_test(a_cpu_path_failing_its_known_answer_is_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
