@@ -369,6 +369,61 @@ __attribute__((noinline)) int bench_phase_walk(struct bench *b)
 	return (int)b->walk.n;
 }
 
+/* Console bytes the session printed, counted by the log sink (a real
+ * server's UART moves ~11.5 KB/s: bench.py prices them). */
+static uint64_t console_bytes, console_lines;
+
+static void count_sink(const char *line, size_t len)
+{
+	(void)line;
+	console_bytes += len + 1;	/* and its newline */
+	console_lines++;
+}
+
+/* The whole quick session as the stub runs it: locate, map, index, entry
+ * checks, walk, judge, hand-over, report. */
+__attribute__((noinline)) int bench_phase_session(const struct pcsc_session_in *in,
+						   struct pcsc_session_out *out);
+__attribute__((noinline)) int bench_phase_session(const struct pcsc_session_in *in,
+						   struct pcsc_session_out *out)
+{
+	return pcsc_session_run(in, out);
+}
+
+static int session_phase(struct bench *b)
+{
+	static struct pcsc_session_out out;
+	struct pcsc_session_in in;
+	size_t size = PCSC_SESSION_ARENA(b->n, b->nfunc_cap, 1024u);
+	uint8_t *arena = xcalloc(1, size);
+	int err;
+
+	handover_write(b);
+	pci_sim_cfg_init(&b->cfg, &b->sim);
+	memset(&in, 0, sizeof(in));
+	in.cfg = &b->cfg;
+	in.windows = b->sim.win;
+	in.nwindows = b->sim.nwin;
+	in.pm = &b->pm;
+	in.kho_fdt = b->lo.kho_fdt;
+	in.mode = PCSC_MODE_QUICK;
+	in.S = S_CFG;
+	in.max_funcs = b->nfunc_cap;
+	in.max_ranges = 512u;
+	in.arena = arena;
+	in.arena_size = size;
+	console_bytes = console_lines = 0;
+	pcsc_log_set_sink(count_sink);
+	err = bench_phase_session(&in, &out);
+	pcsc_log_set_sink(NULL);
+	free(arena);
+	if (!err && (out.status || out.counts.v[PCSC_VALID] != b->n))
+		err = -PCSC_EINVAL;
+	if (!err)
+		printf("console bytes=%" PRIu64 " lines=%" PRIu64 "\n", console_bytes, console_lines);
+	return err;
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -397,6 +452,8 @@ static int run_phase(struct bench *b, const char *name)
 		err = bench_phase_rfc(b, &rr);
 		if (!err && rr.found != b->n)
 			err = -PCSC_EINVAL;
+	} else if (!strcmp(name, "session")) {
+		err = session_phase(b);
 	} else if (!strcmp(name, "da_ranges")) {
 		err = bench_phase_da_ranges(b, &ws);
 	} else if (!strcmp(name, "da_lookup")) {

@@ -233,56 +233,128 @@ static void mark_bad(struct pcsc_index *idx, struct pcsc_entry *e, uint8_t reaso
 		e->reason = reason;
 }
 
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Is the string at nameoff "da"? The strings block is bounded by the
+ * header, like every other read here. */
+static bool is_da(const uint8_t *fdt, uint32_t nameoff)
+{
+	uint32_t so = fdt_off_dt_strings(fdt), ss = fdt_size_dt_strings(fdt);
+
+	return nameoff < ss && ss - nameoff >= 3 && !memcmp(fdt + so + nameoff, "da", 3);
+}
+
+static void entry_init(struct pcsc_entry *e, uint32_t node, uint32_t seq)
+{
+	memset(e, 0, sizeof(*e));
+	e->node = (int32_t)node;
+	e->seq = seq;
+	e->vendor = 0xffff;
+	e->device = 0xffff;
+	e->verdict = PCSC_UNJUDGED;
+}
+
+/* The child's name and its own properties (not a grandchild's). */
+static void entry_finish(struct pcsc_index *idx, struct pcsc_entry *e, const char *name,
+			 size_t nlen, const uint8_t *da, uint32_t dalen)
+{
+	if (pcsc_name_parse(name, nlen, &e->sbdf)) {
+		e->sbdf = 0xffffffffu;
+		mark_bad(idx, e, PCSC_R_NAME);
+	}
+	if (!da)
+		mark_bad(idx, e, PCSC_R_NO_DA);
+	else if (dalen != 8)
+		mark_bad(idx, e, PCSC_R_DA_SIZE);
+	else
+		memcpy(&e->da, da, 8);	/* native endian, maybe unaligned */
+}
+
+/*
+ * One pass over the structure block's tags, where libfdt would take one
+ * walk to count, one per child to iterate and one per property lookup:
+ * for a cache of thousands of devices that was most of the session. Every
+ * step moves at least 4 bytes forward inside [off_dt_struct, +size), and
+ * every length is checked before it is used, checked blob or not.
+ */
 int pcsc_index_build(const void *fdt, struct pcsc_entry *arena, uint32_t cap,
 		     struct pcsc_index *idx)
 {
-	int node, count;
-	uint32_t i, j;
+	const uint8_t *b = fdt;
+	uint32_t off, end, depth = 0, i = 0, da_nameoff = UINT32_MAX, dalen = 0, j;
+	const char *name = NULL;
+	const uint8_t *da = NULL;
+	size_t nlen, name_len = 0;
 
 	memset(idx, 0, sizeof(*idx));
 	idx->fdt = fdt;
 	idx->e = arena;
 	idx->cap = cap;
-	count = pcsc_fdt_count(fdt);
-	if (count < 0) {
-		say(idx->msg, sizeof(idx->msg), "%s", "pcsc FDT structure error");
-		return count;
-	}
-	if ((uint32_t)count > cap) {
-		say(idx->msg, sizeof(idx->msg), "pcsc FDT has %d entries, room for %u",
-		    count, (unsigned int)cap);
-		return -PCSC_ENOSPC;
-	}
-	i = 0;
-	fdt_for_each_subnode(node, fdt, 0) {
-		struct pcsc_entry *e;
-		const char *name;
-		const void *da;
-		int nlen, plen;
+	off = fdt_off_dt_struct(fdt);
+	end = off + fdt_size_dt_struct(fdt);
+	if (end < off || end > fdt_totalsize(fdt))
+		goto bad;
+	while (off + 4 <= end) {
+		uint32_t tag = be32(b + off), at = off, len, nameoff;
 
-		if (i >= (uint32_t)count)
+		off += 4;
+		switch (tag) {
+		case FDT_BEGIN_NODE:
+			nlen = strnlen((const char *)b + off, end - off);
+			if (off + nlen >= end)
+				goto bad;
+			if (depth == 1) {	/* a child of the root: one entry */
+				if (i >= cap) {
+					say(idx->msg, sizeof(idx->msg),
+					    "pcsc FDT has more than %u entries", (unsigned int)cap);
+					return -PCSC_ENOSPC;
+				}
+				entry_init(&arena[i], at - fdt_off_dt_struct(fdt), i);
+				name = (const char *)b + off;
+				name_len = nlen;
+				da = NULL;
+				dalen = 0;
+			}
+			depth++;
+			off += ((uint32_t)nlen + 4) & ~3u;
 			break;
-		e = &arena[i];
-		memset(e, 0, sizeof(*e));
-		e->node = node;
-		e->seq = i;
-		e->vendor = 0xffff;
-		e->device = 0xffff;
-		e->verdict = PCSC_UNJUDGED;
-		name = fdt_get_name(fdt, node, &nlen);
-		if (!name || nlen < 0 || pcsc_name_parse(name, (size_t)nlen, &e->sbdf)) {
-			e->sbdf = 0xffffffffu;
-			mark_bad(idx, e, PCSC_R_NAME);
+		case FDT_END_NODE:
+			if (!depth)
+				goto bad;
+			if (--depth == 1)
+				entry_finish(idx, &arena[i++], name, name_len, da, dalen);
+			if (!depth)
+				goto done;
+			break;
+		case FDT_PROP:
+			if (off + 8 > end)
+				goto bad;
+			len = be32(b + off);
+			nameoff = be32(b + off + 4);
+			if (len > end - off - 8)
+				goto bad;
+			/* The child's own property named "da" (the first wins,
+			 * as fdt_getprop returns the first). */
+			if (depth == 2 && !da &&
+			    (nameoff == da_nameoff || (is_da(b, nameoff) && (da_nameoff = nameoff, 1)))) {
+				da = b + off + 8;
+				dalen = len;
+			}
+			off += 8 + ((len + 3) & ~3u);
+			break;
+		case FDT_NOP:
+			break;
+		default:
+			goto bad;
 		}
-		da = fdt_getprop(fdt, node, PCSC_PROP_DA, &plen);
-		if (!da)
-			mark_bad(idx, e, PCSC_R_NO_DA);
-		else if (plen != 8)
-			mark_bad(idx, e, PCSC_R_DA_SIZE);
-		else
-			memcpy(&e->da, da, 8);	/* native endian, maybe unaligned */
-		i++;
 	}
+bad:
+	say(idx->msg, sizeof(idx->msg), "%s", "pcsc FDT structure error");
+	return -PCSC_EBADFDT;
+done:
 	idx->n = i;
 	entries_sort(arena, idx->n);
 	/* Every copy of a BDF named twice is BAD: we cannot tell which is right. */

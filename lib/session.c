@@ -239,17 +239,22 @@ int pcsc_session_run(const struct pcsc_session_in *in, struct pcsc_session_out *
 			      (unsigned long long)r.ki.pcsc_fdt_phys, (unsigned int)room);
 		return reject(&r, -PCSC_EOVERLAP, msg);
 	}
-	n = pcsc_fdt_count(fdt);
-	if (n < 0)
-		return reject(&r, n, "pcsc FDT structure error");
-	out->entries = (uint32_t)n;
-	ents = carve(&cv, (size_t)n * sizeof(*ents) + 1);
-	scratch = carve(&cv, (size_t)n * sizeof(*scratch) + 1);
-	if (!ents || !scratch)
+	/* The index in one pass over the FDT, into as much of the arena as
+	 * is left (40 bytes an entry with its scratch word), then the scratch
+	 * words right after the entries it used. */
+	ents = carve(&cv, 0);
+	if (!ents || cv.left < sizeof(*ents) + sizeof(*scratch) + 8)
 		return reject(&r, -PCSC_ENOSPC, "arena too small for the pcsc index");
-	err = pcsc_index_build(fdt, ents, (uint32_t)n, &idx);
+	err = pcsc_index_build(fdt, ents,
+			       (uint32_t)((cv.left - 8) / (sizeof(*ents) + sizeof(*scratch))), &idx);
 	if (err)
 		return reject(&r, err, idx.msg);
+	n = (int)idx.n;
+	out->entries = idx.n;
+	carve(&cv, (size_t)n * sizeof(*ents));
+	scratch = carve(&cv, (size_t)n * sizeof(*scratch) + 1);
+	if (!scratch)
+		return reject(&r, -PCSC_ENOSPC, "arena too small for the pcsc index");
 
 	/* 2. entry checks, before anything reads through da. */
 	memset(&metas, 0, sizeof(metas));

@@ -158,8 +158,61 @@ static void index_arena_too_small(void **state)
 	(void)state;
 	assert_int_equal(cache_gen_pcsc_fdt(fdt, sizeof(fdt), NULL, e, 3), 0);
 	assert_int_equal(pcsc_index_build(fdt, arena, 2, &idx), -PCSC_ENOSPC);
-	assert_string_equal(idx.msg, "pcsc FDT has 3 entries, room for 2");
+	assert_string_equal(idx.msg, "pcsc FDT has more than 2 entries");
 	assert_int_equal(idx.n, 0);
+}
+
+/* The one-pass index reads what libfdt's lookups would: a child's own
+ * first "da" (not a grandchild's, not a later duplicate), across NOPs, by
+ * name even when the strings block holds "da" twice; and refuses a
+ * structure that ends early. */
+static void index_reads_what_libfdt_would(void **state)
+{
+	static uint8_t f[4096];
+	uint64_t a = 0x1000, b = 0x2000, c = 0x3000;
+	struct pcsc_index idx;
+	int node;
+
+	(void)state;
+	assert_int_equal(fdt_create(f, sizeof(f)), 0);
+	assert_int_equal(fdt_finish_reservemap(f), 0);
+	assert_int_equal(fdt_begin_node(f, ""), 0);
+	assert_int_equal(fdt_property_string(f, "compatible", "pcsc-v1"), 0);
+	assert_int_equal(fdt_begin_node(f, "dev_0000_01_00_0"), 0);
+	assert_int_equal(fdt_begin_node(f, "sub"), 0);
+	assert_int_equal(fdt_property(f, "da", &c, 8), 0);	/* a grandchild's */
+	assert_int_equal(fdt_end_node(f), 0);
+	assert_int_equal(fdt_property(f, "x", &c, 8), 0);
+	assert_int_equal(fdt_property(f, "da", &a, 8), 0);
+	assert_int_equal(fdt_end_node(f), 0);
+	assert_int_equal(fdt_begin_node(f, "dev_0000_02_00_0"), 0);
+	assert_int_equal(fdt_end_node(f), 0);
+	assert_int_equal(fdt_end_node(f), 0);
+	assert_int_equal(fdt_finish(f), 0);
+	assert_int_equal(fdt_open_into(f, f, sizeof(f)), 0);
+	/* The second child gets "da" through a string of its own (a second
+	 * "da" in the strings block, as no sequential writer would make). */
+	node = fdt_subnode_offset(f, 0, "dev_0000_02_00_0");
+	assert_int_equal(fdt_setprop(f, node, "da", &b, 8), 0);
+	assert_int_equal(fdt_check_full(f, sizeof(f)), 0);
+	assert_int_equal(pcsc_index_build(f, arena, 16, &idx), 0);
+	assert_int_equal(idx.n, 2);
+	assert_int_equal(arena[0].da, 0x1000);
+	assert_int_equal(arena[0].node, fdt_subnode_offset(f, 0, "dev_0000_01_00_0"));
+	assert_int_equal(arena[1].da, 0x2000);
+	assert_int_equal(arena[1].node, node);
+	assert_int_equal(arena[1].verdict, PCSC_UNJUDGED);
+	/* NOPs are skipped like libfdt skips them. */
+	assert_int_equal(fdt_nop_node(f, fdt_subnode_offset(f, 0, "dev_0000_01_00_0")), 0);
+	assert_int_equal(pcsc_index_build(f, arena, 16, &idx), 0);
+	assert_int_equal(idx.n, 1);
+	assert_int_equal(arena[0].sbdf, PCI_SBDF(0, 2, 0));
+	/* A structure block cut before the root ends. */
+	fdt_set_size_dt_struct(f, fdt_size_dt_struct(f) - 8);
+	assert_int_equal(pcsc_index_build(f, arena, 16, &idx), -PCSC_EBADFDT);
+	assert_string_equal(idx.msg, "pcsc FDT structure error");
+	fdt_set_size_dt_struct(f, 1u << 30);
+	assert_int_equal(pcsc_index_build(f, arena, 16, &idx), -PCSC_EBADFDT);
 }
 
 static void strings_for_every_verdict_and_reason(void **state)
@@ -187,6 +240,7 @@ int main(void)
 		cmocka_unit_test(check_accepts_compatible_stringlist),
 		cmocka_unit_test(index_sorted_with_bad_entries),
 		cmocka_unit_test(index_arena_too_small),
+		cmocka_unit_test(index_reads_what_libfdt_would),
 		cmocka_unit_test(strings_for_every_verdict_and_reason),
 	};
 

@@ -532,8 +532,8 @@ static void arena_too_small_for_index_detaches(void **state)
 {
 	(void)state;
 	build(4096);
-	in.arena_size = 600;	/* 16 ranges + 16 metadata ranges = 512 bytes fit */
-	expect_rejected(-PCSC_ENOSPC, "arena too small for the pcsc index", true);
+	in.arena_size = 600;	/* 512 bytes of map ranges, then room for 2 entries of 5 */
+	expect_rejected(-PCSC_ENOSPC, "pcsc FDT has more than 2 entries", true);
 }
 
 static void no_cache_is_reported(void **state)
