@@ -1,7 +1,8 @@
 #!/bin/sh
 # pcsctool.sh - integration tests of build/host/pcsctool: gen -> verify round
 # trips with injected faults (exact verdict counts), fdtdump on every FDT gen
-# writes, show (text, JSON, memory image), pack, capture from a fake sysfs.
+# writes, show (text, JSON, memory image), pack, capture from a fake sysfs,
+# every --kho layout, `pcsctool kho` against an independent map reader.
 # Ends with "pcsctool: N passed, M failed".
 O=${O:-build}
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -211,6 +212,246 @@ fi
 if check "wrap twice" 65 "$T" wrap --arch arm64 "$tmp/w.Image" "$tmp/next.Image" -o "$tmp/w2.Image"; then ok "wrap refuses an already wrapped stub"; fi
 if check "wrap big-endian next" 65 "$T" wrap --arch arm64 "$tmp/stub.bin" "$tmp/be.Image" -o "$tmp/w3.Image"; then ok "wrap refuses a big-endian Image"; fi
 if check "wrap riscv64" 64 "$T" wrap --arch riscv64 "$tmp/stub.bin" "$tmp/next.Image" -o "$tmp/w4.Image"; then ok "wrap: unknown arch is a usage error"; fi
+
+# 11. Every KHO layout gen writes (--kho), verified by the stub's session.
+# Root compatible, map format, subtree property and blob-size per layout
+# from SPEC 2.2, checked on kho.dtb with fdtget (not with lib/).
+le64() { # FDT FILE NODE PROP -> the native (little-endian) u64 as 0x%x
+	fdtget -t bx "$1" "$2" "$3" 2>/dev/null | python3 -c 'import sys; b=bytes(int(x,16) for x in sys.stdin.read().split()); print(hex(int.from_bytes(b,"little")) if len(b)==8 else "bad")'
+}
+for spec in "v1-512 kho-v1 chunk-list fdt no" "v1-4096 kho-v1 chunk-list fdt no" \
+	    "v2 kho-v2 radix-tree preserved-data no" "v3 kho-v3 radix-tree preserved-data yes" \
+	    "v4 kho-v4 radix-tree preserved-data yes"; do
+	# shellcheck disable=SC2086
+	set -- $spec; k=$1; compat=$2; fmt=$3; prop=$4; bs=$5
+	d="$tmp/kho-$k"
+	flag=""; [ "$k" = v1-4096 ] && flag="--kho-bitmap 4096"
+	check "gen --kho $k" 0 "$T" gen $TOPO/default.topo --out "$d" --kho "$k" || continue
+	[ "$(fdtget "$d/kho.dtb" / compatible)" = "$compat" ] && grep -qx "kho $k" "$d/manifest" &&
+	[ "$(le64 "$d/kho.dtb" /pcsc "$prop")" = "$(sed -n 's/^blob pcsc.dtb \(0x[0-9a-f]*\) .*/\1/p' "$d/manifest")" ] &&
+	ok "gen --kho $k: $compat root, pcsc/$prop = the pcsc FDT" || nok "gen --kho $k root" "$(fdtdump "$d/kho.dtb" 2>&1)"
+	# shellcheck disable=SC2086
+	if check "verify --kho $k $flag" 0 "$T" verify --topology $TOPO/default.topo "$d" $flag; then
+		summary_is "verify --kho $k: 13 VALID" "valid=13 stale=0 gone=0 bad=0 new=0 handover=ok"
+	fi
+	# pcsctool kho, line by line against the manifest and fdtget.
+	# shellcheck disable=SC2086
+	check "kho $k" 0 "$T" kho "$d" $flag || continue
+	printf '%s\n' "$out" >"$d.kho"
+	pf=$(sed -n 's/^blob pcsc.dtb \(0x[0-9a-f]*\) .*/\1/p' "$d/manifest")
+	want_sub="subtree \"pcsc\" $prop $pf"
+	if [ "$bs" = yes ]; then
+		want_sub="$want_sub blob-size $(le64 "$d/kho.dtb" /pcsc blob-size)"
+		[ "$(le64 "$d/kho.dtb" /pcsc blob-size)" = "$(printf '0x%x' "$(fdtdump "$d/pcsc.dtb" 2>/dev/null | sed -n 's/^\/\/ totalsize:[^0-9]*0x\([0-9a-f]*\).*/0x\1/p')")" ] &&
+		ok "kho $k: blob-size = the pcsc FDT's totalsize" || nok "kho $k: blob-size" "$(fdtdump "$d/pcsc.dtb" 2>&1 | head -n 3)"
+	fi
+	head -n 1 "$d.kho" | grep -qx "kho-fdt $(sed -n 's/^kho-fdt \(0x[0-9a-f]*\) .*/\1/p' "$d/manifest") totalsize 0x[0-9a-f]*" &&
+	grep -qx "compatible \"$compat\"" "$d.kho" &&
+	grep -q "^abi $compat releases .* map $fmt subtree-prop $prop blob-size $bs$" "$d.kho" &&
+	grep -q "^map $(le64 "$d/kho.dtb" / preserved-memory-map) $fmt " "$d.kho" &&
+	grep -q "^$want_sub data fdt totalsize 0x[0-9a-f]* compatible \"pcsc-v1\" preserved yes$" "$d.kho" &&
+	grep -qx "scratch-array $(sed -n 's/^kho-scratch //p' "$d/manifest" | sed 's/ / size /') entries 1" "$d.kho" &&
+	tail -n 1 "$d.kho" | grep -qx "kho: $compat, 1 subtrees, [0-9]* folios in 1 preserved ranges, 1 scratch regions, [0-9]* metadata ranges" &&
+	ok "kho $k: root, abi, map, subtree, scratch and summary lines" || nok "kho $k lines" "$(cat "$d.kho")"
+	# The data blocks and the pcsc FDT are one preserved range (manifest).
+	ds=$(sed -n 's/^blob pcsc_data.bin \(0x[0-9a-f]*\) .*/\1/p' "$d/manifest")
+	pe=$(sed -n 's/^blob pcsc.dtb \(0x[0-9a-f]*\) \(0x[0-9a-f]*\)$/\1 \2/p' "$d/manifest" | { read -r a b; printf '0x%x' $((a + b)); })
+	grep -qx "preserved $ds-$pe size $(printf '0x%x' $((pe - ds)))" "$d.kho" &&
+	ok "kho $k: preserved = data blocks + pcsc FDT" || nok "kho $k preserved ($ds-$pe)" "$(grep '^preserved' "$d.kho")"
+done
+
+# An independent reader of kho_map.bin (SPEC 2.2's layouts, not lib/): the
+# folios per order, merged ranges and map pages, in pcsctool kho's format.
+cat >"$tmp/khomap.py" <<'PY'
+import struct, sys
+d, fmt, root, bmb = sys.argv[1], sys.argv[2], int(sys.argv[3], 16), int(sys.argv[4])
+blobs = []
+for line in open(d + "/manifest"):
+    w = line.split()
+    if w and w[0] == "blob":
+        blobs.append((int(w[2], 16), open(d + "/" + w[1], "rb").read()))
+def rd(a, n):
+    for base, b in blobs:
+        if base <= a and a + n <= base + len(b):
+            return b[a - base:a - base + n]
+    raise SystemExit("unmapped 0x%x" % a)
+folios, meta = {}, []
+def bits(order, start, bm):
+    v, k = int.from_bytes(bm, "little"), 0
+    while v:
+        if v & 1:
+            folios.setdefault(order, []).append(start + (k << (order + 12)))
+        v >>= 1; k += 1
+if fmt == "chunk-list":
+    c = root
+    while c:
+        page = rd(c, 4096); meta.append((c, c + 4096))
+        nxt, order, num = struct.unpack_from("<QII", page)
+        for i in range(num):
+            start, bm = struct.unpack_from("<QQ", page, 16 + 16 * i)
+            meta.append((bm, bm + bmb)); bits(order, start, rd(bm, bmb))
+        c = nxt
+else:
+    def walk(p, level, key):
+        page = rd(p, 4096); meta.append((p, p + 4096))
+        if level == 0:   # key = 1 << (52 - order) | pa >> (12 + order)
+            order = 52 - (key.bit_length() - 1)
+            bits(order, (key << (12 + order)) & (2**64 - 1), page)
+            return
+        for i in range(512):
+            q = struct.unpack_from("<Q", page, 8 * i)[0]
+            if q:
+                walk(q, level - 1, key | i << ((level - 1) * 9 + 15))
+    if root:
+        walk(root, 5, 0)
+def merge(rs):
+    out = []
+    for s, e in sorted(rs):
+        if out and s <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], e)
+        else:
+            out.append([s, e])
+    return out
+allr = []
+for o in sorted(folios):
+    rs = merge((a, a + (4096 << o)) for a in folios[o]); allr += rs
+    print("order %d folios %d ranges %d size 0x%x" % (o, len(folios[o]), len(rs), sum(e - s for s, e in rs)))
+    for s, e in rs:
+        print("range order %d 0x%x-0x%x folios %d" % (o, s, e, (e - s) >> (12 + o)))
+for s, e in merge(allr):
+    print("preserved 0x%x-0x%x size 0x%x" % (s, e, e - s))
+for s, e in merge(meta):
+    print("meta 0x%x-0x%x size 0x%x" % (s, e, e - s))
+PY
+# kho_ranges DIR FMT BITMAP [kho args...]: compare pcsctool kho with khomap.py.
+kho_ranges() {
+	d=$1; fmt=$2; bmb=$3; shift 3
+	"$T" kho "$d" "$@" 2>/dev/null | grep -E '^(order|range order|preserved|meta) ' >"$tmp/got"
+	python3 "$tmp/khomap.py" "$d" "$fmt" "$(le64 "$d/kho.dtb" / preserved-memory-map)" "$bmb" >"$tmp/want" 2>&1
+	if [ -s "$tmp/want" ] && cmp -s "$tmp/got" "$tmp/want"; then return 0; fi
+	nok "kho ranges $d $*" "$(diff "$tmp/want" "$tmp/got" | head -n 20)"; return 1
+}
+for spec in "v1-512 chunk-list 512" "v1-4096 chunk-list 4096 --kho-bitmap 4096" "v2 radix-tree 0" \
+	    "v3 radix-tree 0" "v4 radix-tree 0"; do
+	# shellcheck disable=SC2086
+	set -- $spec; k=$1; shift
+	kho_ranges "$tmp/kho-$k" "$@" && ok "kho $k: per-order ranges, preserved, meta = independent reader"
+done
+# Many folios with holes (every per-entry fault of section 2), one chunk
+# list and one radix tree; a radix tree above 4 GiB; x86 RAM at 0.
+kho_ranges "$tmp/vf" chunk-list 512 && ok "kho vf4096+faults v1-512: per-order ranges = independent reader"
+# shellcheck disable=SC2086
+"$T" gen $TOPO/vf4096.topo --out "$tmp/vf-v3" --kho v3 $FAULTS >/dev/null 2>&1
+kho_ranges "$tmp/vf-v3" radix-tree 0 && ok "kho vf4096+faults v3: per-order ranges = independent reader"
+if check "gen v4 above 4 GiB" 0 "$T" gen $TOPO/default.topo --out "$tmp/hi" --kho v4 --ram-size 0x200000000 --at 0x180000000; then
+	kho_ranges "$tmp/hi" radix-tree 0 && ok "kho v4 at 6 GiB: radix keys above 4 GiB = independent reader"
+	if check "verify v4 above 4 GiB" 0 "$T" verify --topology $TOPO/default.topo "$tmp/hi"; then
+		summary_is "verify v4 above 4 GiB" "valid=13 stale=0 gone=0 bad=0 new=0"
+	fi
+fi
+if check "gen x86 v2" 0 "$T" gen $TOPO/default.topo --out "$tmp/x86v2" --kho v2 --base 0; then
+	kho_ranges "$tmp/x86v2" radix-tree 0 && ok "kho v2 with RAM at 0 = independent reader"
+fi
+
+# The kho-v1 bitmap size. A 4096-byte map read as 512 (no flag, as the stub
+# unforced) loses what lies past each bitmap's first 4096 folios: the data
+# blocks 0x60000000-0x60018000 are an order-4 folio (bit 0x6000 of the
+# bitmap at 0) and an order-3 folio (bit 16386 of the bitmap at 1 GiB):
+# 12 blocks BAD, while 04:00.0's block (order 1, bit 12) and the pcsc FDT
+# (order 0, bit 26) stay preserved. Exit 1. Forced 4096 on a 512 map
+# fails closed (exit 2); radix maps ignore the flag.
+if check "verify v1-4096 unforced" 1 "$T" verify --topology $TOPO/default.topo "$tmp/kho-v1-4096"; then
+	summary_is "verify v1-4096 read as 512: 12 BAD" "valid=1 stale=0 gone=0 bad=12 new=0 handover=ok"
+	n=$(printf '%s\n' "$out" | grep -c ' BAD da not preserved$')
+	[ "$n" -eq 12 ] && printf '%s\n' "$out" | grep -q '^pcsc: 0000:04:00.0 1af4:1042 VALID$' &&
+	ok "verify v1-4096 read as 512: 12 'da not preserved', 04:00.0 VALID" || nok "v1-4096 unforced lines" "$out"
+fi
+kho_ranges "$tmp/kho-v1-4096" chunk-list 512 && ok "kho v1-4096 read as 512 = independent reader at 512"
+if check "verify v1-512 forced 4096" 2 "$T" verify --topology $TOPO/default.topo "$tmp/kho-v1-512" --kho-bitmap 4096; then
+	printf '%s\n' "$out" | grep -q '^pcsc: cache rejected: KHO map entry .* proves 512-byte bitmaps, not 4096$' &&
+	summary_is "verify v1-512 forced 4096: rejected, detached" "valid=0 handover=detached"
+fi
+if check "kho v1-512 forced 4096" 2 "$T" kho "$tmp/kho-v1-512" --kho-bitmap 4096; then
+	printf '%s\n' "$out" | grep -q '^map 0x[0-9a-f]* chunk-list unreadable$' &&
+	ok "kho v1-512 forced 4096: map unreadable, exit 2" || nok "kho forced 4096" "$out"
+fi
+for k in v2 v3 v4; do
+	if check "verify $k --kho-bitmap 512" 0 "$T" verify --topology $TOPO/default.topo "$tmp/kho-$k" --kho-bitmap 512; then
+		summary_is "verify $k: --kho-bitmap ignored by a radix map" "valid=13 bad=0"
+	fi
+done
+"$T" kho "$tmp/kho-v1-512" | grep -q '^bitmap-size 512 default evidence 512 (bitmap not page aligned: 0x[0-9a-f]*)$' &&
+"$T" kho "$tmp/kho-v1-4096" | grep -qx 'bitmap-size 512 default evidence none (a 4096-byte map also reads as 512)' &&
+"$T" kho "$tmp/kho-v1-4096" --kho-bitmap 4096 | grep -q '^bitmap-size 4096 forced ' &&
+ok "kho: bitmap-size line, forced or not, and what the map proves" || nok "kho bitmap-size lines" "$("$T" kho "$tmp/kho-v1-4096" 2>&1 | grep bitmap-size)"
+
+# More subtrees (fdtput), a LUO one among them, and scratch regions.
+cp -r "$tmp/kho-v1-4096" "$tmp/luo"
+# shellcheck disable=SC2046
+fdtput -c "$tmp/luo/kho.dtb" /LUO /memblock &&
+fdtput -t bx "$tmp/luo/kho.dtb" /memblock fdt 00 00 00 70 00 00 00 00 &&
+fdtput -t bx "$tmp/luo/kho.dtb" /LUO fdt $(fdtget -t bx "$tmp/luo/kho.dtb" /pcsc fdt)
+if check "kho 3 subtrees" 0 "$T" kho "$tmp/luo"; then
+	n=$(printf '%s\n' "$out" | grep -c '^subtree ')
+	[ "$n" -eq 3 ] && printf '%s\n' "$out" | grep -qx 'subtree "memblock" fdt 0x70000000 data not-in-image preserved no' &&
+	printf '%s\n' "$out" | grep -q '^subtree "LUO" fdt 0x[0-9a-f]* data fdt .* preserved yes$' &&
+	printf '%s\n' "$out" | grep -qx 'bitmap-size 512 default evidence 4096 (LUO subtree: Linux 6.19+)' &&
+	printf '%s\n' "$out" | grep -q '^warn LUO subtree: .*--kho-bitmap 4096$' &&
+	printf '%s\n' "$out" | tail -n 1 | grep -q '^kho: kho-v1, 3 subtrees, ' &&
+	ok "kho: every subtree, LUO implies 4096" || nok "kho 3 subtrees" "$out"
+fi
+if check "gen --scratch x2" 0 "$T" gen $TOPO/default.topo --out "$tmp/scr" --kho v3 --scratch 0x70000000:0x1000000 --scratch 0x7e000000:0x800000; then
+	if check "kho scratch" 0 "$T" kho "$tmp/scr"; then
+		printf '%s\n' "$out" | grep -qx 'scratch 0 0x70000000-0x71000000 size 0x1000000' &&
+		printf '%s\n' "$out" | grep -qx 'scratch 1 0x7e000000-0x7e800000 size 0x800000' &&
+		printf '%s\n' "$out" | grep -q '^scratch-array 0x[0-9a-f]* size 0x20 entries 2$' &&
+		! printf '%s\n' "$out" | grep -q '^warn' && ok "kho: two scratch regions, no warning" || nok "kho scratch lines" "$out"
+	fi
+	# A region over the cache: upstream never preserves memory in scratch.
+	if check "kho scratch over preserved" 0 "$T" kho "$tmp/scr" --kho-scratch "$(sed -n 's/^blob kho_scratch.bin \(0x[0-9a-f]*\) .*/\1/p' "$tmp/scr/manifest"):0x10"; then
+		printf '%s\n' "$out" | grep -q '^scratch-array 0x[0-9a-f]* size 0x10 entries 1$' && ok "kho --kho-scratch overrides the manifest" || nok "kho --kho-scratch" "$out"
+	fi
+	"$T" gen $TOPO/default.topo --out "$tmp/scr2" --scratch 0x60000000:0x10000 >/dev/null
+	"$T" kho "$tmp/scr2" | grep -q '^warn preserved 0x60000000-0x[0-9a-f]* overlaps a scratch region$' &&
+	ok "kho warns of preserved memory in scratch" || nok "kho scratch overlap warn" "$("$T" kho "$tmp/scr2" 2>&1)"
+fi
+# The same from a packed memory image (scratch given on the command line).
+if check "pack kho-v4" 0 "$T" pack "$tmp/kho-v4" --out "$tmp/v4.img" --base 0x5ff00000; then
+	kf=$(sed -n 's/^kho-fdt \(0x[0-9a-f]*\) .*/\1/p' "$tmp/kho-v4/manifest")
+	ks=$(sed -n 's/^kho-scratch \(0x[0-9a-f]*\) \(0x[0-9a-f]*\)$/\1:\2/p' "$tmp/kho-v4/manifest")
+	if check "kho --image" 0 "$T" kho --image "$tmp/v4.img" --base 0x5ff00000 --kho-fdt "$kf" --kho-scratch "$ks" --ram 0x40000000:0x40000000; then
+		printf '%s\n' "$out" | cmp -s - "$tmp/kho-v4.kho" && ok "kho --image = kho DIR" || nok "kho --image differs" "$(printf '%s\n' "$out" | diff "$tmp/kho-v4.kho" - | head)"
+	fi
+fi
+# Roots the stub rejects: exit 2, and what can be shown is shown.
+if check "kho corrupt=kho-compat" 2 "$T" kho "$tmp/c-kho-compat"; then
+	printf '%s\n' "$out" | grep -qx 'compatible "kho-v0"' && printf '%s\n' "$out" | grep -qx 'abi unknown' &&
+	printf '%s\n' "$out" | grep -qx 'subtree "pcsc" props fdt' && ok "kho: unknown compatible shown, exit 2" || nok "kho kho-compat" "$out"
+fi
+if check "kho corrupt=map-loop" 2 "$T" kho "$tmp/c-map-loop"; then
+	printf '%s\n' "$out" | grep -q 'KHO map chunk list loops at ' && ok "kho: looping map, exit 2" || nok "kho map-loop" "$out"
+fi
+"$T" gen $TOPO/default.topo --out "$tmp/c-kho-magic" --stale corrupt=kho-magic >/dev/null 2>&1
+if check "kho corrupt=kho-magic" 2 "$T" kho "$tmp/c-kho-magic"; then ok "kho: bad magic, exit 2"; fi
+if check "kho corrupt=pcsc-outside" 0 "$T" kho "$tmp/c-pcsc-outside"; then
+	printf '%s\n' "$out" | grep -q '^subtree "pcsc" fdt 0x[0-9a-f]* data outside-ram preserved no$' &&
+	ok "kho: a subtree outside RAM is shown, the root is fine" || nok "kho pcsc-outside" "$out"
+fi
+if check "kho bad option" 64 "$T" kho "$tmp/kho-v4" --json; then ok "kho: unknown option is a usage error"; fi
+
+# 12. capture --kho: the same layouts from sysfs.
+for k in v1-4096 v4; do
+	if check "capture --kho $k" 0 "$T" capture --sysfs "$sys" --out "$tmp/cap-$k" --kho $k; then
+		flag=""; [ "$k" = v1-4096 ] && flag="--kho-bitmap 4096"
+		# shellcheck disable=SC2086
+		grep -qx "kho $k" "$tmp/cap-$k/manifest" &&
+		[ "$(fdtget "$tmp/cap-$k/kho.dtb" / compatible)" = "kho-${k%%-*}" ] &&
+		"$T" show "$tmp/cap-$k" $flag | grep -qx 'show: 3 entries, 0 bad, 1 preserved ranges' &&
+		"$T" kho "$tmp/cap-$k" $flag | grep -q "^abi kho-${k%%-*} " &&
+		ok "capture --kho $k: root, show, kho" || nok "capture --kho $k" "$("$T" show "$tmp/cap-$k" $flag 2>&1)"
+	fi
+done
+if check "capture --kho bogus" 64 "$T" capture --sysfs "$sys" --out "$tmp/cap-x" --kho v9; then ok "capture: unknown --kho is a usage error"; fi
 
 # 10. usage errors.
 if check "bad fault spec" 64 "$T" gen $TOPO/default.topo --out "$tmp/bad" --stale badda=00:01.0:sideways; then ok "bad fault spec is a usage error"; fi

@@ -12,12 +12,17 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: pcsctool COMMAND ...\n"
 		"  gen TOPOLOGY --out DIR [--base RAM] [--ram-size N] [--at ADDR] [--S 256|4096]\n"
+		"      [--kho v1-512|v1-4096|v2|v3|v4] [--scratch START:SIZE ...]\n"
 		"      [--stale SPEC ...]         write what an old kernel leaves in RAM\n"
 		"  verify --topology TOPOLOGY DIR [--mode quick|strict|off] [--write OUTDIR]\n"
 		"  verify --topology TOPOLOGY --image FILE --base ADDR --kho-fdt ADDR [--ram START:SIZE]\n"
 		"                                 run the stub's session against the simulation\n"
 		"  show DIR [--json] | show --image FILE --base ADDR --kho-fdt ADDR [--ram START:SIZE] [--json]\n"
-		"  capture [--sysfs /sys] --out DIR [--base RAM] [--at ADDR]\n"
+		"  kho DIR | kho --image FILE --base ADDR --kho-fdt ADDR [--ram START:SIZE]\n"
+		"                                 the KHO root for humans: ABI, map per order, subtrees,\n"
+		"                                 scratch, metadata (docs/pcsctool.md)\n"
+		"      verify, show, kho also take [--kho-bitmap 512|4096] [--kho-scratch START:SIZE]\n"
+		"  capture [--sysfs /sys] --out DIR [--base RAM] [--at ADDR] [--kho LAYOUT]\n"
 		"  pack DIR --out IMAGE [--base ADDR]  one raw memory image (as pmemsave) of DIR\n"
 		"  acpi --out DIR --at ADDR (--ecam BASE:SEG:START:END ... | --topology TOPOLOGY)\n"
 		"                                 EFI system table -> RSDP -> XSDT -> MCFG blob\n"
@@ -46,7 +51,7 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{ "gen", cmd_gen }, { "verify", cmd_verify }, { "show", cmd_show },
 		{ "capture", cmd_capture }, { "pack", cmd_pack }, { "acpi", cmd_acpi },
-		{ "wrap", cmd_wrap },
+		{ "wrap", cmd_wrap }, { "kho", cmd_kho },
 	};
 	size_t i;
 

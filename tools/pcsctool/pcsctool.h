@@ -138,5 +138,6 @@ int cmd_show(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_acpi(int argc, char **argv);
 int cmd_wrap(int argc, char **argv);
+int cmd_kho(int argc, char **argv);
 
 #endif
