@@ -2,7 +2,8 @@
 # pcsctool.sh - integration tests of build/host/pcsctool: gen -> verify round
 # trips with injected faults (exact verdict counts), fdtdump on every FDT gen
 # writes, show (text, JSON, memory image), pack, capture from a fake sysfs,
-# every --kho layout, `pcsctool kho` against an independent map reader.
+# every --kho layout, `pcsctool kho` against an independent map reader,
+# wrap's pcsc.kho_bitmap option per kernel release.
 # Ends with "pcsctool: N passed, M failed".
 O=${O:-build}
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -452,6 +453,51 @@ for k in v1-4096 v4; do
 	fi
 done
 if check "capture --kho bogus" 64 "$T" capture --sysfs "$sys" --out "$tmp/cap-x" --kho v9; then ok "capture: unknown --kho is a usage error"; fi
+
+# 13. wrap: the kho-v1 bitmap option for the kernel that runs kexec
+# (docs/kexec.md), never inside the image.
+for rv in "6.1.0-57-arm64 none" "6.16.3 512" "6.17.0-8-generic 512" "6.17.8 512" "6.17.9 4096" \
+	  "6.18.0-rc3 none" "6.18.0 4096" "6.19.2-arch1-1 4096" "7.0.0+ 4096" "7.1.0 none" \
+	  "7.2.0-rc1 none" "banana none"; do
+	# shellcheck disable=SC2086
+	set -- $rv
+	if check "wrap --kernel-release $1" 0 "$T" wrap --arch arm64 "$tmp/stub.bin" "$tmp/next.Image" -o "$tmp/wk.Image" --kernel-release "$1"; then
+		got=$(printf '%s\n' "$out" | sed -n 's/^wrap: kho-bitmap \([0-9a-z]*\): .*/\1/p')
+		app=$(printf '%s\n' "$out" | sed -n 's/^wrap: append //p')
+		want_app=""; [ "$2" != none ] && want_app="pcsc.kho_bitmap=$2"
+		[ "$got" = "$2" ] && [ "$app" = "$want_app" ] && cmp -s "$tmp/wk.Image" "$tmp/w.Image" &&
+		ok "wrap on $1: kho-bitmap $2, image unchanged" || nok "wrap on $1 (want $2)" "$out"
+	fi
+done
+for o in 512 4096 none; do
+	if check "wrap --kho-bitmap $o" 0 "$T" wrap --arch arm64 "$tmp/stub.bin" "$tmp/next.Image" -o "$tmp/wk.Image" --kernel-release 6.17.9 --kho-bitmap $o; then
+		printf '%s\n' "$out" | grep -qx "wrap: kho-bitmap $o: set by --kho-bitmap $o" &&
+		{ [ $o = none ] && ! printf '%s\n' "$out" | grep -q '^wrap: append' ||
+		  printf '%s\n' "$out" | grep -qx "wrap: append pcsc.kho_bitmap=$o"; } &&
+		ok "wrap --kho-bitmap $o overrides the release" || nok "wrap --kho-bitmap $o" "$out"
+	fi
+done
+"$T" wrap --arch arm64 "$tmp/stub.bin" "$tmp/next.Image" -o "$tmp/wk.Image" | grep '^wrap: kho' >"$tmp/a"
+"$T" wrap --arch arm64 "$tmp/stub.bin" "$tmp/next.Image" -o "$tmp/wk.Image" --kernel-release "$(uname -r)" | grep '^wrap: kho' >"$tmp/b"
+[ -s "$tmp/a" ] && cmp -s "$tmp/a" "$tmp/b" && ok "wrap without --kernel-release reads uname -r ($(uname -r))" || nok "wrap uname" "$(cat "$tmp/a" "$tmp/b")"
+if check "wrap --kho-bitmap 1024" 64 "$T" wrap --arch arm64 "$tmp/stub.bin" "$tmp/next.Image" -o "$tmp/wk.Image" --kho-bitmap 1024; then ok "wrap: --kho-bitmap 1024 is a usage error"; fi
+# x86_64: the same option lines (a minimal stub ELF and bzImage).
+python3 - "$tmp" <<'PY'
+import struct, sys
+t = sys.argv[1]
+seg = bytearray(0x400); seg[0x100:0x108] = b"PCSCX86H"; struct.pack_into("<I", seg, 0x108, 1)
+eh = bytearray(64); eh[0:4] = b"\x7fELF"; eh[4] = 2; eh[5] = 1; eh[6] = 1
+struct.pack_into("<HHIQQQIHHHHHH", eh, 16, 2, 62, 1, 0x100200, 64, 0, 0, 64, 56, 1, 64, 0, 0)
+ph = struct.pack("<IIQQQQQQ", 1, 7, 0x1000, 0x100000, 0x100000, len(seg), 0x2000, 0x1000)
+elf = bytearray(0x1000) + seg; elf[0:64] = eh; elf[64:64 + 56] = ph
+bz = bytearray(0x2000); bz[0x1f1] = 1; bz[0x202:0x206] = b"HdrS"
+struct.pack_into("<H", bz, 0x206, 0x020f); struct.pack_into("<H", bz, 0x236, 1)
+struct.pack_into("<I", bz, 0x230, 0x200000); struct.pack_into("<I", bz, 0x260, 0x100000)
+open(t + "/stub.elf", "wb").write(elf); open(t + "/next.bzImage", "wb").write(bz)
+PY
+if check "wrap x86_64 on 6.18.1" 0 "$T" wrap --arch x86_64 "$tmp/stub.elf" "$tmp/next.bzImage" -o "$tmp/w.bzImage" --kernel-release 6.18.1; then
+	printf '%s\n' "$out" | grep -qx 'wrap: append pcsc.kho_bitmap=4096' && ok "wrap x86_64: append line" || nok "wrap x86_64" "$out"
+fi
 
 # 10. usage errors.
 if check "bad fault spec" 64 "$T" gen $TOPO/default.topo --out "$tmp/bad" --stale badda=00:01.0:sideways; then ok "bad fault spec is a usage error"; fi

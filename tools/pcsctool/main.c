@@ -27,6 +27,9 @@ static void usage(FILE *f)
 		"  acpi --out DIR --at ADDR (--ecam BASE:SEG:START:END ... | --topology TOPOLOGY)\n"
 		"                                 EFI system table -> RSDP -> XSDT -> MCFG blob\n"
 		"  wrap --arch arm64 STUB.bin NEXT.Image -o OUT.Image  stub + next kernel in one Image\n"
+		"  wrap --arch x86_64 STUB.elf NEXT.bzImage -o OUT.bzImage\n"
+		"      [--kho-bitmap 512|4096|none] [--kernel-release R]  and the pcsc.kho_bitmap=\n"
+		"                                 option the running kernel (uname -r) needs\n"
 		"fault SPECs for --stale (see docs/pcsctool.md): BDF | stale=BDF[:vendor|device|class|hdr]\n"
 		"  gone=BDF drop=BDF dup=BDF badname=BDF[:NAME] badda=BDF:align|notram|overlap|meta|notpreserved|size|none\n"
 		"  corrupt=pcsc-magic|pcsc-compat|pcsc-totalsize|kho-compat|kho-magic|map-loop|pcsc-outside\n");

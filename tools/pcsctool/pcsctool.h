@@ -130,6 +130,12 @@ struct gen_opts {
 /* Lay out and write devs (sorted by sbdf) plus faults into opts->out. */
 int gen_write(const struct gen_opts *o, struct gen_dev *devs, uint32_t n);
 
+/* release_kho_bitmap - the kho-v1 bitmap size (512 or 4096) the Linux
+ * release (`uname -r`) writes, or 0 when the stub must be left unforced: no
+ * KHO, a radix-tree release (7.1+), a 6.18 release candidate or a string not
+ * understood. why (len bytes) says which, for humans. */
+uint32_t release_kho_bitmap(const char *release, char *why, size_t len);
+
 /* Subcommands: argc/argv start at the subcommand's name. */
 int cmd_gen(int argc, char **argv);
 int cmd_capture(int argc, char **argv);

@@ -1,11 +1,12 @@
-/* wrap.c - `pcsctool wrap --arch arm64`: the stub's Image and the next
- * kernel's Image as one arm64 Image (format: arch/arm64/next.h). Never
- * modifies the next kernel's bytes. */
+/* wrap.c - `pcsctool wrap`: the stub and the next kernel as one image (arm64 here, format
+ * arch/arm64/next.h; x86_64 in wrap_x86.c), and the pcsc.kho_bitmap option the running
+ * kernel needs. Never modifies the next kernel's bytes, never embeds a host fact in the image. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include "pcsctool.h"
 #include "wrap_x86.h"
 
@@ -38,56 +39,35 @@ static bool is_arm64_image(const uint8_t *b, size_t len)
 	       !(ld64(b + 24) & 1);
 }
 
-int cmd_wrap(int argc, char **argv)
+/* The arm64 wrapped Image of arch/arm64/next.h. */
+static int wrap_arm64(const char *stub_path, const char *next_path, const char *out)
 {
-	const char *arch = NULL, *out = NULL, *pos[2] = { NULL, NULL };
 	uint8_t *stub, *next, *img;
 	size_t slen, nlen;
 	uint64_t off, toff, isize, total;
-	unsigned int np = 0;
 	FILE *f;
-	int i;
 
-	for (i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--arch") && i + 1 < argc)
-			arch = argv[++i];
-		else if (!strcmp(argv[i], "-o") && i + 1 < argc)
-			out = argv[++i];
-		else if (argv[i][0] != '-' && np < 2)
-			pos[np++] = argv[i];
-		else {
-			die_msg("wrap: unexpected argument '%s'", argv[i]);
-			return EXIT_USAGE;
-		}
-	}
-	if (arch && !strcmp(arch, "x86_64") && np == 2 && out)
-		return wrap_x86_64(pos[0], pos[1], out);
-	if (!arch || strcmp(arch, "arm64") || np != 2 || !out) {
-		die_msg("wrap: usage: wrap --arch arm64 STUB.bin NEXT.Image -o OUT.Image | "
-			"wrap --arch x86_64 STUB.elf NEXT.bzImage -o OUT.bzImage");
-		return EXIT_USAGE;
-	}
-	stub = read_file(pos[0], &slen);
+	stub = read_file(stub_path, &slen);
 	if (!stub) {
-		die_msg("%s: %s", pos[0], strerror(errno));
+		die_msg("%s: %s", stub_path, strerror(errno));
 		return EXIT_IO;
 	}
-	next = read_file(pos[1], &nlen);
+	next = read_file(next_path, &nlen);
 	if (!next) {
-		die_msg("%s: %s", pos[1], strerror(errno));
+		die_msg("%s: %s", next_path, strerror(errno));
 		return EXIT_IO;
 	}
 	if (!is_arm64_image(stub, slen) || slen < NEXT_DESC_OFF + NEXT_DESC_LEN ||
 	    memcmp(stub + NEXT_DESC_OFF, "PCSCNEXT", 8)) {
-		die_msg("%s: not a pcsc-stub arm64 Image (magic, LE, PCSCNEXT descriptor)", pos[0]);
+		die_msg("%s: not a pcsc-stub arm64 Image (magic, LE, PCSCNEXT descriptor)", stub_path);
 		return EXIT_DATA;
 	}
 	if (ld64(stub + NEXT_DESC_OFF + 8)) {
-		die_msg("%s: already wraps a next kernel", pos[0]);
+		die_msg("%s: already wraps a next kernel", stub_path);
 		return EXIT_DATA;
 	}
 	if (!is_arm64_image(next, nlen)) {
-		die_msg("%s: not a little-endian arm64 Image (is it compressed?)", pos[1]);
+		die_msg("%s: not a little-endian arm64 Image (is it compressed?)", next_path);
 		return EXIT_DATA;
 	}
 	/* The stub's footprint (image_size covers BSS and stack) rounded to
@@ -95,14 +75,14 @@ int cmd_wrap(int argc, char **argv)
 	 * the stub there. */
 	isize = ld64(stub + 16);
 	if (isize < slen || isize > WRAP_MAX) {
-		die_msg("%s: image_size 0x%" PRIx64 " below its file size or absurd", pos[0], isize);
+		die_msg("%s: image_size 0x%" PRIx64 " below its file size or absurd", stub_path, isize);
 		return EXIT_DATA;
 	}
 	off = (isize + SZ_2M - 1) / SZ_2M * SZ_2M;
 	toff = ld64(next + 8);
 	isize = ld64(next + 16);
 	if (toff > WRAP_MAX || isize > WRAP_MAX || nlen > WRAP_MAX) {
-		die_msg("%s: text_offset/image_size absurd", pos[1]);
+		die_msg("%s: text_offset/image_size absurd", next_path);
 		return EXIT_DATA;
 	}
 	total = off + nlen;
@@ -121,9 +101,89 @@ int cmd_wrap(int argc, char **argv)
 		return EXIT_IO;
 	}
 	printf("wrap: %s = %s (%zu bytes) + %s at 0x%" PRIx64 " (%zu bytes), image_size 0x%" PRIx64 "\n",
-	       out, pos[0], slen, pos[1], off, nlen, ld64(img + 16));
+	       out, stub_path, slen, next_path, off, nlen, ld64(img + 16));
 	free(img);
 	free(stub);
 	free(next);
+	return 0;
+}
+
+/*
+ * The kho-v1 bitmap size is a fact of the kernel that runs kexec (it writes
+ * the map), not of the image: wrap does not embed it, it prints the boot
+ * option that says it, for `kexec --append` (docs/kexec.md).
+ */
+static int kho_bitmap_choice(const char *opt, const char *release, uint32_t *bitmap, char *why,
+			     size_t len)
+{
+	struct utsname u;
+
+	if (opt) {
+		if (!strcmp(opt, "512") || !strcmp(opt, "4096"))
+			*bitmap = (uint32_t)strtoul(opt, NULL, 10);
+		else if (!strcmp(opt, "none"))
+			*bitmap = 0;
+		else {
+			die_msg("wrap: --kho-bitmap must be 512, 4096 or none");
+			return EXIT_USAGE;
+		}
+		snprintf(why, len, "set by --kho-bitmap %s", opt);
+		return 0;
+	}
+	if (!release) {
+		if (uname(&u)) {
+			die_msg("wrap: uname: %s", strerror(errno));
+			return EXIT_IO;
+		}
+		release = u.release;
+	}
+	*bitmap = release_kho_bitmap(release, why, len);
+	return 0;
+}
+
+int cmd_wrap(int argc, char **argv)
+{
+	const char *arch = NULL, *out = NULL, *pos[2] = { NULL, NULL };
+	const char *kho_opt = NULL, *release = NULL;
+	unsigned int np = 0;
+	uint32_t bitmap = 0;
+	char why[160];
+	int i, rc;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--arch") && i + 1 < argc)
+			arch = argv[++i];
+		else if (!strcmp(argv[i], "-o") && i + 1 < argc)
+			out = argv[++i];
+		else if (!strcmp(argv[i], "--kho-bitmap") && i + 1 < argc)
+			kho_opt = argv[++i];
+		else if (!strcmp(argv[i], "--kernel-release") && i + 1 < argc)
+			release = argv[++i];
+		else if (argv[i][0] != '-' && np < 2)
+			pos[np++] = argv[i];
+		else {
+			die_msg("wrap: unexpected argument '%s'", argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	if (!arch || (strcmp(arch, "arm64") && strcmp(arch, "x86_64")) || np != 2 || !out) {
+		die_msg("wrap: usage: wrap --arch arm64 STUB.bin NEXT.Image -o OUT.Image | "
+			"wrap --arch x86_64 STUB.elf NEXT.bzImage -o OUT.bzImage "
+			"[--kho-bitmap 512|4096|none] [--kernel-release R]");
+		return EXIT_USAGE;
+	}
+	rc = kho_bitmap_choice(kho_opt, release, &bitmap, why, sizeof(why));
+	if (rc)
+		return rc;
+	rc = !strcmp(arch, "x86_64") ? wrap_x86_64(pos[0], pos[1], out) :
+	     wrap_arm64(pos[0], pos[1], out);
+	if (rc)
+		return rc;
+	if (bitmap) {
+		printf("wrap: kho-bitmap %u: %s\n", bitmap, why);
+		printf("wrap: append pcsc.kho_bitmap=%u\n", bitmap);
+	} else {
+		printf("wrap: kho-bitmap none: %s\n", why);
+	}
 	return 0;
 }
