@@ -32,6 +32,7 @@ class QemuResult:
     seconds: float
     timed_out: bool
     lines: list = field(default_factory=list)   # "pcsc:" lines, prefix removed
+    ram: dict = field(default_factory=dict)     # run_qemu ram_probe: (addr, size) -> bytes
 
     def describe(self):
         tail = "\n".join(self.out.splitlines()[-40:])
@@ -90,22 +91,29 @@ def summary(lines):
     return None
 
 
-def run_qemu(cmd, timeout=DEFAULT_TIMEOUT, stdin=None, cwd=None):
+def run_qemu(cmd, timeout=DEFAULT_TIMEOUT, stdin=None, cwd=None, ram_probe=()):
     """Run cmd (a QEMU command line) with a hard timeout. QEMU's stdout is
     the serial console. On timeout the whole process group is killed and
-    rc is None."""
+    rc is None. ram_probe: (addr, size) ranges of guest RAM to read as the
+    stub left them (the RAM check's dump at its exit) into r.ram[(addr,
+    size)]; a stub boot that cannot be probed fails."""
     t0 = time.monotonic()
     # Issue 8: every stub boot is checked for guest RAM integrity
     # (ramcheck.py: dumps at the stub's entry and exit, AssertionError with
     # the first changed address outside what it may write). PCSC_RAMCHECK=0: off.
-    if stdin is None and cwd is None and os.environ.get("PCSC_RAMCHECK", "1") != "0":
+    if stdin is None and cwd is None and (ram_probe or
+                                          os.environ.get("PCSC_RAMCHECK", "1") != "0"):
         import ramcheck
         if ramcheck.plan(cmd, O):
-            rc, timed_out, text, err, _ = ramcheck.checked_run(cmd, timeout, O)
+            rc, timed_out, text, err, rep = ramcheck.checked_run(cmd, timeout, O,
+                                                                 probe=ram_probe)
             r = QemuResult(cmd=list(cmd), rc=rc, out=text, err=err,
                            seconds=time.monotonic() - t0, timed_out=timed_out)
             r.lines = pcsc_lines(text)
+            r.ram = (rep or {}).get("probe", {})
+            assert not ram_probe or r.ram, "guest RAM not probed\n" + r.describe()
             return r
+    assert not ram_probe, f"ram_probe: not a stub boot ramcheck can stop: {cmd}"
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL if stdin is None else stdin,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          cwd=cwd, start_new_session=True)
@@ -399,15 +407,22 @@ def read_manifest(d):
             m["blobs"].append((os.path.join(d, t[1]), int(t[2], 0)))
         elif t[0] == "kho-fdt":
             m["kho_fdt"] = (int(t[1], 0), int(t[2], 0))
+        elif t[0] == "kho-scratch":     # the scratch ARRAY (kho_scratch.bin), not a region
+            m["kho_scratch"] = (int(t[1], 0), int(t[2], 0))
+        elif t[0] == "kho":             # the layout written: v1-512 ... v4
+            m["kho"] = t[1]
         elif t[0] == "ram":
             m["ram"] = (int(t[1], 0), int(t[2], 0))
     return m
 
 
 def pcsctool_gen(tmp_path, topo_text, faults=(), ram=(0x40000000, 0x40000000),
-                 name="cache", at=None):
-    """Run pcsctool gen on topo_text with fault specs; returns the manifest
-    (blobs to place with -device loader, kho_fdt address and size)."""
+                 name="cache", at=None, kho=None, scratch=()):
+    """Run pcsctool gen on topo_text with fault specs, KHO layout kho
+    (v1-512 ... v4, None = pcsctool's default) and scratch regions
+    [(start, size)] (none = pcsctool's default region); returns the manifest
+    (blobs to place with -device loader, kho_fdt and kho_scratch address and
+    size, the kho layout)."""
     topo = os.path.join(str(tmp_path), name + ".topo")
     with open(topo, "w") as f:
         f.write(topo_text)
@@ -418,11 +433,21 @@ def pcsctool_gen(tmp_path, topo_text, faults=(), ram=(0x40000000, 0x40000000),
         cmd += ["--at", hex(at)]
     for spec in faults:
         cmd += ["--stale", spec]
+    if kho:
+        cmd += ["--kho", kho]
+    for a, n in scratch:
+        cmd += ["--scratch", f"{a:#x}:{n:#x}"]
     r = subprocess.run(cmd, capture_output=True, text=True)
     assert r.returncode == 0, f"{' '.join(cmd)}\n{r.stdout}\n{r.stderr}"
     m = read_manifest(out)
     m["dir"] = out
+    assert "kho_scratch" in m and m.get("kho") == (kho or "v1-512"), m
     return m
+
+
+def blob_addr(cache, name):
+    """Guest-physical address of the manifest's blob name (e.g. pcsc_data.bin)."""
+    return next(a for p, a in cache["blobs"] if os.path.basename(p) == name)
 
 
 def dtb_add_kho(dtb, kho_fdt, kho_size, scratch=None):
@@ -460,15 +485,18 @@ class Arm64Machine:
                                          machine=machine)
         self.n = 0
 
-    def boot(self, cache=None, scratch=(0x7f000000, 0x800000), timeout=DEFAULT_TIMEOUT,
-             append=None):
-        """Boot once; cache = a pcsctool_gen manifest (or None)."""
+    def boot(self, cache=None, scratch=None, timeout=DEFAULT_TIMEOUT, append=None,
+             ram_probe=()):
+        """Boot once; cache = a pcsctool_gen manifest (or None), announced
+        with its own scratch array unless scratch = (addr, size) says
+        otherwise; append = /chosen/bootargs; ram_probe: see run_qemu."""
         self.n += 1
         dtb = os.path.join(str(self.tmp), f"boot{self.n}.dtb")
         shutil.copy(self.facts["dtb"], dtb)
         loaders = []
         if cache:
-            dtb_add_kho(dtb, cache["kho_fdt"][0], cache["kho_fdt"][1], scratch)
+            dtb_add_kho(dtb, cache["kho_fdt"][0], cache["kho_fdt"][1],
+                        scratch or cache["kho_scratch"])
             loaders = cache["blobs"]
         extra = list(self.extra)
         if append:
@@ -484,7 +512,7 @@ class Arm64Machine:
             kernel = self.stub
         dev += [f"loader,file={f},addr={a:#x},force-raw=on" for f, a in loaders]
         return run_qemu(arm64_cmd(kernel=kernel, devices=dev, dtb=dtb, extra=extra,
-                                  machine=self.machine), timeout=timeout)
+                                  machine=self.machine), timeout=timeout, ram_probe=ram_probe)
 
     def walk(self):
         """First boot without a cache: what the stub sees live."""
@@ -494,9 +522,10 @@ class Arm64Machine:
         assert w, r.describe()
         return w
 
-    def gen(self, walk, faults=(), name="cache"):
+    def gen(self, walk, faults=(), name="cache", **kw):
+        """pcsctool_gen of walk on this machine (kw: kho, scratch, at)."""
         return pcsctool_gen(self.tmp, walk_to_topo(walk, self.facts["ecam"]),
-                            faults=faults, name=name)
+                            faults=faults, name=name, **kw)
 
 
 def pick_faults(walk):

@@ -121,6 +121,7 @@ class Fixture:
         self.saved = saved           # [(sbdf, vendor, device)] the old kernel saved
         self.blobs = {os.path.basename(p): [p, a] for p, a in man["blobs"]}
         self.kho = list(man["kho_fdt"])      # address, size announced to the stub
+        self.scratch = list(man["kho_scratch"])   # the scratch array announced with it
         self.pcsc_pages = (self.addr("pcsc.dtb"), page_align(self.size("pcsc.dtb")))
 
     def path(self, name):
@@ -203,6 +204,7 @@ class Case:
     counts: tuple = None         # (valid, stale, gone, bad, new) when entries is used
     removed: int = None
     why: str = ""
+    kho: str = None              # pcsctool gen --kho layout (None: v1-512)
 
     def reject_text(self, fx):
         return self.reject(fx) if callable(self.reject) else self.reject
@@ -320,6 +322,51 @@ def pcsc_100k_nodes(fx):
     fx.write("kho_map.bin", b)
 
 
+# --- kho-v2+ radix tree (a `--kho v4` fixture): the root is the first page
+# of kho_map.bin; tables hold 512 native u64 physical addresses (0 = empty)
+def radix_path(fx):
+    """[(level, node address, slot, child)] from the root (level 5) down to
+    level 1, following each table's first used slot: the first path the
+    stub's depth-first reader takes."""
+    b, base = fx.read("kho_map.bin"), fx.addr("kho_map.bin")
+    node = fx.prop_get_u64("kho.dtb", "/", "preserved-memory-map")
+    assert node == base, "pcsctool radix layout changed: the root is the map's first page"
+    out = []
+    for level in range(5, 0, -1):
+        slots = struct.unpack_from("<512Q", b, node - base)
+        i = next(k for k, c in enumerate(slots) if c)
+        out.append((level, node, i, slots[i]))
+        node = slots[i]
+    return out
+
+
+def radix_set(level, slot, value):
+    """Patch: the table at `level` on radix_path gets value(fx, path) in
+    slot(fx, path) (a slot index; None = its first used one)."""
+    def patch(fx):
+        path = radix_path(fx)
+        lv, node, used, _ = next(p for p in path if p[0] == level)
+        b = fx.read("kho_map.bin")
+        k = used if slot is None else slot(fx, path)
+        struct.pack_into("<Q", b, node - fx.addr("kho_map.bin") + 8 * k, value(fx, path))
+        fx.write("kho_map.bin", b)
+    return patch
+
+
+def radix_free_slot(level):
+    """The first empty slot (never 0) of the table at level on the path."""
+    def slot(fx, path):
+        _, node, _, _ = next(p for p in path if p[0] == level)
+        b = fx.read("kho_map.bin")
+        slots = struct.unpack_from("<512Q", b, node - fx.addr("kho_map.bin"))
+        return next(k for k in range(1, 512) if not slots[k])
+    return slot
+
+
+def radix_child(level):
+    return lambda fx, path: next(p for p in path if p[0] == level)[3]
+
+
 def da_to(role, where):
     def patch(fx):
         fx.prop_u64("pcsc.dtb", fx.node(role), "da", where(fx))
@@ -346,16 +393,19 @@ CASES = [
     # --- the KHO root FDT -------------------------------------------------
     C("kho_bad_magic", faults=["corrupt=kho-magic"],
       reject="KHO FDT bad magic 0xdededede", detached=False),
+    # A root the stub cannot fully understand still has its pcsc child
+    # detached whenever the blob is mapped (issue 12: fail closed): NOPed
+    # when libfdt accepts the root, renamed in place ("pcs-") when not.
     C("kho_unknown_compatible", faults=["corrupt=kho-compat"],
-      reject='KHO FDT unknown compatible "kho-v0"', detached=False),
+      reject='KHO FDT unknown compatible "kho-v0"'),
     C("kho_bad_version", patch=kho_version_1,
-      reject="KHO FDT invalid: FDT_ERR_BADVERSION", detached=False),
+      reject="KHO FDT invalid: FDT_ERR_BADVERSION"),
     C("kho_totalsize_huge", patch=kho_totalsize_huge,
-      reject="KHO FDT totalsize 2147483632 above the 4096-byte bound", detached=False),
+      reject="KHO FDT totalsize 2147483632 outside 40..1048576", detached=False),
     C("kho_truncated_by_loader", patch=kho_announced_small,
-      reject="KHO FDT totalsize 192 above the 64-byte bound", detached=False),
+      reject="KHO FDT totalsize 192 above the 64-byte bound"),
     C("kho_strings_offset_past_end", patch=kho_strings_past_end,
-      reject="KHO FDT invalid: FDT_ERR_TRUNCATED", detached=False),
+      reject="KHO FDT invalid: FDT_ERR_TRUNCATED"),
     C("kho_struct_offset_past_end", patch=kho_struct_past_end,
       reject="KHO FDT invalid: FDT_ERR_TRUNCATED", detached=False),
     C("kho_fdt_unaligned", patch=kho_kho_fdt_unaligned,
@@ -365,7 +415,7 @@ CASES = [
     C("kho_pcsc_node_without_fdt", patch=kho_no_pcsc_fdt,
       reject="KHO pcsc node has no fdt property"),
     C("kho_pcsc_fdt_4_bytes", patch=kho_pcsc_fdt_4_bytes,
-      reject="KHO pcsc fdt property is 4 bytes, not 8"),
+      reject="KHO pcsc node fdt is 4 bytes, not 8"),
     C("kho_without_pcsc_subtree", patch=kho_no_pcsc_node,
       nocache="KHO FDT has no pcsc subtree"),
     # --- where the pcsc FDT is --------------------------------------------
@@ -411,12 +461,37 @@ CASES = [
                         f"{struct.unpack_from('<Q', fx.read('kho_map.bin'), 24)[0]:#x} unaligned"),
     C("map_bitmap_past_ram", patch=lambda fx: fx.map_u64(24, fx.facts["past_ram"]),
       reject=lambda fx: f"KHO map bitmap {fx.facts['past_ram']:#x} not in RAM"),
-    C("map_range_wraps",
+    C("map_start_off_its_bitmap_span",
       patch=patches(lambda fx: fx.map_u32(8, 30), lambda fx: fx.map_u64(16, 0xfffffc0000000000)),
-      reject="KHO map start 0xfffffc0000000000 order 30 wraps"),
+      reject="KHO map start 0xfffffc0000000000 not aligned to its 4096-bit bitmap"),
+    # order 30, 4096 bits: one bitmap spans 2^54 bytes; the last such span
+    C("map_range_wraps",
+      patch=patches(lambda fx: fx.map_u32(8, 30), lambda fx: fx.map_u64(16, 0xffc0000000000000)),
+      reject="KHO map start 0xffc0000000000000 order 30 wraps"),
     C("map_chunk_past_ram",
       patch=lambda fx: fx.prop_u64("kho.dtb", "/", "preserved-memory-map", fx.facts["past_ram"]),
       reject=lambda fx: f"KHO map chunk {fx.facts['past_ram']:#x} not in RAM"),
+    # --- the kho-v4 radix tree (issue 12): every node once, aligned, in RAM;
+    # a node reached twice is named after the whole walk: the lowest page
+    # met twice (the root for a loop back to it, else the shared child,
+    # which precedes its own subtree in the map)
+    C("radix_node_loops_to_the_root", kho="v4",
+      patch=radix_set(4, radix_free_slot(4), lambda fx, path: path[0][1]),
+      reject=lambda fx: f"KHO radix node {radix_path(fx)[0][1]:#x} reached twice"),
+    C("radix_two_slots_share_a_child", kho="v4",
+      patch=radix_set(4, radix_free_slot(4), radix_child(4)),
+      reject=lambda fx: f"KHO radix node {radix_path(fx)[1][3]:#x} reached twice"),
+    C("radix_child_past_ram", kho="v4",
+      patch=radix_set(4, None, lambda fx, path: fx.facts["past_ram"]),
+      reject=lambda fx: f"KHO radix node {fx.facts['past_ram']:#x} not in RAM"),
+    C("radix_child_unaligned", kho="v4",
+      patch=radix_set(4, None, lambda fx, path: radix_child(4)(fx, path) + 8),
+      reject=lambda fx: f"KHO radix node {radix_path(fx)[1][3]:#x} not page aligned"),
+    C("radix_root_past_ram", kho="v4",
+      patch=lambda fx: fx.prop_u64("kho.dtb", "/", "preserved-memory-map", fx.facts["past_ram"]),
+      reject=lambda fx: f"KHO radix node {fx.facts['past_ram']:#x} not in RAM"),
+    C("kho_v4_unknown_compatible", kho="v4", faults=["corrupt=kho-compat"],
+      reject='KHO FDT unknown compatible "kho-v0"'),
     # --- entries ------------------------------------------------------------
     C("da_unaligned", faults=["badda={a}:align"], entries={"a": bad("da unaligned")}),
     C("da_past_ram", faults=["badda={a}:notram"], entries={"a": bad("da outside RAM")}),
@@ -531,6 +606,24 @@ def check_report(case, fx, lines):
     return errs
 
 
+def pcsc_children_in_ram(snap, ram, fx, which="after"):
+    """The KHO root's children named pcsc / pcsc@... in guest RAM (snap's
+    'before' or 'after' dump, taken when the next kernel had been entered):
+    what the next kernel's by-name lookup would find. Call before
+    assert_ram_intact, which deletes the dumps."""
+    import khoutil
+    addr = fx.kho[0]
+    for (base, size), f in zip(ram, snap[which]):
+        if base <= addr and addr + 40 <= base + size:
+            with open(f, "rb") as fh:
+                fh.seek(addr - base)
+                hdr = fh.read(40)
+                total = min(struct.unpack_from(">I", hdr, 4)[0], 1 << 20, base + size - addr)
+                fh.seek(addr - base)
+                return khoutil.pcsc_children(fh.read(total))
+    raise AssertionError(f"KHO root {addr:#x} not in the dumped RAM")
+
+
 def gen_fixture(tmp_path, case, topo_text, ram, at, arch, facts, saved):
     """pcsctool gen + the case's patch, in tmp_path/<case name>."""
     from conftest import pcsctool_gen
@@ -538,7 +631,7 @@ def gen_fixture(tmp_path, case, topo_text, ram, at, arch, facts, saved):
     if os.path.exists(d):
         shutil.rmtree(d)
     man = pcsctool_gen(tmp_path, topo_text, faults=expand_faults(case, facts["roles"]),
-                       ram=ram, name=case.name, at=at)
+                       ram=ram, name=case.name, at=at, kho=case.kho)
     fx = Fixture(man, arch, facts, saved)
     if case.patch:
         case.patch(fx)

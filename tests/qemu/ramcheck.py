@@ -511,7 +511,14 @@ def stub_writable(p, serial, before):
         try:
             blob = _dump_read(before, p["ram"], kho, min(ksize, 1 << 20))
             import hostile
-            off, ln = hostile.fdt_props(blob)[("/pcsc", "fdt")]
+            props = hostile.fdt_props(blob)
+            if ("/pcsc", "blob-size") in props and \
+                    "pcsc: detached the pcsc subtree from the KHO FDT" not in serial:
+                # kho-v3+: the hand-over keeps blob-size true in the root
+                out.append((kho & ~0xfff, (ksize + (kho & 0xfff) + 0xfff) & ~0xfff,
+                            "KHO root FDT (pcsc blob-size updated)"))
+            # kho-v1 names the subtree's blob "fdt", kho-v2+ "preserved-data"
+            off, ln = props.get(("/pcsc", "fdt")) or props[("/pcsc", "preserved-data")]
             pf = struct.unpack_from("<Q", blob, off)[0] if ln == 8 else None
             hdr = _dump_read(before, p["ram"], pf, 8) if pf is not None else None
             if hdr and struct.unpack_from(">I", hdr, 0)[0] == 0xd00dfeed:
@@ -533,12 +540,14 @@ def stub_writable(p, serial, before):
     return out
 
 
-def checked_run(cmd, timeout, O, tmpdir=None):
+def checked_run(cmd, timeout, O, tmpdir=None, probe=()):
     """Run cmd like conftest.run_qemu, checking guest RAM across the stub.
     Returns (rc, timed_out, serial text, stderr text, report) where report
     is None when the stub's entry was never reached (nothing to check) or
-    a dict {checked: True, allowed: [...]}; raises AssertionError naming
-    the first changed address outside what the stub may write."""
+    a dict {checked: True, allowed: [...], probe: {(addr, size): bytes}}
+    (probe: those ranges of the 'after' dump, None where not dumped);
+    raises AssertionError naming the first changed address outside what
+    the stub may write."""
     p = plan(cmd, O)
     assert p, "checked_run: not a stub boot"
     import tempfile
@@ -615,9 +624,10 @@ def checked_run(cmd, timeout, O, tmpdir=None):
                 else "").replace("\r", "")
         if before and after:
             allowed = stub_writable(p, text, before)
+            got = {(a, n): _dump_read(after, p["ram"], a, n) for a, n in probe}
             snap = {"before": before, "after": after}
             assert_ram_intact(snap, p["ram"], allowed)
-            report = {"checked": True, "allowed": allowed}
+            report = {"checked": True, "allowed": allowed, "probe": got}
         elif before and not timed_out and failure is None:
             report = {"checked": False, "why": "the stub never reached its exit"}
     finally:

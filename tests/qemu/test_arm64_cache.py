@@ -18,12 +18,18 @@ def machine(tmp_path_factory):
 
 
 def test_arm64_kho_fdt_and_scratch_read_from_chosen(machine):
+    from khoutil import kho_line, scratch_regions
     cache = machine.gen(machine.live, name="clean-chosen")
     r = machine.boot(cache=cache)
     assert_clean_poweroff(r)
     addr, size = cache["kho_fdt"]
-    assert f"kho fdt {addr:#x} size {size:#x} scratch 0x7f000000 size 0x800000" \
+    sa, ss = cache["kho_scratch"]
+    assert f"kho fdt {addr:#x} size {size:#x} scratch {sa:#x} size {ss:#x}" \
         in r.lines, r.describe()
+    # the (addr, size) pair is an array: the stub reports the regions in it
+    k = kho_line(r)
+    assert k["compatible"] == "kho-v1" and k["bitmap"] == 512, r.describe()
+    assert k["scratch"] == scratch_regions(cache) == [(0x7f000000, 0x7f800000)], r.describe()
 
 
 def test_arm64_clean_cache_all_valid_and_handed_over(machine):
@@ -155,7 +161,7 @@ def test_arm64_entries_inside_the_initrd_are_bad(tmp_path):
     subprocess.run([PCSCTOOL, "pack", cache["dir"], "--out", img], check=True,
                    capture_output=True)
     dtb = arm64_dumpdtb(tmp_path, devices=devs, extra=["-initrd", img], name="rd.dtb")
-    dtb_add_kho(dtb, *cache["kho_fdt"])
+    dtb_add_kho(dtb, *cache["kho_fdt"], cache["kho_scratch"])
     r = run_qemu(arm64_cmd(devices=devs, dtb=dtb, extra=["-initrd", img]))
     assert_clean_poweroff(r)
     assert f"initrd {rd_at:#x}-{rd_at + os.path.getsize(img):#x}" in r.lines, r.describe()

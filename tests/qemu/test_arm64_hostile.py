@@ -71,7 +71,7 @@ class Arm64Hostile:
                                  self.facts, self.saved)
         dtb = os.path.join(str(self.tmp), case.name + ".dtb")
         subprocess.run(["cp", self.dtb, dtb], check=True)
-        dtb_add_kho(dtb, fx.kho[0], fx.kho[1])
+        dtb_add_kho(dtb, fx.kho[0], fx.kho[1], fx.scratch)
         if initrd_over_pcsc:
             # the loader declares the pcsc FDT pages to be the next kernel's initrd
             a, n = fx.pcsc_pages
@@ -114,6 +114,11 @@ def test_arm64_hostile(hm, case):
     assert not [l for l in lines if l.startswith("exception")], ctx
     errs = hostile.check_report(case, fx, lines)
     assert not errs, "\n".join(errs) + "\n" + ctx
+    if case.reject is not None and case.detached:
+        # fail closed, checked where the next kernel looks: no pcsc child
+        # left in the KHO root in guest RAM (there was one before the stub)
+        assert hostile.pcsc_children_in_ram(snap, [RAM], fx, "before") == ["pcsc"], ctx
+        assert hostile.pcsc_children_in_ram(snap, [RAM], fx) == [], ctx
     must = []
     if "handover=ok" in " ".join(lines):
         must.append((fx.pcsc_pages[0], fx.pcsc_pages[1], "pcsc FDT (hand-over properties)"))
@@ -227,7 +232,7 @@ def test_arm64_checked_run_finds_the_stub_and_the_pcsc_fdt(hm):
     fx = hostile.gen_fixture(hm.tmp, case, hm.topo, RAM, CACHE_AT, "arm64", hm.facts, hm.saved)
     dtb = os.path.join(str(hm.tmp), "checked.dtb")
     subprocess.run(["cp", hm.dtb, dtb], check=True)
-    dtb_add_kho(dtb, fx.kho[0], fx.kho[1])
+    dtb_add_kho(dtb, fx.kho[0], fx.kho[1], fx.scratch)
     dev = DEVS + [f"loader,file={p},addr={a:#x},force-raw=on" for p, a in fx.loaders()]
     rc, timed_out, text, _, rep = checked_run(
         arm64_cmd(kernel=hm.img_off, dtb=dtb, devices=dev, extra=EXTRA, mem="256M"), 60, O)

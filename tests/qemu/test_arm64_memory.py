@@ -29,7 +29,7 @@ def test_arm64_stub_writes_only_its_region_and_the_pcsc_fdt(tmp_path):
     cache = pcsctool_gen(tmp_path, walk_to_topo(live, facts["ecam"]),
                          faults=[f"stale={f}:device"], ram=RAM, at=RAM[0] + 0xc000000)
     dtb = arm64_dumpdtb(tmp_path, devices=devs, extra=extra, mem="256M", name="m.dtb")
-    dtb_add_kho(dtb, *cache["kho_fdt"])
+    dtb_add_kho(dtb, *cache["kho_fdt"], cache["kho_scratch"])
     cmd = arm64_cmd(kernel=img, dtb=dtb, mem="256M", extra=extra, devices=devs + [
         f"loader,file={p},addr={a:#x},force-raw=on" for p, a in cache["blobs"]])
     serial, before, after = run_qemu_snapshots(cmd, tmp_path, RAM, "next: entered")

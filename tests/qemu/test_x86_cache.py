@@ -20,12 +20,20 @@ def test_x86_live_walk_has_vfs(machine):
 
 
 def test_x86_kho_fdt_and_scratch_from_setup_data(machine):
+    from khoutil import kho_line, scratch_regions
     cache = machine.gen(machine.live, name="clean-setup-data")
     r = machine.boot(cache=cache)
     assert_x86_exit(r)
     addr, size = cache["kho_fdt"]
-    assert f"kho fdt {addr:#x} size {size:#x} scratch 0x3000000 size 0x800000" \
+    sa, ss = cache["kho_scratch"]
+    assert f"kho fdt {addr:#x} size {size:#x} scratch {sa:#x} size {ss:#x}" \
         in r.lines, r.describe()
+    # the (addr, size) pair is an array: the stub reports the regions in it
+    k = kho_line(r)
+    assert k["compatible"] == "kho-v1" and k["bitmap"] == 512, r.describe()
+    ram_top = max(a + s for a, s, t in machine.e820 if t == 1)
+    assert k["scratch"] == scratch_regions(cache) == \
+        [(ram_top - 0x1000000, ram_top - 0x800000)], r.describe()
 
 
 def test_x86_clean_cache_all_valid_and_handed_over(machine):

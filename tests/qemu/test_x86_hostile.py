@@ -14,7 +14,6 @@ from x86util import (BootParams, assert_x86_exit, fake_next_kernel, machine_e820
 MEM = 256
 BP = 0x800000                    # boot_params page (+ command line, setup_data)
 NEXT = 0x2000000                 # where the test puts the next kernel's bzImage
-SCRATCH = (0x3000000, 0x800000)
 CACHE_AT = 0x8000000             # pcsctool gen --at
 BIG_AT = 0x9000000               # the 100,000-node FDT (4.8 MB)
 DEVS = ["e1000e,addr=2.0,netdev=n0", "virtio-net-pci,addr=3.0,multifunction=on,netdev=n1",
@@ -68,7 +67,7 @@ class X86Hostile:
         bp = BootParams(BP, e820=self.e820)
         if initrd_over_pcsc:
             bp.ramdisk = fx.pcsc_pages      # the next kernel's initrd, as the loader says
-        bp.add_kho(fx.kho[0], fx.kho[1], *SCRATCH)
+        bp.add_kho(fx.kho[0], fx.kho[1], *fx.scratch)
         dev = [f"loader,file={p},addr={a:#x},force-raw=on" for p, a in fx.loaders()]
         dev += [f"loader,file={self.next},addr={NEXT:#x},force-raw=on",
                 bp.loader(self.tmp, f"bp-{case.name}.bin")] + DEVS
@@ -120,6 +119,11 @@ def test_x86_hostile(hm, case):
     assert not [l for l in lines if l.startswith("exception")], ctx
     errs = hostile.check_report(case, fx, lines)
     assert not errs, "\n".join(errs) + "\n" + ctx
+    if case.reject is not None and case.detached:
+        # fail closed, checked where the next kernel looks: no pcsc child
+        # left in the KHO root in guest RAM (there was one before the stub)
+        assert hostile.pcsc_children_in_ram(snap, hm.ram, fx, "before") == ["pcsc"], ctx
+        assert hostile.pcsc_children_in_ram(snap, hm.ram, fx) == [], ctx
     must = []
     if "handover=ok" in " ".join(lines):
         must.append((fx.pcsc_pages[0], fx.pcsc_pages[1], "pcsc FDT (hand-over properties)"))
@@ -193,7 +197,7 @@ def test_x86_checked_run_finds_the_stub_and_the_pcsc_fdt(hm):
     fx = h.gen_fixture(hm.tmp, case, hm.topo, (0, hm.ram_top), CACHE_AT, "x86", hm.facts,
                        hm.saved)
     bp = BootParams(BP, e820=hm.e820)
-    bp.add_kho(fx.kho[0], fx.kho[1], *SCRATCH)
+    bp.add_kho(fx.kho[0], fx.kho[1], *fx.scratch)
     dev = [f"loader,file={p},addr={a:#x},force-raw=on" for p, a in fx.loaders()]
     dev += [f"loader,file={hm.next},addr={NEXT:#x},force-raw=on",
             bp.loader(hm.tmp, "bp-checked.bin")] + DEVS

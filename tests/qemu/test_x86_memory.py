@@ -44,7 +44,7 @@ def test_x86_blobs_unchanged_but_the_pcsc_fdt(tmp_path):
     # kernel's exit write is ignored, it halts) and with a QMP socket.
     from x86util import BootParams, x86_cmd
     bp = BootParams(m.BP_ADDR, e820=m.e820)
-    bp.add_kho(cache["kho_fdt"][0], cache["kho_fdt"][1], *m.SCRATCH)
+    bp.add_kho(cache["kho_fdt"][0], cache["kho_fdt"][1], *cache["kho_scratch"])
     dev = [f"loader,file={p},addr={a:#x},force-raw=on" for p, a in cache["blobs"]]
     dev += [f"loader,file={k},addr={NEXT:#x},force-raw=on", bp.loader(tmp_path)] + m.devices
     sock = str(tmp_path / "qmp.sock")

@@ -206,7 +206,6 @@ class X86Machine:
     a SETUP_KEXEC_KHO setup_data entry in a boot_params page."""
 
     BP_ADDR = 0x800000      # below the payload (16 MiB), above the stub
-    SCRATCH = (0x3000000, 0x800000)
 
     def __init__(self, tmp_path, devices, extra=(), old_kernel=True, numvfs=None):
         import re
@@ -224,21 +223,25 @@ class X86Machine:
         self.payload = x86_payload(tmp_path, self.ecam, numvfs) if old_kernel else None
 
     def boot(self, cache=None, append="pcsc.exit=debug", timeout=DEFAULT_TIMEOUT,
-             scratch=SCRATCH, bp_hook=None, loaders=(), cmdline=""):
-        """Boot once; cache = a pcsctool_gen manifest (or None); loaders =
-        more (file, addr) blobs; cmdline = the next kernel's command line."""
+             scratch=None, bp_hook=None, loaders=(), cmdline="", ram_probe=()):
+        """Boot once; cache = a pcsctool_gen manifest (or None), announced
+        with its own scratch array unless scratch = (addr, size) says
+        otherwise; loaders = more (file, addr) blobs; cmdline = the next
+        kernel's command line; ram_probe: see conftest.run_qemu."""
         self.n += 1
         bp = BootParams(self.BP_ADDR, e820=self.e820, cmdline=cmdline)
         dev = [f"loader,file={f},addr={a:#x},force-raw=on" for f, a in loaders]
         dev += list(self.devices)
         if cache:
-            bp.add_kho(cache["kho_fdt"][0], cache["kho_fdt"][1], *scratch)
+            bp.add_kho(cache["kho_fdt"][0], cache["kho_fdt"][1],
+                       *(scratch or cache["kho_scratch"]))
             dev += [f"loader,file={f},addr={a:#x},force-raw=on" for f, a in cache["blobs"]]
         if bp_hook:
             bp_hook(bp)
         dev.append(bp.loader(self.tmp, f"bootparams{self.n}.bin"))
-        return run_x86(devices=dev, extra=self.extra, kernel=self.payload,
-                       append=f"{append} pcsc.boot_params={self.BP_ADDR:#x}", timeout=timeout)
+        return run_qemu(x86_cmd(devices=dev, extra=self.extra, kernel=self.payload,
+                                append=f"{append} pcsc.boot_params={self.BP_ADDR:#x}"),
+                        timeout=timeout, ram_probe=ram_probe)
 
     def walk(self):
         """First boot without a cache: what the stub sees live."""
@@ -249,11 +252,12 @@ class X86Machine:
         assert w, r.describe()
         return w
 
-    def gen(self, walk, faults=(), name="cache"):
+    def gen(self, walk, faults=(), name="cache", **kw):
+        """pcsctool_gen of walk on this machine (kw: kho, scratch, at)."""
         from conftest import pcsctool_gen, walk_to_topo
         ram_top = max(a + s for a, s, t in self.e820 if t == 1)
         return pcsctool_gen(self.tmp, walk_to_topo(walk, self.ecam), faults=faults,
-                            ram=(0, ram_top), name=name)
+                            ram=(0, ram_top), name=name, **kw)
 
 
 NEXT_EXIT = (0x20 << 1) | 1     # the fake next kernel's isa-debug-exit status
