@@ -3,7 +3,7 @@
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCH_OBJS := $(BENCH_SRCS:%.c=$(O)/host/%.o)
 
-$(O)/host/pcsc-bench: $(BENCH_OBJS) $(O)/host/libpcsc.a
+$(O)/host/pcsc-bench: $(BENCH_OBJS) $(HOST_CPU_OBJ) $(O)/host/libpcsc.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(HOST_CC) $(HOST_CFLAGS) $^ -lfdt -o $@
 

@@ -17,6 +17,7 @@
 #include <pcsc/pcsc_fdt.h>
 #include <pcsc/physmem.h>
 #include <pcsc/session.h>
+#include <pcsc/sha256.h>
 #include <pcsc/verify.h>
 #include "rfc_restore.h"
 
@@ -413,6 +414,10 @@ static int session_phase(struct bench *b)
 	in.arena = arena;
 	in.arena_size = size;
 	console_bytes = console_lines = 0;
+	/* As the stub: the CPU's SHA-256 instructions when present
+	 * (PCSC_BENCH_SHA=portable measures the fallback). */
+	sha256_use(getenv("PCSC_BENCH_SHA") && !strcmp(getenv("PCSC_BENCH_SHA"), "portable") ?
+		   NULL : sha256_cpu_blocks());
 	pcsc_log_set_sink(count_sink);
 	err = bench_phase_session(&in, &out);
 	pcsc_log_set_sink(NULL);
@@ -420,7 +425,8 @@ static int session_phase(struct bench *b)
 	if (!err && (out.status || out.counts.v[PCSC_VALID] != b->n))
 		err = -PCSC_EINVAL;
 	if (!err)
-		printf("console bytes=%" PRIu64 " lines=%" PRIu64 "\n", console_bytes, console_lines);
+		printf("console bytes=%" PRIu64 " lines=%" PRIu64 " sha256=%s\n", console_bytes,
+		       console_lines, sha256_engine());
 	return err;
 }
 

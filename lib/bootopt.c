@@ -42,6 +42,27 @@ bool pcsc_bootopt_value(const char *cmdline, size_t len, const char *key, char *
 	return found;
 }
 
+bool pcsc_bootopt_flag(const char *cmdline, size_t len, const char *word)
+{
+	size_t wl = strlen(word), i = 0;
+
+	if (!cmdline)
+		return false;
+	while (i < len && cmdline[i]) {
+		size_t w = i;
+
+		if (is_sep(cmdline[i])) {
+			i++;
+			continue;
+		}
+		while (i < len && cmdline[i] && !is_sep(cmdline[i]))
+			i++;
+		if (i - w == wl && !memcmp(cmdline + w, word, wl))
+			return true;
+	}
+	return false;
+}
+
 int pcsc_bootopts_parse(const char *cmdline, size_t len, struct pcsc_bootopts *o,
 			char *warn, size_t wlen)
 {
@@ -50,6 +71,7 @@ int pcsc_bootopts_parse(const char *cmdline, size_t len, struct pcsc_bootopts *o
 
 	o->mode = PCSC_MODE_QUICK;
 	o->kho_bitmap = 0;
+	o->report = PCSC_REPORT_SUMMARY;
 	if (warn && wlen)
 		warn[0] = '\0';
 	if (pcsc_bootopt_value(cmdline, len, "pcsc.mode", v, sizeof(v))) {
@@ -71,6 +93,25 @@ int pcsc_bootopts_parse(const char *cmdline, size_t len, struct pcsc_bootopts *o
 		} else {
 			if (warn)
 				pcsc_snprintf(warn, wlen, "pcsc.kho_bitmap=%s unknown: not forced", v);
+			err = -PCSC_EINVAL;
+		}
+	}
+	/* `quiet` silences the console as Linux's does; an explicit
+	 * pcsc.report= says what this stub should print regardless. */
+	if (pcsc_bootopt_flag(cmdline, len, "quiet"))
+		o->report = PCSC_REPORT_QUIET;
+	if (pcsc_bootopt_value(cmdline, len, "pcsc.report", v, sizeof(v))) {
+		if (!strcmp(v, "summary")) {
+			o->report = PCSC_REPORT_SUMMARY;
+		} else if (!strcmp(v, "problems")) {
+			o->report = PCSC_REPORT_PROBLEMS;
+		} else if (!strcmp(v, "full")) {
+			o->report = PCSC_REPORT_FULL;
+		} else if (!strcmp(v, "quiet")) {
+			o->report = PCSC_REPORT_QUIET;
+		} else {
+			if (warn)
+				pcsc_snprintf(warn, wlen, "pcsc.report=%s unknown: summary", v);
 			err = -PCSC_EINVAL;
 		}
 	}

@@ -106,6 +106,33 @@ static int add_props(void *fdt, const char *version, enum pcsc_mode mode,
 	return err;
 }
 
+/* What the console no longer shows travels with the cache: one 8-byte
+ * record per removed entry, in BDF order (docs/abi.md "stub-removed"). */
+static int add_removed(void *fdt, const struct pcsc_index *idx, uint32_t n)
+{
+	uint8_t *rec;
+	uint32_t i, k = 0;
+	int err;
+
+	err = fdt_setprop_placeholder(fdt, 0, HANDOVER_PROP_REMOVED, (int)(8 * n), (void **)&rec);
+	if (err)
+		return err;
+	for (i = 0; i < idx->n && k < n; i++) {
+		const struct pcsc_entry *e = &idx->e[i];
+		uint32_t sbdf = e->reason == PCSC_R_NAME ? 0xffffffffu : e->sbdf;
+
+		if (kept(e))
+			continue;
+		memcpy(rec + 8 * k, &sbdf, 4);	/* native, like every KHO property */
+		rec[8 * k + 4] = e->verdict;
+		rec[8 * k + 5] = e->reason;
+		rec[8 * k + 6] = 0;
+		rec[8 * k + 7] = 0;
+		k++;
+	}
+	return 0;
+}
+
 int handover_patch(void *fdt, uint32_t room, const struct pcsc_index *idx,
 		   const struct physmem *pm, uint16_t S, const char *version,
 		   enum pcsc_mode mode, const struct verify_counts *c,
@@ -139,12 +166,15 @@ int handover_patch(void *fdt, uint32_t room, const struct pcsc_index *idx,
 		r->removed++;
 	}
 	err = add_props(fdt, version ? version : "?", mode, c, r->sha256);
+	if (!err)
+		err = add_removed(fdt, idx, n);
 	if (err) {
 		/* All or nothing: a partial set would be misleading. */
 		fdt_delprop(fdt, 0, HANDOVER_PROP_VERSION);
 		fdt_delprop(fdt, 0, HANDOVER_PROP_MODE);
 		fdt_delprop(fdt, 0, HANDOVER_PROP_COUNTS);
 		fdt_delprop(fdt, 0, HANDOVER_PROP_SHA256);
+		fdt_delprop(fdt, 0, HANDOVER_PROP_REMOVED);
 		pcsc_snprintf(r->msg, sizeof(r->msg), "no room for hand-over properties in %u bytes (%s)",
 			      (unsigned int)room, fdt_strerror(err));
 	} else {

@@ -271,23 +271,123 @@ void pcsc_log_set_sink(pcsc_log_sink sink)
 }
 
 #define LOG_LINE_MAX	255
+#define LOG_HOLD_SIZE	4096
 
-void pcsc_log(const char *fmt, ...)
+static enum pcsc_report log_report = PCSC_REPORT_FULL;
+static bool log_deferred;
+static unsigned long long log_bytes;
+/* Held lines while deferred: [class byte][line with its '\n'] ... */
+static char log_hold[LOG_HOLD_SIZE];
+static size_t log_hold_len;
+
+static bool class_printed(enum pcsc_log_class cls, enum pcsc_report r)
+{
+	switch (r) {
+	case PCSC_REPORT_FULL:
+		return true;
+	case PCSC_REPORT_PROBLEMS:
+		return cls >= PCSC_LOG_PROBLEM;
+	case PCSC_REPORT_QUIET:
+		return cls == PCSC_LOG_ALERT;
+	default:
+		return cls >= PCSC_LOG_RESULT;
+	}
+}
+
+int pcsc_log_enabled(enum pcsc_log_class cls)
+{
+	if (!log_sink)
+		return 0;
+	/* Deferred: hold what FULL or PROBLEMS could still want. */
+	return log_deferred ? 1 : class_printed(cls, log_report);
+}
+
+static void emit(const char *line, size_t len)
+{
+	log_bytes += len;
+	log_sink(line, len);
+}
+
+void pcsc_log_defer(void)
+{
+	log_deferred = true;
+	log_hold_len = 0;
+}
+
+void pcsc_log_set_report(enum pcsc_report r)
+{
+	size_t i = 0;
+
+	log_report = r;
+	if (!log_deferred)
+		return;
+	log_deferred = false;
+	/* Each held line: class byte, then text through its '\n'. */
+	while (i < log_hold_len && log_sink) {
+		enum pcsc_log_class cls = (enum pcsc_log_class)log_hold[i++];
+		size_t n = 0;
+
+		while (i + n < log_hold_len && log_hold[i + n] != '\n')
+			n++;
+		if (i + n < log_hold_len && class_printed(cls, r)) {
+			char line[LOG_LINE_MAX + 2];	/* sinks get a C string */
+
+			memcpy(line, log_hold + i, n + 1);
+			line[n + 1] = '\0';
+			emit(line, n + 1);
+		}
+		i += n + 1;
+	}
+	log_hold_len = 0;
+}
+
+unsigned long long pcsc_log_bytes(void)
+{
+	return log_bytes;
+}
+
+static void log_line(enum pcsc_log_class cls, const char *fmt, va_list ap)
 {
 	char line[LOG_LINE_MAX + 2];	/* 255 characters, '\n', NUL */
-	va_list ap;
 	size_t len;
 	int n;
 
-	if (!log_sink)
+	if (!pcsc_log_enabled(cls))
 		return;
-	va_start(ap, fmt);
 	n = pcsc_vsnprintf(line, LOG_LINE_MAX + 1, fmt, ap);
-	va_end(ap);
 	len = n < 0 ? 0 : (size_t)n > LOG_LINE_MAX ? LOG_LINE_MAX : (size_t)n;
 	if (len == 0 || line[len - 1] != '\n') {
 		line[len++] = '\n';
 		line[len] = '\0';
 	}
-	log_sink(line, len);
+	if (log_deferred && !class_printed(cls, PCSC_REPORT_SUMMARY) &&
+	    cls != PCSC_LOG_ALERT) {
+		/* Held until the level is known; past 4 KiB, dropped. */
+		if (log_hold_len + 1 + len <= sizeof(log_hold)) {
+			log_hold[log_hold_len++] = (char)cls;
+			memcpy(log_hold + log_hold_len, line, len);
+			log_hold_len += len;
+		}
+		return;
+	}
+	if (log_deferred || class_printed(cls, log_report))
+		emit(line, len);
+}
+
+void pcsc_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_line(PCSC_LOG_DETAIL, fmt, ap);
+	va_end(ap);
+}
+
+void pcsc_log_at(enum pcsc_log_class cls, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_line(cls, fmt, ap);
+	va_end(ap);
 }

@@ -79,17 +79,31 @@ static bool endpoint(const struct pci_func *f)
 	return (f->hdr_type & PCI_HEADER_TYPE_MASK) == PCI_HEADER_TYPE_NORMAL;
 }
 
+/* Problem lines a PROBLEMS report prints before it only counts them. */
+#define REPORT_PROBLEM_BYTES	4096u
+
+static bool is_problem(const struct pcsc_entry *e)
+{
+	return e->verdict == PCSC_STALE || e->verdict == PCSC_GONE || e->verdict == PCSC_BAD;
+}
+
 uint32_t report_entries(const struct pcsc_index *idx, const struct pci_walk *w)
 {
 	char line[REPORT_LINE_MAX];
-	uint32_t i = 0, j = 0, nf = w ? w->n : 0, lines = 0;
+	uint32_t i = 0, j = 0, nf = w ? w->n : 0, lines = 0, more = 0;
+	bool detail = pcsc_log_enabled(PCSC_LOG_DETAIL), problem = pcsc_log_enabled(PCSC_LOG_PROBLEM);
+	size_t problem_bytes = 0;
 
+	/* The default report prints neither: not one line formatted. */
+	if (!detail && !problem)
+		return 0;
 	while (i < idx->n || j < nf) {
 		const struct pcsc_entry *e = i < idx->n ? &idx->e[i] : NULL;
 		const struct pci_func *f = j < nf ? &w->funcs[j] : NULL;
+		int n;
 
 		if (f && (!e || e->reason == PCSC_R_NAME || f->sbdf < e->sbdf)) {
-			if (endpoint(f)) {
+			if (detail && endpoint(f)) {
 				report_new_line(line, sizeof(line), f);
 				pcsc_log("%s", line);
 				lines++;
@@ -97,16 +111,23 @@ uint32_t report_entries(const struct pcsc_index *idx, const struct pci_walk *w)
 			j++;
 			continue;
 		}
-		report_entry_line(line, sizeof(line), e,
-				  f && e->reason != PCSC_R_NAME && f->sbdf == e->sbdf ? f : NULL,
-				  idx->fdt);
-		pcsc_log("%s", line);
-		lines++;
+		if (is_problem(e) && !detail && problem_bytes >= REPORT_PROBLEM_BYTES) {
+			more++;
+		} else if (detail || is_problem(e)) {
+			n = report_entry_line(line, sizeof(line), e,
+					      f && e->reason != PCSC_R_NAME && f->sbdf == e->sbdf ? f : NULL,
+					      idx->fdt);
+			pcsc_log_at(is_problem(e) ? PCSC_LOG_PROBLEM : PCSC_LOG_DETAIL, "%s", line);
+			problem_bytes += is_problem(e) ? (size_t)n + 1 : 0;
+			lines++;
+		}
 		if (f && e->reason != PCSC_R_NAME && f->sbdf == e->sbdf &&
 		    (i + 1 >= idx->n || idx->e[i + 1].sbdf != e->sbdf))
 			j++;
 		i++;
 	}
+	if (more)
+		pcsc_log_at(PCSC_LOG_PROBLEM, "pcsc: ... %u more problems", (unsigned int)more);
 	return lines;
 }
 
@@ -115,13 +136,18 @@ int report_summary_line(char *buf, size_t size, const struct report_summary *s)
 	static const struct verify_counts zero;
 	const struct verify_counts *c = s->c ? s->c : &zero;
 
-	return pcsc_snprintf(buf, size,
-			     "pcsc: summary valid=%u stale=%u gone=%u bad=%u new=%u cfg_reads=%llu "
-			     "mode=%s entries=%u removed=%u funcs=%u patched=%u cleared=%u handover=%s",
-			     c->v[PCSC_VALID], c->v[PCSC_STALE], c->v[PCSC_GONE], c->v[PCSC_BAD],
-			     c->v[PCSC_NEW], (unsigned long long)s->cfg_reads, pcsc_mode_str(s->mode),
-			     s->entries, s->removed, s->funcs, c->patched, c->cleared_bytes,
-			     s->handover ? s->handover : "none");
+	int n;
+
+	n = pcsc_snprintf(buf, size,
+			  "pcsc: summary valid=%u stale=%u gone=%u bad=%u new=%u cfg_reads=%llu "
+			  "mode=%s entries=%u removed=%u funcs=%u patched=%u cleared=%u handover=%s",
+			  c->v[PCSC_VALID], c->v[PCSC_STALE], c->v[PCSC_GONE], c->v[PCSC_BAD],
+			  c->v[PCSC_NEW], (unsigned long long)s->cfg_reads, pcsc_mode_str(s->mode),
+			  s->entries, s->removed, s->funcs, c->patched, c->cleared_bytes,
+			  s->handover ? s->handover : "none");
+	if (s->has_us && n >= 0 && (size_t)n < size)
+		n += pcsc_snprintf(buf + n, size - (size_t)n, " us=%llu", (unsigned long long)s->us);
+	return n;
 }
 
 void report_summary(const struct report_summary *s)
@@ -131,7 +157,7 @@ void report_summary(const struct report_summary *s)
 	int i;
 
 	report_summary_line(line, sizeof(line), s);
-	pcsc_log("%s", line);
+	pcsc_log_at(PCSC_LOG_RESULT, "%s", line);
 	if (!s->sha256)
 		return;
 	for (i = 0; i < 32; i++) {
@@ -139,5 +165,5 @@ void report_summary(const struct report_summary *s)
 		line[2 * i + 1] = hx[s->sha256[i] & 15];
 	}
 	line[64] = '\0';
-	pcsc_log("pcsc: sha256 %s", line);
+	pcsc_log_at(PCSC_LOG_RESULT, "pcsc: sha256 %s", line);
 }

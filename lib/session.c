@@ -15,6 +15,9 @@
 #define PCSC_VERSION "unknown"
 #endif
 
+/* Rejection text kept on a default console: 22 + 74 = 96 bytes a line. */
+#define REJECT_MSG_MAX	74
+
 struct carver {
 	uint8_t *p;
 	size_t left;
@@ -60,6 +63,10 @@ static void summary(struct run *r, const struct verify_counts *c)
 	s.funcs = r->out->funcs;
 	s.handover = r->handover;
 	s.sha256 = r->out->props_added ? r->out->sha256 : NULL;
+	if (r->in->elapsed_us) {
+		s.has_us = true;
+		s.us = r->in->elapsed_us();
+	}
 	report_summary(&s);
 }
 
@@ -72,7 +79,13 @@ static int reject(struct run *r, int err, const char *msg)
 
 	r->out->status = err;
 	pcsc_snprintf(r->out->msg, sizeof(r->out->msg), "%s", msg);
-	pcsc_log("pcsc: cache rejected: %s", msg);
+	/* Printed even when quiet. Unless every line is wanted, cut so that
+	 * it and the summary stay within the 256 console bytes between
+	 * kernels (the summary has handover= and the counts). */
+	if (pcsc_log_enabled(PCSC_LOG_DETAIL))
+		pcsc_log_at(PCSC_LOG_ALERT, "pcsc: cache rejected: %s", msg);
+	else
+		pcsc_log_at(PCSC_LOG_ALERT, "pcsc: cache rejected: %.*s", REJECT_MSG_MAX, msg);
 	if (n > 0) {
 		r->out->detached = true;
 		r->handover = "detached";

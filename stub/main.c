@@ -53,11 +53,18 @@ static void report_platform(const struct stub_platform *p)
 		pcsc_log("pcsc: no KHO FDT");
 }
 
+static uint64_t t_entry;	/* timer at stub_main: the session's "us" counts from it */
+
 static uint64_t ticks_to_us(uint64_t ticks)
 {
 	uint64_t hz = arch_timer_hz();
 
 	return hz ? ticks / hz * 1000000ull + ticks % hz * 1000000ull / hz : 0;
+}
+
+static uint64_t elapsed_us(void)
+{
+	return ticks_to_us(arch_timer_ticks() - t_entry);
 }
 
 /*
@@ -129,20 +136,23 @@ static void run_session(struct stub_platform *p, struct pci_cfg *cfg)
 	in.arena = arena;
 	in.arena_size = sizeof(arena);
 	in.version = PCSC_VERSION;
+	in.elapsed_us = elapsed_us;
 	pcsc_session_run(&in, &out);
 }
 
 void stub_main(struct stub_platform *p)
 {
-	uint64_t t0 = arch_timer_ticks();
 	struct pci_cfg ecam_cfg;
 	struct pci_cfg *cfg;
 
+	t_entry = arch_timer_ticks();
 	pcsc_log("pcsc: pcsc-stub " PCSC_VERSION);
 	/* The hand-over digest on the CPU's SHA-256 instructions when it has them. */
 	sha256_use(sha256_cpu_blocks());
 	/* 1 discover */
 	arch_platform_discover(p);
+	/* The console level is known now: what was held is printed or not. */
+	pcsc_log_set_report(p->report);
 	p->mem.wrote = clean_written;
 	report_platform(p);
 	if (p->use_legacy) {
@@ -158,7 +168,7 @@ void stub_main(struct stub_platform *p)
 	/* 2 locate, 3 walk, 4 verify, 5 hand over */
 	run_session(p, cfg);
 	pcsc_log("pcsc: done in %llu us sha256=%s",
-		 (unsigned long long)ticks_to_us(arch_timer_ticks() - t0), sha256_engine());
+		 (unsigned long long)elapsed_us(), sha256_engine());
 	/* 6 jump (or power off without a next kernel) */
 	arch_boot_next(p);
 }

@@ -22,6 +22,7 @@ struct stub_platform {
 	uint64_t kho_scratch;		/* the scratch array (struct kho_scratch[]) */
 	uint64_t kho_scratch_size;
 	uint32_t kho_bitmap;		/* "pcsc.kho_bitmap=512|4096"; 0 = not forced */
+	enum pcsc_report report;	/* "pcsc.report=", `quiet`: what the console gets */
 
 	/* Memory a preserved entry may never point into: the stub's own image,
 	 * BSS and stack, the DTB / boot_params, command line, initrd, the

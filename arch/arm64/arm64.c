@@ -179,7 +179,7 @@ void arm64_exception(uint64_t idx, const uint64_t *regs)
 		for (;;)
 			__asm__ volatile("wfi");
 	}
-	pcsc_log("pcsc: exception vector=%u esr=0x%llx elr=0x%llx (image+0x%llx) far=0x%llx lr=0x%llx",
+	pcsc_log_at(PCSC_LOG_ALERT, "pcsc: exception vector=%u esr=0x%llx elr=0x%llx (image+0x%llx) far=0x%llx lr=0x%llx",
 		 (unsigned int)idx, (unsigned long long)READ_EL_SYSREG(esr), (unsigned long long)elr,
 		 (unsigned long long)(elr - (uint64_t)(uintptr_t)_head),
 		 (unsigned long long)READ_EL_SYSREG(far), (unsigned long long)regs[30]);
@@ -234,6 +234,8 @@ void arm64_main(const void *dtb, unsigned int el)
 			psci = DT_PSCI_NONE;
 	}
 	pcsc_log_set_sink(console_sink);
+	/* Until pcsc.report= is parsed, details are held, not printed. */
+	pcsc_log_defer();
 	pcsc_log("pcsc: arm64 entry EL%u image 0x%llx-0x%llx dtb 0x%llx", el,
 		 (unsigned long long)(uintptr_t)_head, (unsigned long long)(uintptr_t)_end,
 		 (unsigned long long)(uintptr_t)dtb);

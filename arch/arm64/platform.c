@@ -98,6 +98,7 @@ static void options_from_bootargs(const void *fdt, struct stub_platform *p)
 		pcsc_log("pcsc: %s", warn);
 	p->mode = o.mode;
 	p->kho_bitmap = o.kho_bitmap;
+	p->report = o.report;
 }
 
 /* /chosen linux,initrd-start/-end: 4 or 8 byte big-endian values, as

@@ -414,6 +414,7 @@ void arch_platform_discover(struct stub_platform *p)
 			pcsc_log("pcsc: %s", warn);
 		p->mode = o.mode;
 		p->kho_bitmap = o.kho_bitmap;
+		p->report = o.report;
 	}
 
 	if (b->boot_params && x86_map_identity(b->boot_params, BP_SIZE, false)) {

@@ -349,7 +349,7 @@ __attribute__((noreturn)) void x86_exception(const uint64_t *frame)
 	if (in_exception++)
 		poweroff_hw(X86_EXIT_EXCEPTION);	/* faulted while reporting */
 	__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
-	pcsc_log("pcsc: exception vector=%u error=0x%llx rip=0x%llx (image+0x%llx) cr2=0x%llx",
+	pcsc_log_at(PCSC_LOG_ALERT, "pcsc: exception vector=%u error=0x%llx rip=0x%llx (image+0x%llx) cr2=0x%llx",
 		 (unsigned int)frame[0], (unsigned long long)frame[1],
 		 (unsigned long long)frame[2],
 		 (unsigned long long)(frame[2] - (uint64_t)(uintptr_t)__image_start),
@@ -407,6 +407,8 @@ __attribute__((noreturn)) void x86_main(uint64_t start_info, uint64_t boot_param
 {
 	x86_serial_init();
 	pcsc_log_set_sink(x86_log_sink);
+	/* Until pcsc.report= is parsed, details are held, not printed. */
+	pcsc_log_defer();
 	x86_idt_init();
 	x86_paging_init();
 

@@ -7,12 +7,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pcsc/log.h>
 #include <pcsc/verify.h>
 
 /* What the stub takes from its command line. */
 struct pcsc_bootopts {
 	enum pcsc_mode mode;	/* pcsc.mode=quick|strict|off; quick */
 	uint32_t kho_bitmap;	/* pcsc.kho_bitmap=512|4096; 0 = not forced */
+	enum pcsc_report report;	/* pcsc.report=summary|problems|full; `quiet`
+				 * (as Linux honours it) alone; summary */
 };
 
 /*
@@ -23,6 +26,9 @@ struct pcsc_bootopts {
  * Returns true when the key is present (even with an empty value).
  */
 bool pcsc_bootopt_value(const char *cmdline, size_t len, const char *key, char *out, size_t size);
+
+/* pcsc_bootopt_flag - is word (no '=') a whole word of cmdline[0..len)? */
+bool pcsc_bootopt_flag(const char *cmdline, size_t len, const char *word);
 
 /*
  * pcsc_bootopts_parse - fill o from cmdline[0..len) (defaults when NULL).

@@ -16,10 +16,14 @@
 #define HANDOVER_PROP_MODE	"stub-mode"	/* string: quick | strict */
 #define HANDOVER_PROP_COUNTS	"stub-counts"	/* 5 x u32 native: valid stale gone bad new */
 #define HANDOVER_PROP_SHA256	"sha256"	/* 32 bytes */
+/* One 8-byte record per removed entry, BDF order: u32 sbdf (native;
+ * 0xffffffff for a malformed name), u8 verdict, u8 reason, u16 0. */
+#define HANDOVER_PROP_REMOVED	"stub-removed"
+#define HANDOVER_REMOVED_SIZE	8u
 
 struct handover_result {
 	uint32_t removed;		/* nodes deleted */
-	bool props_added;		/* all four properties written */
+	bool props_added;		/* all five properties written */
 	uint32_t size_before;		/* fdt_totalsize before */
 	uint32_t size_after;		/* fdt_totalsize after (packed) */
 	uint8_t sha256[32];
@@ -46,7 +50,7 @@ int handover_digest(const struct pcsc_index *idx, const struct physmem *pm, uint
  * room = PAGE_ALIGN(original totalsize), never more): compute the digest,
  * delete the nodes of every entry that is not kept (in descending offset
  * order, so remaining offsets stay valid; scratch holds n offsets), then add
- * the four properties and pack. If the properties do not fit, the removals
+ * the five properties (stub-version, stub-mode, stub-counts, sha256, stub-removed) and pack. If the properties do not fit, the removals
  * stay, none of the properties is left behind, r->msg says so and 0 is
  * returned with props_added false. idx node offsets are invalid afterwards.
  * Returns 0; -PCSC_EBADFDT (libfdt refused the blob); -PCSC_ENOSPC (scratch);

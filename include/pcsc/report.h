@@ -37,9 +37,13 @@ int report_walk_line(char *buf, size_t size, const struct pci_func *f);
 
 /*
  * report_entries - log every entry and every live header-type-0 function
- * without an entry (NEW), merged in BDF order (malformed names last).
+ * without an entry (NEW), merged in BDF order (malformed names last):
+ * STALE/GONE/BAD lines as PCSC_LOG_PROBLEM, the rest as details. When only
+ * problems are printed, after 4 KiB of them the rest are counted into one
+ * "pcsc: ... N more problems" line; when neither is printed (the stub's
+ * default) nothing is formatted at all.
  * Must run before handover_patch (it reads node names). w may be NULL.
- * Returns the number of lines logged.
+ * Returns the number of entry/NEW lines logged.
  */
 uint32_t report_entries(const struct pcsc_index *idx, const struct pci_walk *w);
 
@@ -50,18 +54,20 @@ struct report_summary {
 	uint32_t entries, removed, funcs;
 	const char *handover;		/* "ok", "no-room", "detached", "untouched", "none" */
 	const uint8_t *sha256;		/* NULL: no sha line */
+	bool has_us;			/* append " us=N": the session's time */
+	uint64_t us;
 };
 
 /*
  * report_summary_line - format
  *   "pcsc: summary valid=%u stale=%u gone=%u bad=%u new=%u cfg_reads=%llu
- *    mode=%s entries=%u removed=%u funcs=%u patched=%u cleared=%u handover=%s"
+ *    mode=%s entries=%u removed=%u funcs=%u patched=%u cleared=%u handover=%s[ us=%llu]"
  * (one line). Returns the length.
  */
 int report_summary_line(char *buf, size_t size, const struct report_summary *s);
 
 /* report_summary - log the summary line, then "pcsc: sha256 <64 hex>" when
- * s->sha256 is set. */
+ * s->sha256 is set, both as PCSC_LOG_RESULT. */
 void report_summary(const struct report_summary *s);
 
 #endif

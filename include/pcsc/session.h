@@ -46,6 +46,7 @@ struct pcsc_session_in {
 	void *arena;
 	size_t arena_size;
 	const char *version;			/* stub version for the hand-over; NULL = PCSC_VERSION */
+	uint64_t (*elapsed_us)(void);		/* time so far, for the summary; may be NULL */
 };
 
 struct pcsc_session_out {

@@ -70,6 +70,34 @@ static void only_whole_words_count(void **state)
 	assert_int_equal(parse("pcsc.kho_bitmap", &o, warn), 0);
 }
 
+static void report_level_and_quiet(void **state)
+{
+	struct pcsc_bootopts o;
+	char warn[64];
+
+	(void)state;
+	assert_int_equal(parse("root=/dev/vda", &o, warn), 0);
+	assert_int_equal(o.report, PCSC_REPORT_SUMMARY);
+	assert_int_equal(parse("pcsc.report=problems", &o, warn), 0);
+	assert_int_equal(o.report, PCSC_REPORT_PROBLEMS);
+	assert_int_equal(parse("pcsc.report=full", &o, warn), 0);
+	assert_int_equal(o.report, PCSC_REPORT_FULL);
+	assert_int_equal(parse("console=ttyS0 quiet", &o, warn), 0);
+	assert_int_equal(o.report, PCSC_REPORT_QUIET);
+	/* quiet as Linux reads it: a whole word, not a prefix or a value. */
+	assert_int_equal(parse("quietly loglevel=quiet", &o, warn), 0);
+	assert_int_equal(o.report, PCSC_REPORT_SUMMARY);
+	/* Asked of the stub by name, pcsc.report wins over a kernel's quiet. */
+	assert_int_equal(parse("quiet pcsc.report=full", &o, warn), 0);
+	assert_int_equal(o.report, PCSC_REPORT_FULL);
+	assert_int_equal(parse("pcsc.report=loud", &o, warn), -PCSC_EINVAL);
+	assert_int_equal(o.report, PCSC_REPORT_SUMMARY);
+	assert_string_equal(warn, "pcsc.report=loud unknown: summary");
+	assert_true(pcsc_bootopt_flag("a quiet b", 9, "quiet"));
+	assert_false(pcsc_bootopt_flag("a quiet b", 6, "quiet"));	/* cut by len */
+	assert_false(pcsc_bootopt_flag(NULL, 0, "quiet"));
+}
+
 static void len_bounds_the_scan(void **state)
 {
 	const char s[] = "pcsc.mode=off pcsc.kho_bitmap=4096";
@@ -96,6 +124,7 @@ int main(void)
 		cmocka_unit_test(defaults_without_options),
 		cmocka_unit_test(every_value_is_recognised),
 		cmocka_unit_test(only_whole_words_count),
+		cmocka_unit_test(report_level_and_quiet),
 		cmocka_unit_test(len_bounds_the_scan),
 	};
 

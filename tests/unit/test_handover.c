@@ -133,7 +133,9 @@ static void patch_removes_and_adds_properties(void **state)
 
 	(void)state;
 	ents[1].verdict = PCSC_STALE;
+	ents[1].reason = PCSC_R_DEVICE;
 	ents[2].verdict = PCSC_BAD;
+	ents[2].reason = PCSC_R_DA_ALIGN;
 	counts.v[PCSC_VALID] = 2;
 	counts.v[PCSC_STALE] = 1;
 	counts.v[PCSC_BAD] = 1;
@@ -163,6 +165,21 @@ static void patch_removes_and_adds_properties(void **state)
 	assert_int_equal(cnt[4], 7);
 	assert_memory_equal(fdt_getprop(fdt, 0, "sha256", &len), r.sha256, 32);
 	assert_int_equal(len, 32);
+	/* The removed entries travel with the cache, byte for byte. */
+	{
+		const uint8_t *rm = fdt_getprop(fdt, 0, "stub-removed", &len);
+		uint8_t want[16] = { 0 };
+		uint32_t s1 = PCI_SBDF(0, 2, 0), s2 = PCI_SBDF(0, 3, 0);
+
+		memcpy(want, &s1, 4);
+		want[4] = PCSC_STALE;
+		want[5] = PCSC_R_DEVICE;
+		memcpy(want + 8, &s2, 4);
+		want[12] = PCSC_BAD;
+		want[13] = PCSC_R_DA_ALIGN;
+		assert_int_equal(len, 16);
+		assert_memory_equal(rm, want, 16);
+	}
 	/* The next kernel (or pcsctool verify) recomputes the same digest. */
 	assert_int_equal(pcsc_index_build(fdt, e2, 8, &i2), 0);
 	assert_int_equal(i2.n, 2);

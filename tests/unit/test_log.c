@@ -191,6 +191,90 @@ static void log_without_sink_is_silent(void **state)
 	assert_int_equal(sink_calls, 0);
 }
 
+static char all[8192];
+static size_t all_len;
+
+static void collect_sink(const char *line, size_t len)
+{
+	assert_int_equal(strlen(line), len);
+	assert_true(all_len + len < sizeof(all));
+	memcpy(all + all_len, line, len + 1);
+	all_len += len;
+}
+
+static void emit_one_of_each(void)
+{
+	pcsc_log("d");
+	pcsc_log_at(PCSC_LOG_PROBLEM, "p");
+	pcsc_log_at(PCSC_LOG_RESULT, "r");
+	pcsc_log_at(PCSC_LOG_ALERT, "a");
+}
+
+/* Each report level prints exactly its classes, and counts its bytes. */
+static void report_levels_print_their_classes(void **state)
+{
+	static const struct { enum pcsc_report r; const char *want; } t[] = {
+		{ PCSC_REPORT_FULL, "d\np\nr\na\n" },
+		{ PCSC_REPORT_PROBLEMS, "p\nr\na\n" },
+		{ PCSC_REPORT_SUMMARY, "r\na\n" },
+		{ PCSC_REPORT_QUIET, "a\n" },
+	};
+	unsigned long long b0;
+	unsigned int i;
+
+	(void)state;
+	pcsc_log_set_sink(collect_sink);
+	for (i = 0; i < 4; i++) {
+		all_len = 0;
+		all[0] = 0;
+		pcsc_log_set_report(t[i].r);
+		b0 = pcsc_log_bytes();
+		emit_one_of_each();
+		assert_string_equal(all, t[i].want);
+		assert_int_equal(pcsc_log_bytes() - b0, strlen(t[i].want));
+		assert_int_equal(pcsc_log_enabled(PCSC_LOG_DETAIL), t[i].r == PCSC_REPORT_FULL);
+	}
+	pcsc_log_set_report(PCSC_REPORT_FULL);
+	pcsc_log_set_sink(NULL);
+	assert_int_equal(pcsc_log_enabled(PCSC_LOG_ALERT), 0);
+}
+
+/* Before the command line is parsed: results and alerts go out at once,
+ * details and problems wait for the level, in order, within 4 KiB. */
+static void deferred_lines_wait_for_the_level(void **state)
+{
+	unsigned int i;
+
+	(void)state;
+	pcsc_log_set_sink(collect_sink);
+	all_len = 0;
+	pcsc_log_defer();
+	emit_one_of_each();
+	assert_string_equal(all, "r\na\n");
+	pcsc_log_set_report(PCSC_REPORT_PROBLEMS);
+	assert_string_equal(all, "r\na\np\n");
+	all_len = 0;
+	pcsc_log_defer();
+	emit_one_of_each();
+	pcsc_log_set_report(PCSC_REPORT_FULL);
+	assert_string_equal(all, "r\na\nd\np\n");
+	all_len = 0;
+	pcsc_log_defer();
+	emit_one_of_each();
+	pcsc_log_set_report(PCSC_REPORT_SUMMARY);
+	assert_string_equal(all, "r\na\n");
+	/* Past the hold buffer, later details are dropped, earlier kept. */
+	all_len = 0;
+	pcsc_log_defer();
+	for (i = 0; i < 500; i++)
+		pcsc_log("detail line %03u", i);
+	pcsc_log_set_report(PCSC_REPORT_FULL);
+	assert_non_null(strstr(all, "detail line 000\n"));
+	assert_null(strstr(all, "detail line 499\n"));
+	assert_true(all_len <= 4096);
+	pcsc_log_set_sink(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -206,6 +290,8 @@ int main(void)
 		cmocka_unit_test(log_adds_newline_once),
 		cmocka_unit_test(log_cuts_long_lines_at_255),
 		cmocka_unit_test(log_without_sink_is_silent),
+		cmocka_unit_test(report_levels_print_their_classes),
+		cmocka_unit_test(deferred_lines_wait_for_the_level),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

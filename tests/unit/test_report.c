@@ -4,10 +4,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 #include <libfdt.h>
 #include <pcsc/cache_gen.h>
+#include <pcsc/log.h>
 #include <pcsc/report.h>
 #include "helpers/blob_helpers.h"
 
@@ -175,6 +177,49 @@ static void walk_line_names_kind_and_class(void **state)
 	assert_string_equal(buf, "pcsc: walk 0001:3a:02.5 8086:10ca class ------ vf");
 }
 
+/* pcsc.report=problems: STALE/GONE/BAD lines only, 4 KiB of them, then
+ * one line counting the rest; VALID entries and NEW functions never. */
+static void problems_are_capped_at_4k(void **state)
+{
+	static struct pcsc_entry e[300];
+	struct pcsc_index idx;
+	const char *log, *last;
+	unsigned int i, lines = 0;
+	char want[64];
+
+	(void)state;
+	memset(&idx, 0, sizeof(idx));
+	for (i = 0; i < 300; i++) {
+		e[i].sbdf = PCI_SBDF(0, i / 32, i % 32 << 3);
+		e[i].vendor = e[i].device = 0xffff;
+		e[i].verdict = i % 3 ? PCSC_BAD : PCSC_VALID;
+		e[i].reason = i % 3 ? PCSC_R_DA_ALIGN : PCSC_R_NONE;
+	}
+	idx.e = e;
+	idx.n = 300;
+	blob_helpers_log_start();
+	pcsc_log_set_report(PCSC_REPORT_PROBLEMS);
+	report_entries(&idx, NULL);
+	pcsc_log_set_report(PCSC_REPORT_FULL);
+	log = blob_helpers_log_text();
+	assert_null(strstr(log, "VALID"));
+	assert_int_equal(strncmp(log, "pcsc: 0000:00:01.0 ffff:ffff BAD da unaligned\n", 46), 0);
+	for (last = log; *last; last = strchr(last, '\n') + 1)
+		lines++;
+	/* Every problem line is 46 bytes: 4096 / 46 -> 90 lines (the 90th
+	 * crosses 4 KiB), then the count of the other 200 - 90. */
+	assert_int_equal(lines, 91);
+	snprintf(want, sizeof(want), "pcsc: ... %u more problems\n", 200u - 90u);
+	assert_non_null(strstr(log, want));
+	assert_int_equal(strlen(strstr(log, want)), strlen(want));
+	/* The default report formats nothing at all. */
+	blob_helpers_log_start();
+	pcsc_log_set_report(PCSC_REPORT_SUMMARY);
+	assert_int_equal(report_entries(&idx, NULL), 0);
+	pcsc_log_set_report(PCSC_REPORT_FULL);
+	assert_string_equal(blob_helpers_log_text(), "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -183,6 +228,7 @@ int main(void)
 		cmocka_unit_test(malformed_name_is_quoted),
 		cmocka_unit_test(entries_merge_new_in_bdf_order),
 		cmocka_unit_test(summary_and_sha_lines),
+		cmocka_unit_test(problems_are_capped_at_4k),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,6 +14,7 @@
 #include <pcsc/errno.h>
 #include <pcsc/handover.h>
 #include <pcsc/pci_sim.h>
+#include <pcsc/log.h>
 #include <pcsc/session.h>
 #include "helpers/blob_helpers.h"
 
@@ -386,6 +387,65 @@ static void forced_bitmap_size_the_map_refutes_detaches(void **state)
 	expect_rejected(-PCSC_EINVAL, want, true);
 }
 
+static uint64_t fake_us(void)
+{
+	return 4242;
+}
+
+/* The stub's default console between kernels: one summary (with the
+ * session's time) and the digest, <= 256 bytes; a rejection adds one line
+ * and still fits; `quiet` leaves only the rejection; PROBLEMS adds the
+ * non-VALID entries only. */
+static void default_console_is_summary_and_digest(void **state)
+{
+	unsigned long long b0;
+	const char *log, *want;
+
+	(void)state;
+	build(4096);
+	pci_sim_func_get(&sim, cached_bdfs[1])->cfg[2] = 0x42;	/* 1af4:1042 now: STALE */
+	in.elapsed_us = fake_us;
+	pcsc_log_set_report(PCSC_REPORT_SUMMARY);
+	b0 = pcsc_log_bytes();
+	assert_int_equal(pcsc_session_run(&in, &out), 0);
+	log = blob_helpers_log_text();
+	assert_int_equal(strncmp(log, "pcsc: summary valid=4 stale=1 ", 30), 0);
+	assert_non_null(strstr(log, " handover=ok us=4242\npcsc: sha256 "));
+	assert_int_equal(strchr(strchr(log, '\n') + 1, '\n') - log + 1, strlen(log));	/* 2 lines */
+	assert_true(pcsc_log_bytes() - b0 <= 256);
+	teardown(NULL);
+
+	build(4096);
+	pci_sim_func_get(&sim, cached_bdfs[1])->cfg[2] = 0x42;
+	pcsc_log_set_report(PCSC_REPORT_PROBLEMS);
+	assert_int_equal(pcsc_session_run(&in, &out), 0);
+	log = blob_helpers_log_text();
+	want = "pcsc: 0000:00:02.0 1af4:1041 STALE device (live 1af4:1042)\npcsc: summary ";
+	assert_int_equal(strncmp(log, want, strlen(want)), 0);
+	teardown(NULL);
+
+	/* A long rejection message is cut; with the summary: <= 256. */
+	build(4096);
+	assert_int_equal(fdt_setprop_inplace(kho_fdt(), 0, "compatible", "kho-v9", 7), 0);
+	b0 = pcsc_log_bytes();
+	pcsc_log_set_report(PCSC_REPORT_SUMMARY);
+	assert_int_equal(pcsc_session_run(&in, &out), 0);
+	log = blob_helpers_log_text();
+	want = "pcsc: cache rejected: KHO FDT unknown compatible \"kho-v9\"\npcsc: summary ";
+	assert_int_equal(strncmp(log, want, strlen(want)), 0);
+	assert_non_null(strstr(log, "handover=detached\n"));
+	assert_true(pcsc_log_bytes() - b0 <= 256);
+	teardown(NULL);
+
+	build(4096);
+	assert_int_equal(fdt_setprop_inplace(kho_fdt(), 0, "compatible", "kho-v9", 7), 0);
+	pcsc_log_set_report(PCSC_REPORT_QUIET);
+	assert_int_equal(pcsc_session_run(&in, &out), 0);
+	assert_string_equal(blob_helpers_log_text(),
+			    "pcsc: cache rejected: KHO FDT unknown compatible \"kho-v9\"\n");
+	pcsc_log_set_report(PCSC_REPORT_FULL);
+}
+
 /* The scratch array the old kernel handed over: n {addr, size} entries at
  * SCRATCH_ARRAY, between the owned range and the cache. */
 #define SCRATCH_ARRAY (RAM_BASE + 0x100000)
@@ -599,6 +659,7 @@ int main(void)
 		cmocka_unit_test_teardown(blob_size_is_checked_and_kept_true, teardown),
 		cmocka_unit_test_teardown(unknown_kho_compatible_detaches, teardown),
 		cmocka_unit_test_teardown(forced_bitmap_size_the_map_refutes_detaches, teardown),
+		cmocka_unit_test_teardown(default_console_is_summary_and_digest, teardown),
 		cmocka_unit_test_teardown(pcsc_fdt_in_kho_scratch_is_rejected, teardown),
 		cmocka_unit_test_teardown(da_in_a_scratch_region_is_bad_and_the_array_is_metadata,
 					  teardown),
