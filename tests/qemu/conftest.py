@@ -134,6 +134,13 @@ def run_qemu(cmd, timeout=DEFAULT_TIMEOUT, stdin=None, cwd=None, ram_probe=()):
     return r
 
 
+def arches():
+    """The arches of this run ($ARCHES, as run.sh exports it; both by
+    default): the params of modules parametrised by arch (test_kho_*.py)."""
+    want = os.environ.get("ARCHES", "arm64 x86_64").split()
+    return [a for a in ("arm64", "x86_64") if a in want]
+
+
 def need(path):
     """Skip nothing: a missing build product is a failure with a reason."""
     if not os.path.exists(path):

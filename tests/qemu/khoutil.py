@@ -58,29 +58,40 @@ def _bits(bm):
                 yield 8 * i + j
 
 
-def v1_ranges(cache, bitmap_bytes):
-    """Preserved ranges of a kho-v1 chunk list read with bitmap_bytes-byte
-    bitmaps ({next u64, order u32, num u32} + {phys_start, bitmap} pages)."""
+def v1_entries(cache):
+    """[(order, phys_start, bitmap address)] of a kho-v1 chunk list, in list
+    order ({next u64, order u32, num u32} + {phys_start, bitmap} pages)."""
     b, base = blob(cache, "kho_map.bin")
     out, chunk = [], map_root(cache)
     while chunk:
-        c = chunk - base
-        nxt, order, num = struct.unpack_from("<QII", b, c)
-        for i in range(num):
-            start, bm = struct.unpack_from("<QQ", b, c + 16 + 16 * i)
+        nxt, order, num = struct.unpack_from("<QII", b, chunk - base)
+        out += [(order,) + struct.unpack_from("<QQ", b, chunk - base + 16 + 16 * i)
+                for i in range(num)]
+        chunk = nxt
+    return out
+
+
+def read_map(cache, bitmap_bytes=512):
+    """The preserved-memory map as a reader that takes kho-v1 bitmaps to be
+    bitmap_bytes long sees it: {ranges (merged), folios (bits set), and
+    chunks, bitmaps (kho-v1) or nodes, leaves (radix)}."""
+    b, base = blob(cache, "kho_map.bin")
+    out, folios = [], 0
+    if cache["kho"].startswith("v1"):
+        chunks, chunk = 0, map_root(cache)
+        while chunk:
+            chunks += 1
+            chunk = struct.unpack_from("<Q", b, chunk - base)[0]
+        ents = v1_entries(cache)
+        for order, start, bm in ents:
             bits = b[bm - base:bm - base + bitmap_bytes]
             assert len(bits) == bitmap_bytes, "bitmap outside the map blob"
             size = PAGE << order
-            out += [(start + k * size, start + (k + 1) * size) for k in _bits(bits)]
-        chunk = nxt
-    return merge(out)
-
-
-def radix_nodes(cache):
-    """[(level, address)] of every node page of a kho-v2+ radix tree, depth
-    first (level 5 = the root ... 0 = leaves), and its preserved ranges."""
-    b, base = blob(cache, "kho_map.bin")
-    nodes, ranges = [], []
+            for k in _bits(bits):
+                out.append((start + k * size, start + (k + 1) * size))
+                folios += 1
+        return {"ranges": merge(out), "folios": folios, "chunks": chunks, "bitmaps": len(ents)}
+    nodes = []
 
     def walk(p, level, key):
         nodes.append((level, p))
@@ -90,7 +101,7 @@ def radix_nodes(cache):
                 k = key | bit
                 order = 52 - (k.bit_length() - 1)
                 pa = (k << (12 + order)) & (1 << 64) - 1
-                ranges.append((pa, pa + (PAGE << order)))
+                out.append((pa, pa + (PAGE << order)))
             return
         for i in range(512):
             child = struct.unpack_from("<Q", page, 8 * i)[0]
@@ -98,7 +109,8 @@ def radix_nodes(cache):
                 walk(child, level - 1, key | i << ((level - 1) * 9 + 15))
 
     walk(map_root(cache), 5, 0)
-    return nodes, merge(ranges)
+    return {"ranges": merge(out), "folios": len(out), "nodes": len(nodes),
+            "leaves": len([n for n in nodes if n[0] == 0])}
 
 
 def scratch_regions(cache):

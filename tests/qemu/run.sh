@@ -1,11 +1,13 @@
 #!/bin/sh
 # tests/qemu/run.sh - run the QEMU pytest suite for $ARCHES (make test-qemu).
-# Selects tests by file name (test_<arch>_*.py); never builds anything itself.
+# Selects tests by file name (test_<arch>_*.py, plus the arch-parametrised
+# test_*.py named for no arch); never builds anything itself.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 O=${O:-build}
 ARCHES=${ARCHES:-"arm64 x86_64"}
-export O
+# Modules parametrised by arch read $ARCHES (conftest.arches()).
+export O ARCHES
 files=""
 for a in $ARCHES; do
 	case "$a" in
@@ -15,6 +17,14 @@ for a in $ARCHES; do
 	for f in "$top"/tests/qemu/test_${pat}_*.py; do
 		[ -f "$f" ] && files="$files $f"
 	done
+done
+# Modules named for no arch (test_kho_abi.py ...) are parametrised by arch:
+# with any $ARCHES, they run the arches it names.
+for f in "$top"/tests/qemu/test_*.py; do
+	case "${f##*/}" in
+	test_arm64_* | test_x86_* | test_efi_*) ;;
+	*) [ -f "$f" ] && files="$files $f" ;;
+	esac
 done
 # The EFI apps span both arches (OVMF x64, AAVMF aa64): with the full set.
 case " $ARCHES " in
