@@ -419,8 +419,13 @@ static int session_phase(struct bench *b)
 	sha256_use(getenv("PCSC_BENCH_SHA") && !strcmp(getenv("PCSC_BENCH_SHA"), "portable") ?
 		   NULL : sha256_cpu_blocks());
 	pcsc_log_set_sink(count_sink);
+	/* The stub's default console unless PCSC_BENCH_REPORT=full|problems. */
+	pcsc_log_set_report(!getenv("PCSC_BENCH_REPORT") ? PCSC_REPORT_SUMMARY :
+			    !strcmp(getenv("PCSC_BENCH_REPORT"), "full") ? PCSC_REPORT_FULL :
+			    PCSC_REPORT_PROBLEMS);
 	err = bench_phase_session(&in, &out);
 	pcsc_log_set_sink(NULL);
+	pcsc_log_set_report(PCSC_REPORT_FULL);
 	free(arena);
 	if (!err && (out.status || out.counts.v[PCSC_VALID] != b->n))
 		err = -PCSC_EINVAL;

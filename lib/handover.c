@@ -23,17 +23,19 @@ static void put_le(uint8_t *p, uint64_t v, unsigned int n)
 }
 
 /* One entry's part of the digest stream (docs/abi.md, "digest"): what the
- * next kernel takes from its pcsc_data and nothing else. */
+ * next kernel takes from its pcsc_data and nothing else, compactly: the
+ * hashing, not the scan, is what an entry costs. Built in a local buffer
+ * and hashed in a few large pieces. */
 static void digest_entry(struct sha256_ctx *c, const struct pcsc_entry *e, const uint8_t *d,
 			 uint16_t S)
 {
 	const uint8_t *cachable = d + PCSC_DATA_CACHABLE(S), *cached = d + PCSC_DATA_CACHED(S);
-	uint8_t hdr[24], rec[18], bytes[64];
-	unsigned int w, n;
+	uint8_t buf[512];
+	size_t n = 12;
+	unsigned int w;
 
-	pcsc_name_format(e->sbdf, (char *)hdr);
-	put_le(hdr + 16, e->da, 8);
-	sha256_update(c, hdr, sizeof(hdr));
+	put_le(buf, e->sbdf, 4);
+	put_le(buf + 4, e->da, 8);
 	for (w = 0; w < S / 64u; w++) {
 		uint64_t able, ed, bits;
 
@@ -41,16 +43,33 @@ static void digest_entry(struct sha256_ctx *c, const struct pcsc_entry *e, const
 		memcpy(&ed, cached + 8 * w, 8);
 		if (!(able | ed))
 			continue;
-		put_le(rec, w, 2);
-		put_le(rec + 2, able, 8);
-		put_le(rec + 10, ed, 8);
-		sha256_update(c, rec, sizeof(rec));
-		for (bits = ed, n = 0; bits; bits &= bits - 1)
-			bytes[n++] = d[64 * w + (unsigned int)__builtin_ctzll(bits)];
-		sha256_update(c, bytes, n);
+		if (n > sizeof(buf) - (18 + 64)) {	/* room for one whole word */
+			sha256_update(c, buf, n);
+			n = 0;
+		}
+		/* Word index; flag 1: cached equals cachable (the usual case
+		 * once the old kernel read everything), so it is not repeated. */
+		buf[n] = (uint8_t)w;
+		buf[n + 1] = able == ed;
+		put_le(buf + n + 2, able, 8);
+		n += 10;
+		if (able != ed) {
+			put_le(buf + n, ed, 8);
+			n += 8;
+		}
+		/* The cached bytes, a run of set bits at a time. */
+		for (bits = ed; bits;) {
+			unsigned int lo = (unsigned int)__builtin_ctzll(bits), len;
+			uint64_t run = bits >> lo;
+
+			len = ~run ? (unsigned int)__builtin_ctzll(~run) : 64u - lo;
+			memcpy(buf + n, d + 64 * w + lo, len);
+			n += len;
+			bits = lo + len < 64 ? bits & (~0ull << (lo + len)) : 0;
+		}
 	}
-	put_le(rec, 0xffff, 2);		/* end of this entry */
-	sha256_update(c, rec, 2);
+	buf[n] = 0xff;			/* end of this entry */
+	sha256_update(c, buf, n + 1);
 }
 
 int handover_digest(const struct pcsc_index *idx, const struct physmem *pm, uint16_t S,

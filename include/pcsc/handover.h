@@ -33,12 +33,13 @@ struct handover_result {
 /*
  * handover_digest - SHA-256 over what the next kernel takes from the cache:
  * for every kept entry (verdict VALID or UNJUDGED, i.e. every node that
- * stays) in idx order (BDF): its canonical node name (16 bytes, no NUL),
- * its da (u64 LE); then for each 64-bit word w of the bitmaps where
- * cachable or cached is non-zero: w (u16 LE), cachable[w] (u64 LE),
- * cached[w] (u64 LE), then the config bytes cached[w] selects, lowest bit
- * first; then 0xffff (u16 LE). The stream is docs/abi.md's "digest": its
- * cost scales with what is cached, not with S. Reads through pm.
+ * stays) in idx order (BDF): sbdf (u32 LE: the canonical node name), da
+ * (u64 LE); then for each 64-bit word w of the bitmaps where cachable or
+ * cached is non-zero: w (u8), a flag (u8: 1 when cached[w] == cachable[w]),
+ * cachable[w] (u64 LE), cached[w] (u64 LE, only when the flag is 0), then
+ * the config bytes cached[w] selects, lowest bit first; then 0xff. The
+ * byte stream is docs/abi.md's "digest": its cost scales with what is
+ * cached, not with S. Reads through pm.
  * Returns 0; -PCSC_ENOTRAM (a kept entry's data not mappable);
  * -PCSC_EINVAL (S).
  */

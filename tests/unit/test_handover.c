@@ -56,29 +56,29 @@ static int teardown(void **state)
 /* The digest stream of one entry built by hand from what cache_gen wrote
  * (blob_helpers_cfg: cachable = cached = bytes 0x00-0x03, 0x08-0x34 and
  * the capability header at 0x40-0x41), not by the code under test. */
-static size_t hand_stream(uint8_t *o, const char *name, uint64_t da, const uint8_t *cfg)
+static size_t hand_stream(uint8_t *o, pci_sbdf_t sbdf, uint64_t da, const uint8_t *cfg)
 {
 	const uint64_t w0 = 0xfull | (((1ull << 45) - 1) << 8), w1 = 0x3;
 	size_t n = 0;
 	unsigned int i;
 
-	memcpy(o, name, 16);
-	n = 16;
+	for (i = 0; i < 4; i++)
+		o[n++] = (uint8_t)(sbdf >> (8 * i));
 	for (i = 0; i < 8; i++)
 		o[n++] = (uint8_t)(da >> (8 * i));
-	o[n++] = 0, o[n++] = 0;			/* word 0 */
-	for (i = 0; i < 16; i++)
-		o[n++] = (uint8_t)(w0 >> (8 * (i % 8)));	/* cachable, then cached */
+	o[n++] = 0, o[n++] = 1;			/* word 0, cached == cachable */
+	for (i = 0; i < 8; i++)
+		o[n++] = (uint8_t)(w0 >> (8 * i));
 	for (i = 0; i < 4; i++)
 		o[n++] = cfg[i];
 	for (i = 8; i <= 0x34; i++)
 		o[n++] = cfg[i];
-	o[n++] = 1, o[n++] = 0;			/* word 1 */
-	for (i = 0; i < 16; i++)
-		o[n++] = (uint8_t)(w1 >> (8 * (i % 8)));
+	o[n++] = 1, o[n++] = 1;			/* word 1 */
+	for (i = 0; i < 8; i++)
+		o[n++] = (uint8_t)(w1 >> (8 * i));
 	o[n++] = cfg[0x40];
 	o[n++] = cfg[0x41];
-	o[n++] = 0xff, o[n++] = 0xff;
+	o[n++] = 0xff;
 	return n;
 }
 
@@ -92,14 +92,10 @@ static void digest_covers_what_the_next_kernel_takes(void **state)
 	(void)state;
 	ents[1].verdict = PCSC_STALE;
 	ents[3].verdict = PCSC_UNJUDGED;	/* kept: not judged is not removed */
-	for (k = 0; k < 3; k++) {
-		char name[20];
-
-		pcsc_name_format(ents[kept_i[k]].sbdf, name);
-		n += hand_stream(stream + n, name, lo.data + kept_i[k] * 4096ull,
+	for (k = 0; k < 3; k++)
+		n += hand_stream(stream + n, ents[kept_i[k]].sbdf, lo.data + kept_i[k] * 4096ull,
 				 blob_helpers_at(&ram, lo.data + kept_i[k] * 4096ull));
-	}
-	assert_int_equal(n, 3 * (16 + 8 + 18 + 49 + 18 + 2 + 2));
+	assert_int_equal(n, 3 * (4 + 8 + 10 + 49 + 10 + 2 + 1));
 	sha256(stream, n, want);
 	assert_int_equal(handover_digest(&idx, &ram.pm, 256, got), 0);
 	assert_memory_equal(got, want, 32);
@@ -112,9 +108,30 @@ static void digest_covers_what_the_next_kernel_takes(void **state)
 	assert_int_equal(handover_digest(&idx, &ram.pm, 256, got), 0);
 	assert_memory_not_equal(got, want, 32);
 	blob_helpers_at(&ram, lo.data)[0x10] ^= 1;
+	/* A cachable bit without its cached bit: the flag goes to 0 and the
+	 * cached word follows; computed by hand again. */
 	blob_helpers_at(&ram, lo.data + PCSC_DATA_CACHABLE(256) + 20)[0] ^= 0x80;
 	assert_int_equal(handover_digest(&idx, &ram.pm, 256, got), 0);
 	assert_memory_not_equal(got, want, 32);
+	{
+		uint8_t s2[3 * 128];
+		size_t m = hand_stream(s2, ents[0].sbdf, lo.data, blob_helpers_at(&ram, lo.data));
+		size_t k2, tail = n - m;	/* entries 2 and 3 unchanged */
+		uint64_t w2 = 0x80ull << 32;	/* cachable bit 0x80 + 0x20*8: word 2 */
+
+		/* Word 2 (bytes 0x80-0xbf) now has a cachable bit and no cached:
+		 * insert its record before the entry's end byte. */
+		m--;
+		s2[m++] = 2, s2[m++] = 0;
+		for (k2 = 0; k2 < 8; k2++)
+			s2[m++] = (uint8_t)(w2 >> (8 * k2));
+		for (k2 = 0; k2 < 8; k2++)
+			s2[m++] = 0;
+		s2[m++] = 0xff;
+		memcpy(s2 + m, stream + (n - tail), tail);
+		sha256(s2, m + tail, want);
+		assert_memory_equal(got, want, 32);
+	}
 	assert_int_equal(handover_digest(&idx, &ram.pm, 100, got), -PCSC_EINVAL);
 	ents[0].da = 0x1000;
 	assert_int_equal(handover_digest(&idx, &ram.pm, 256, got), -PCSC_ENOTRAM);
