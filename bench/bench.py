@@ -10,6 +10,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -68,6 +69,88 @@ def callgrind(o, n, phases, workdir, kho=None):
         raise SystemExit(f"bench: callgrind gave no count for {missing} at n={n}")
     log(f"callgrind n={n} {','.join(phases)}: {time.monotonic() - t0:.1f}s")
     return res
+
+
+# Stages of the whole session, as callgrind names them (inclusive counts).
+STAGES = [("locate", ["kho_open", "kho_scratch_read", "kho_map_read", "pcsc_fdt_check"]),
+          ("index", ["pcsc_index_build"]),
+          ("entry checks", ["verify_check_entries"]),
+          ("walk", ["pci_walk_window", "pci_walk_finish"]),
+          ("judge", ["verify_judge"]),
+          ("hand-over", ["handover_patch"]),
+          ("report", ["report_entries", "report_summary"])]
+UART_BPS = 11520            # a 115200-baud 8N1 console: bytes per second
+CPU_HZ = 3e9                # the headline's "instructions at 3 GHz, one per cycle"
+
+
+def session_cost(o, n, workdir, report=None):
+    """The whole quick session (pcsc_session_run) under callgrind: total and
+    per stage instructions, console bytes and SHA-256 blocks. Valgrind has
+    no SHA instructions, so this is the portable SHA-256 path."""
+    outf = os.path.join(workdir, f"callgrind.session.{n}.{report or 'summary'}.out")
+    env = dict(os.environ, PCSC_BENCH_SHA="portable")
+    if report:
+        env["PCSC_BENCH_REPORT"] = report
+    cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={outf}",
+           "--collect-atstart=no", "--toggle-collect=bench_phase_session",
+           bench_bin(o), "phase", str(n), "session"]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
+    cons = kv([l for l in out.splitlines() if l.startswith("console ")][0])
+    ann = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", outf],
+                         check=True, capture_output=True, text=True).stdout
+    inc = {}
+    for line in ann.splitlines():
+        m = re.match(r"^\s*([0-9,]+) .*:(\w+) \[", line)
+        if m:
+            inc[m.group(2)] = max(inc.get(m.group(2), 0), int(m.group(1).replace(",", "")))
+    res = {"total": inc["bench_phase_session"], "bytes": cons["bytes"],
+           "lines": cons["lines"], "blocks": cons["blocks"],
+           "sha_portable": inc.get("sha256_blocks_portable", 0)}
+    res["stages"] = {name: sum(inc.get(f, 0) for f in fns) for name, fns in STAGES}
+    return res
+
+
+def cpu_sha_per_block(o):
+    """Instructions a block of the CPU's SHA-256 path, single-stepped (None
+    when this machine has no SHA instructions or refuses ptrace)."""
+    out = subprocess.run([bench_bin(o), "sha-steps", "64"], capture_output=True,
+                         text=True).stdout
+    m = re.search(r"per_block=([0-9.]+)", out)
+    return float(m.group(1)) if m else None
+
+
+def plot(res, path):
+    """Instructions per entry against n: the session (portable and CPU
+    SHA-256) and the RFC's by-name lookup. gnuplot; skipped without it."""
+    if not shutil.which("gnuplot"):
+        log("gnuplot not installed: no plot")
+        return None
+    dat = path + ".dat"
+    with open(dat, "w") as f:
+        for r in res["rows"]:
+            f.write(f"{r['n']} {r['sess_portable'] / r['n']:.1f} "
+                    f"{(r['sess_cpu'] or r['sess_portable']) / r['n']:.1f} "
+                    f"{r['ins_rfc'] / r['n']:.1f}\n")
+    script = f"""set terminal pngcairo size 800,500 noenhanced
+set output '{path}'
+set logscale xy
+set xlabel 'cache entries (n)'
+set ylabel 'instructions per entry'
+set title 'pcsc-stub quick session vs the RFC by-name lookup ({res["machine"]["date"]})'
+set key top left
+set grid
+plot '{dat}' using 1:4 with linespoints title 'RFC lookup (restore only)', \
+     '{dat}' using 1:2 with linespoints title 'stub session, portable SHA-256', \
+     '{dat}' using 1:3 with linespoints title 'stub session, CPU SHA-256'
+"""
+    r = subprocess.run(["gnuplot"], input=script, capture_output=True, text=True)
+    if r.returncode:
+        script = script.replace("pngcairo", "png")
+        r = subprocess.run(["gnuplot"], input=script, capture_output=True, text=True)
+    if r.returncode:
+        log(f"gnuplot failed: {r.stderr.strip()}")
+        return None
+    return path
 
 
 def native_seconds(o, n, phase):
@@ -150,6 +233,15 @@ def main():
         r["ins_index"] = ins["index"]
         r["ins_verify"] = ins["verify"]
         r["ins_walk"] = ins["walk"]
+        # The whole session as the stub runs it, by stage; its console
+        sc = session_cost(o, n, work)
+        r["sess_portable"] = sc["total"]
+        r["sess_blocks"] = sc["blocks"]
+        r["sess_sha_portable"] = sc["sha_portable"]
+        r["stages"] = sc["stages"]
+        r["console_default"] = sc["bytes"]
+        r["console_full"] = session_cost(o, n, work, report="full")["bytes"] \
+            if n <= 16384 or not quick else None
         # kho-v4 map: the session's sorted ranges vs a lookup per entry
         dk = callgrind(o, n, ["da_ranges", "da_lookup"], work, kho="v4")
         r["ins_da_ranges"] = dk["da_ranges"]
@@ -175,6 +267,13 @@ def main():
             r["verify_native_s"] = native_seconds(o, n, "verify")
             log(f"native rfc n={n}: {r['rfc_native_s']:.2f}s")
         r["ratio_rfc_verify"] = r["ins_rfc"] / r["ins_verify"] if r.get("ins_rfc") else None
+    per_block = cpu_sha_per_block(o)
+    for r in rows:
+        r["sess_cpu"] = (r["sess_portable"] - r["sess_sha_portable"]
+                         + r["sess_blocks"] * per_block) if per_block else None
+        own = (r["sess_cpu"] or r["sess_portable"]) / CPU_HZ + r["console_default"] / UART_BPS
+        r["headline"] = {"saved_native_s": r["reprobe_total"] * 1e-6,
+                         "saved_vm_s": r["reprobe_total"] * 1e-5, "stub_s": own}
     qemu = []
     if not quick:
         try:
@@ -205,9 +304,9 @@ def main():
         verdicts["rfc_per_entry_growth_1k_to_64k"] = g_rfc
         # 64x more entries: n log n gives 1.6x per entry; quadratic gives 64x
         verdicts["linear_holds"] = g_ours <= 2.0 and g_rfc >= 32
-    result = {"machine": machine(), "quick": quick, "rows": rows,
+    result = {"machine": machine(), "quick": quick, "rows": rows, "cpu_sha_per_block": per_block,
               "memory": {"per_entry": per_entry, "fixed": fixed,
-                         "formula": "PCSC_SESSION_ARENA(e,f,r) = 40e + 20f + 32r + 64"},
+                         "formula": "PCSC_SESSION_ARENA(e,f,r) = 32e + 20f + 32r + 64"},
               "baseline_fit": {"a_per_sibling": a, "b_per_entry": b,
                                "points": rfc_points, "max_rel_residual": residual},
               "qemu": qemu, "sizes": img, "verdicts": verdicts,
@@ -223,6 +322,9 @@ def main():
             f.write(",".join("" if r.get(c) is None else
                              (f"{r[c]:.6g}" if isinstance(r[c], float) else str(r[c]))
                              for c in cols) + "\n")
+    result["plot"] = plot(result, os.path.join(work, "bench.png"))
+    with open(os.path.join(work, "bench.json"), "w") as f:
+        json.dump(result, f, indent=1)
     print_table(result)
 
 
@@ -261,6 +363,38 @@ def print_table(res):
           f"{fit['b_per_entry']:.0f} per lookup, from callgrind at n = "
           f"{', '.join(str(n) for n, _ in fit['points'])} (max residual "
           f"{100 * fit['max_rel_residual']:.2f}%)")
+    pb = res.get("cpu_sha_per_block")
+    print("the whole quick session (pcsc_session_run: locate, index, entry checks, walk, judge, "
+          "hand-over, report), instructions per entry; 'cpu' = portable SHA-256 compression "
+          f"replaced by {pb:.0f} instructions a block, single-stepped on this CPU's SHA "
+          "instructions" if pb else "the whole quick session, instructions per entry "
+          "(no CPU SHA-256 path on this machine)")
+    names = [n for n, _ in STAGES]
+    print(f"{'entries':>8} " + " ".join(f"{n[:9]:>9}" for n in names)
+          + f" {'total':>9} {'cpu':>7} {'blocks':>7}")
+    for r in res["rows"]:
+        print(f"{r['n']:>8,} " + " ".join(f"{r['stages'][n] / r['n']:>9,.0f}" for n in names)
+              + f" {r['sess_portable'] / r['n']:>9,.0f} "
+              + (f"{r['sess_cpu'] / r['n']:>7,.0f}" if r.get("sess_cpu") else f"{'-':>7}")
+              + f" {r['sess_blocks'] / r['n']:>7.2f}")
+    print(f"console between kernels (bytes; {UART_BPS:,} B/s at 115200 baud)")
+    print(f"{'entries':>8} {'default':>8} {'per entry':>9} {'uart':>8} {'full':>9} {'uart':>8}")
+    for r in res["rows"]:
+        full = r.get("console_full")
+        print(f"{r['n']:>8,} {r['console_default']:>8,} {r['console_default'] / r['n']:>9.3f} "
+              f"{1000 * r['console_default'] / UART_BPS:>6.1f}ms "
+              + (f"{full:>9,} {full / UART_BPS:>7.2f}s" if full else f"{'-':>9} {'-':>8}"))
+    print("headline: what the cache saves (re-probe reads x 1 us native, x 10 us in a VM) "
+          "against the stub's own cost (its instructions at 3e9/s + its console at 11.5 KB/s)")
+    print(f"{'entries':>8} {'saves native':>12} {'saves VM':>10} {'stub costs':>10} "
+          f"{'native/stub':>11} {'VM/stub':>8}")
+    for r in res["rows"]:
+        h = r["headline"]
+        print(f"{r['n']:>8,} {1000 * h['saved_native_s']:>10.1f}ms {1000 * h['saved_vm_s']:>8.1f}ms "
+              f"{1000 * h['stub_s']:>8.2f}ms {h['saved_native_s'] / h['stub_s']:>11.1f} "
+              f"{h['saved_vm_s'] / h['stub_s']:>8.1f}")
+    if res.get("plot"):
+        print(f"plot: {res['plot']}")
     print("preserved check of every entry's block, kho-v4 radix map (instructions, incl. "
           "kho_open): ranges = map read once + binary search; lookup = tree walk per block")
     print(f"{'entries':>8} {'ranges':>12} {'rng/entry':>9} {'lookup':>12} {'lkp/entry':>9}")

@@ -19,6 +19,7 @@
 #include <pcsc/session.h>
 #include <pcsc/sha256.h>
 #include <pcsc/verify.h>
+#include "cpu_steps.h"
 #include "rfc_restore.h"
 
 /*
@@ -374,6 +375,16 @@ __attribute__((noinline)) int bench_phase_walk(struct bench *b)
  * server's UART moves ~11.5 KB/s: bench.py prices them). */
 static uint64_t console_bytes, console_lines;
 
+/* SHA-256 blocks the session compresses, whatever engine does it. */
+static sha256_blocks_fn *blocks_engine;
+static uint64_t blocks_done;
+
+static void counting_blocks(uint32_t h[8], const uint8_t *p, size_t n)
+{
+	blocks_done += n;
+	blocks_engine(h, p, n);
+}
+
 static void count_sink(const char *line, size_t len)
 {
 	(void)line;
@@ -416,8 +427,12 @@ static int session_phase(struct bench *b)
 	console_bytes = console_lines = 0;
 	/* As the stub: the CPU's SHA-256 instructions when present
 	 * (PCSC_BENCH_SHA=portable measures the fallback). */
-	sha256_use(getenv("PCSC_BENCH_SHA") && !strcmp(getenv("PCSC_BENCH_SHA"), "portable") ?
-		   NULL : sha256_cpu_blocks());
+	blocks_engine = getenv("PCSC_BENCH_SHA") && !strcmp(getenv("PCSC_BENCH_SHA"), "portable") ?
+			NULL : sha256_cpu_blocks();
+	if (!blocks_engine)
+		blocks_engine = sha256_blocks_portable;
+	sha256_use(counting_blocks);
+	blocks_done = 0;
 	pcsc_log_set_sink(count_sink);
 	/* The stub's default console unless PCSC_BENCH_REPORT=full|problems. */
 	pcsc_log_set_report(!getenv("PCSC_BENCH_REPORT") ? PCSC_REPORT_SUMMARY :
@@ -430,8 +445,9 @@ static int session_phase(struct bench *b)
 	if (!err && (out.status || out.counts.v[PCSC_VALID] != b->n))
 		err = -PCSC_EINVAL;
 	if (!err)
-		printf("console bytes=%" PRIu64 " lines=%" PRIu64 " sha256=%s\n", console_bytes,
-		       console_lines, sha256_engine());
+		printf("console bytes=%" PRIu64 " lines=%" PRIu64 " sha256=%s blocks=%" PRIu64 "\n",
+		       console_bytes, console_lines,
+		       blocks_engine == sha256_blocks_portable ? "portable" : "cpu", blocks_done);
 	return err;
 }
 
@@ -595,7 +611,8 @@ static void usage(void)
 		"usage: pcsc-bench topo N          print the generated topology\n"
 		"       pcsc-bench reads N         exact config reads + arena use\n"
 		"       pcsc-bench phase N LIST    run phases, comma separated (index,verify,rfc,walk)\n"
-		"       pcsc-bench siblings N      nodes the RFC lookup steps over\n");
+		"       pcsc-bench siblings N      nodes the RFC lookup steps over\n"
+		"       pcsc-bench sha-steps N     instructions a block of the CPU SHA-256 path\n");
 	exit(2);
 }
 
@@ -616,6 +633,15 @@ int main(int argc, char **argv)
 
 		fwrite(t, 1, len, stdout);
 		free(t);
+		return 0;
+	}
+	if (!strcmp(argv[1], "sha-steps")) {
+		double per_block;
+
+		if (cpu_sha256_steps_per_block(&per_block))
+			printf("sha-steps engine=none\n");
+		else
+			printf("sha-steps engine=cpu per_block=%.1f\n", per_block);
 		return 0;
 	}
 	if (!strcmp(argv[1], "siblings")) {

@@ -203,7 +203,8 @@ int pcsc_fdt_count(const void *fdt)
 	return n;
 }
 
-/* Order: well-formed names by (sbdf, seq), then malformed ones by seq. */
+/* Order: well-formed names by (sbdf, node), then malformed ones by node:
+ * node offsets grow in FDT order, so ties keep the order of the blob. */
 static int entry_cmp(const struct pcsc_entry *a, const struct pcsc_entry *b)
 {
 	int ma = a->reason == PCSC_R_NAME, mb = b->reason == PCSC_R_NAME;
@@ -212,8 +213,8 @@ static int entry_cmp(const struct pcsc_entry *a, const struct pcsc_entry *b)
 		return ma - mb;
 	if (a->sbdf != b->sbdf)
 		return a->sbdf < b->sbdf ? -1 : 1;
-	if (a->seq != b->seq)
-		return a->seq < b->seq ? -1 : 1;
+	if (a->node != b->node)
+		return a->node < b->node ? -1 : 1;
 	return 0;
 }
 
@@ -247,11 +248,10 @@ static bool is_da(const uint8_t *fdt, uint32_t nameoff)
 	return nameoff < ss && ss - nameoff >= 3 && !memcmp(fdt + so + nameoff, "da", 3);
 }
 
-static void entry_init(struct pcsc_entry *e, uint32_t node, uint32_t seq)
+static void entry_init(struct pcsc_entry *e, uint32_t node)
 {
 	memset(e, 0, sizeof(*e));
 	e->node = (int32_t)node;
-	e->seq = seq;
 	e->vendor = 0xffff;
 	e->device = 0xffff;
 	e->verdict = PCSC_UNJUDGED;
@@ -312,7 +312,7 @@ int pcsc_index_build(const void *fdt, struct pcsc_entry *arena, uint32_t cap,
 					    "pcsc FDT has more than %u entries", (unsigned int)cap);
 					return -PCSC_ENOSPC;
 				}
-				entry_init(&arena[i], at - fdt_off_dt_struct(fdt), i);
+				entry_init(&arena[i], at - fdt_off_dt_struct(fdt));
 				name = (const char *)b + off;
 				name_len = nlen;
 				da = NULL;

@@ -253,7 +253,7 @@ int pcsc_session_run(const struct pcsc_session_in *in, struct pcsc_session_out *
 		return reject(&r, -PCSC_EOVERLAP, msg);
 	}
 	/* The index in one pass over the FDT, into as much of the arena as
-	 * is left (40 bytes an entry with its scratch word), then the scratch
+	 * is left (32 bytes an entry with its scratch word), then the scratch
 	 * words right after the entries it used. */
 	ents = carve(&cv, 0);
 	if (!ents || cv.left < sizeof(*ents) + sizeof(*scratch) + 8)

@@ -12,7 +12,7 @@ PACKAGES="make gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 binutils-aarch64-linux-gnu libfdt-dev device-tree-compiler newlib-source
 gnu-efi qemu-system-arm qemu-system-x86 qemu-efi-aarch64 ovmf
 libcmocka-dev python3 python3-pytest busybox-static cpio xz-utils zstd
-valgrind clang llvm libclang-rt-14-dev mtools dosfstools kexec-tools"
+valgrind clang llvm libclang-rt-14-dev mtools dosfstools kexec-tools gnuplot-nox"
 
 as_root() {
 	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi

@@ -83,13 +83,11 @@ struct pcsc_entry {
 	uint16_t cleared;	/* strict: cached bytes whose bit was cleared */
 	uint8_t verdict;	/* enum pcsc_verdict */
 	uint8_t reason;		/* enum pcsc_reason */
-	uint32_t seq;		/* position in the FDT (tie-break, malformed names) */
-	uint32_t pad;
-};
+};	/* 24 bytes: with its 8-byte scratch word, 32 bytes of arena an entry */
 
 struct pcsc_index {
 	const void *fdt;
-	struct pcsc_entry *e;	/* caller's arena, sorted by (sbdf, seq) */
+	struct pcsc_entry *e;	/* caller's arena, sorted by (sbdf, node) */
 	uint32_t n, cap;
 	uint32_t bad;		/* entries marked BAD while indexing */
 	char msg[PCSC_MSG_MAX];
@@ -144,7 +142,7 @@ int pcsc_fdt_count(const void *fdt);
 
 /*
  * pcsc_index_build - one pass over the root's children of a checked fdt:
- * parse each name, read da, then sort by (sbdf, seq) in O(n log n) and mark
+ * parse each name, read da, then sort by (sbdf, node offset) in O(n log n) and mark
  * duplicates. Entries with malformed names, no da, or da not 8 bytes, and
  * every copy of a duplicated BDF, get verdict BAD and their reason; the
  * rest are PCSC_UNJUDGED. vendor/device are all ones here.

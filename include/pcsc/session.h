@@ -15,13 +15,13 @@
 
 /*
  * Arena: one byte buffer carved internally, 8-byte aligned pieces:
- *   32 + 8 bytes per cache entry (index + overlap scratch),
+ *   24 + 8 bytes per cache entry (index + overlap scratch),
  *   20 bytes per live function (walk),
  *   16 bytes per preserved range and per map chunk/bitmap.
  * PCSC_SESSION_ARENA(e, f, r) is enough for e entries, f functions, r ranges.
  */
 #define PCSC_SESSION_ARENA(e, f, r) \
-	((size_t)(e) * 40u + (size_t)(f) * 20u + (size_t)(r) * 32u + 64u)
+	((size_t)(e) * 32u + (size_t)(f) * 20u + (size_t)(r) * 32u + 64u)
 
 struct pcsc_session_in {
 	struct pci_cfg *cfg;			/* read-only config access */
