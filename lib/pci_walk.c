@@ -445,3 +445,19 @@ const struct pci_func *pci_walk_find(const struct pci_walk *w, pci_sbdf_t sbdf)
 
 	return i < w->n && w->funcs[i].sbdf == sbdf ? &w->funcs[i] : NULL;
 }
+
+uint32_t pci_walk_all(struct pci_walk *w, struct pci_func *arena, uint32_t cap,
+		      struct pci_cfg *cfg, const struct ecam_window *win, unsigned int nwin)
+{
+	unsigned int i;
+	int rc;
+
+	pci_walk_init(w, arena, arena ? cap : 0);
+	for (i = 0; cfg && i < nwin; i++) {
+		rc = pci_walk_window(w, cfg, &win[i]);
+		if (rc)
+			pcsc_log("pcsc: walk window %u: %s", i, pcsc_strerror(rc));
+	}
+	pci_walk_finish(w);
+	return w->n;
+}

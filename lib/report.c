@@ -79,6 +79,24 @@ static bool endpoint(const struct pci_func *f)
 	return (f->hdr_type & PCI_HEADER_TYPE_MASK) == PCI_HEADER_TYPE_NORMAL;
 }
 
+void report_walk(const struct pci_walk *w, uint64_t cfg_reads, bool list)
+{
+	char line[REPORT_LINE_MAX];
+	uint32_t k;
+
+	if (!pcsc_log_enabled(PCSC_LOG_DETAIL))
+		return;
+	for (k = 0; list && k < w->n; k++) {
+		report_walk_line(line, sizeof(line), &w->funcs[k]);
+		pcsc_log("%s", line);
+	}
+	pcsc_log("pcsc: walk functions=%u buses=%u cfg_reads=%llu unnumbered_bridges=%u "
+		 "bad_bridges=%u crs_timeouts=%u cap_loops=%u vf_out_of_range=%u overflow=%u",
+		 w->n, w->stats.buses, (unsigned long long)cfg_reads, w->stats.unnumbered_bridges,
+		 w->stats.bad_bridges, w->stats.crs_timeouts, w->stats.cap_loops,
+		 w->stats.vf_out_of_range, w->stats.overflow);
+}
+
 /* Problem lines a PROBLEMS report prints before it only counts them. */
 #define REPORT_PROBLEM_BYTES	4096u
 

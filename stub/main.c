@@ -1,14 +1,11 @@
-/* stub/main.c - the flow of SPEC §1, shared by every arch: discover, walk,
- * verify and hand over, report, jump. Never writes PCI config space. */
+/* stub/main.c - SPEC §1 step by step, shared by every arch: 1 discover, 2 locate,
+ * 3 walk, 4 verify, 5 hand over, 6 jump (0, entry, is arch code). Never writes PCI config space. */
 #include <stdint.h>
 #include <string.h>
 #include <pcsc/arch.h>
 #include <pcsc/ecam.h>
 #include <pcsc/errno.h>
 #include <pcsc/log.h>
-#include <pcsc/pci_walk.h>
-#include <pcsc/report.h>
-#include <pcsc/kho.h>
 #include <pcsc/session.h>
 #include <pcsc/sha256.h>
 #include "stub.h"
@@ -17,14 +14,12 @@
  * and KHO preserved ranges the session can hold. Past them the session
  * rejects the cache or the walk counts overflow; nothing is written past. */
 #define STUB_MAX_ENTRIES	16384
-#define STUB_MAX_FUNCS		16384
+#define STUB_MAX_FUNCS		16384	/* arena sizing; the walk may use more */
 #define STUB_MAX_RANGES		4096
 #define STUB_ARENA_SIZE		PCSC_SESSION_ARENA(STUB_MAX_ENTRIES, STUB_MAX_FUNCS, STUB_MAX_RANGES)
 
-/* uint64_t: the session carves 8-byte aligned pieces; the cache-less walk
- * uses the same bytes as its pci_func array. */
+/* uint64_t: the session carves 8-byte aligned pieces from it. */
 static uint64_t arena[STUB_ARENA_SIZE / sizeof(uint64_t) + 1];
-static struct pci_walk walk;
 
 /* What discovery found, one line per fact, so a failed boot says why. */
 static void report_platform(const struct stub_platform *p)
@@ -67,40 +62,6 @@ static uint64_t elapsed_us(void)
 	return ticks_to_us(arch_timer_ticks() - t_entry);
 }
 
-/*
- * Step 3: every live function of every window, read-only. One line per
- * function ("walk SSSS:BB:DD.F VVVV:DDDD class CCCCCC KIND", class
- * "------" for VFs, which are derived, not read), then a totals line.
- */
-static void walk_all(struct stub_platform *p, struct pci_cfg *cfg)
-{
-	uint64_t t0 = arch_timer_ticks();
-	unsigned int i;
-	uint32_t k;
-	int rc;
-
-	pci_walk_init(&walk, (struct pci_func *)arena,
-		      (uint32_t)(STUB_ARENA_SIZE / sizeof(struct pci_func)));
-	for (i = 0; i < p->ecam.n; i++) {
-		rc = pci_walk_window(&walk, cfg, &p->ecam.win[i]);
-		if (rc)
-			pcsc_log("pcsc: walk window %u: %s", i, pcsc_strerror(rc));
-	}
-	pci_walk_finish(&walk);
-	for (k = 0; k < walk.n; k++) {
-		char line[REPORT_LINE_MAX];
-
-		report_walk_line(line, sizeof(line), &walk.funcs[k]);
-		pcsc_log("%s", line);
-	}
-	pcsc_log("pcsc: walk functions=%u buses=%u cfg_reads=%llu unnumbered_bridges=%u "
-		 "bad_bridges=%u crs_timeouts=%u overflow=%u us=%llu",
-		 walk.n, walk.stats.buses, (unsigned long long)cfg->reads,
-		 walk.stats.unnumbered_bridges, walk.stats.bad_bridges,
-		 walk.stats.crs_timeouts, walk.stats.overflow,
-		 (unsigned long long)ticks_to_us(arch_timer_ticks() - t0));
-}
-
 /* The next kernel may start with caches off: whatever the session wrote
  * (strict-mode cached bitmaps, the pcsc FDT patched in its own pages, the
  * KHO root with pcsc detached) must be in memory, not only in our caches.
@@ -111,37 +72,36 @@ static void clean_written(void *ctx, uint64_t phys, uint64_t len)
 	arch_dcache_clean(phys, len);
 }
 
-/* Steps 2-5: locate, walk, verify, hand over, report (lib/session.c). */
-static void run_session(struct stub_platform *p, struct pci_cfg *cfg)
+/* What the session is given: the platform's facts, our arena. */
+static void session_in(struct stub_platform *p, struct pci_cfg *cfg, struct pcsc_session_in *in)
 {
-	static struct pcsc_session_out out;
-	struct pcsc_session_in in;
-
-	memset(&in, 0, sizeof(in));
-	in.cfg = cfg;
-	in.windows = p->ecam.win;
+	memset(in, 0, sizeof(*in));
+	in->cfg = cfg;
 	/* With 0xCF8 the arch supplies a segment-0 window whose base is never
 	 * used: the walk needs its bus range either way. */
-	in.nwindows = p->ecam.n;
-	in.pm = &p->mem;
-	in.owned = &p->owned;
-	in.kho_scratch = p->kho_scratch;
-	in.kho_scratch_size = p->kho_scratch_size;
-	in.kho_bitmap = p->kho_bitmap;
-	in.kho_fdt = p->kho_fdt;
-	in.kho_fdt_size = p->kho_fdt_size;
-	in.mode = p->mode;
-	in.max_funcs = STUB_MAX_FUNCS;
-	in.max_ranges = STUB_MAX_RANGES;
-	in.arena = arena;
-	in.arena_size = sizeof(arena);
-	in.version = PCSC_VERSION;
-	in.elapsed_us = elapsed_us;
-	pcsc_session_run(&in, &out);
+	in->windows = p->ecam.win;
+	in->nwindows = p->ecam.n;
+	in->pm = &p->mem;
+	in->owned = &p->owned;
+	in->kho_fdt = p->kho_fdt;
+	in->kho_fdt_size = p->kho_fdt_size;
+	in->kho_scratch = p->kho_scratch;
+	in->kho_scratch_size = p->kho_scratch_size;
+	in->kho_bitmap = p->kho_bitmap;
+	in->mode = p->mode;
+	in->max_ranges = STUB_MAX_RANGES;	/* the walk takes the rest */
+	in->arena = arena;
+	in->arena_size = sizeof(arena);
+	in->version = PCSC_VERSION;
+	in->elapsed_us = elapsed_us;
 }
 
 void stub_main(struct stub_platform *p)
 {
+	/* Static: the stub's stack is small and these are kilobytes. */
+	static struct pcsc_session session;
+	static struct pcsc_session_out out;
+	static struct pcsc_session_in in;
 	struct pci_cfg ecam_cfg;
 	struct pci_cfg *cfg;
 
@@ -161,12 +121,17 @@ void stub_main(struct stub_platform *p)
 		ecam_cfg_init(&ecam_cfg, &p->ecam);
 		cfg = &ecam_cfg;
 	}
-	/* Without a cache there is nothing to verify: list what is live (the
-	 * input of `pcsctool gen` fixtures). With one, the session walks. */
-	if (!p->kho_fdt && p->mode != PCSC_MODE_OFF)
-		walk_all(p, cfg);
-	/* 2 locate, 3 walk, 4 verify, 5 hand over */
-	run_session(p, cfg);
+	session_in(p, cfg, &in);
+	pcsc_session_begin(&session, &in, &out);
+	/* 2 locate: the KHO root, its map, the pcsc FDT, the index */
+	pcsc_session_locate(&session);
+	/* 3 walk, read-only (without a cache, the listing is the report) */
+	pcsc_session_walk(&session);
+	/* 4 verify: entry checks, then a verdict per entry */
+	pcsc_session_verify(&session);
+	/* 5 hand over the verified cache, or reject it (detached) */
+	pcsc_session_hand_over(&session);
+	pcsc_session_report(&session);
 	pcsc_log("pcsc: done in %llu us sha256=%s",
 		 (unsigned long long)elapsed_us(), sha256_engine());
 	/* 6 jump (or power off without a next kernel) */

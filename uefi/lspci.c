@@ -55,26 +55,9 @@ EFI_STATUS efi_cmd_lspci(int argc, char **argv)
 		return EFI_APP_NO_MEM;
 
 	ecam_cfg_init(&cfg, &e);
-	pci_walk_init(&w, funcs, EFI_LSPCI_MAX_FUNCS);
-	for (unsigned int i = 0; i < e.n; i++) {
-		int rc = pci_walk_window(&w, &cfg, &e.win[i]);
-
-		if (rc)
-			pcsc_log("pcsc: walk window %u: %s", i, pcsc_strerror(rc));
-	}
-	pci_walk_finish(&w);
-	for (uint32_t k = 0; k < w.n; k++) {
-		char line[REPORT_LINE_MAX];
-
-		/* The stub's own line format: the two outputs compare 1:1. */
-		report_walk_line(line, sizeof(line), &w.funcs[k]);
-		pcsc_log("%s", line);
-	}
-	pcsc_log("pcsc: walk functions=%u buses=%u cfg_reads=%llu unnumbered_bridges=%u "
-		 "bad_bridges=%u crs_timeouts=%u cap_loops=%u vf_out_of_range=%u overflow=%u",
-		 w.n, w.stats.buses, (unsigned long long)cfg.reads,
-		 w.stats.unnumbered_bridges, w.stats.bad_bridges, w.stats.crs_timeouts,
-		 w.stats.cap_loops, w.stats.vf_out_of_range, w.stats.overflow);
+	/* The stub's own walk and listing: the two outputs compare 1:1. */
+	pci_walk_all(&w, funcs, EFI_LSPCI_MAX_FUNCS, &cfg, e.win, e.n);
+	report_walk(&w, cfg.reads, true);
 	efi_pages_free(funcs, bytes);
 	return EFI_APP_OK;
 }

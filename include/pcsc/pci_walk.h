@@ -65,6 +65,14 @@ void pci_walk_init(struct pci_walk *w, struct pci_func *arena, uint32_t cap);
 int pci_walk_window(struct pci_walk *w, struct pci_cfg *cfg, const struct ecam_window *win);
 
 /*
+ * pci_walk_all - pci_walk_init over arena[cap], every window in turn (a
+ * window that fails is logged as "pcsc: walk window N: <error>" and the
+ * next is walked), then pci_walk_finish. Returns w->n.
+ */
+uint32_t pci_walk_all(struct pci_walk *w, struct pci_func *arena, uint32_t cap,
+		      struct pci_cfg *cfg, const struct ecam_window *win, unsigned int nwin);
+
+/*
  * pci_walk_finish - sort funcs[] by SBDF and fix up VF->PF indices.
  * O(n log n), in place, no allocation.
  */

@@ -36,6 +36,16 @@ int report_new_line(char *buf, size_t size, const struct pci_func *f);
 int report_walk_line(char *buf, size_t size, const struct pci_func *f);
 
 /*
+ * report_walk - one walk as every image lists it: with list, one
+ * report_walk_line per function; then always the one totals line
+ *   "pcsc: walk functions=%u buses=%u cfg_reads=%llu unnumbered_bridges=%u
+ *    bad_bridges=%u crs_timeouts=%u cap_loops=%u vf_out_of_range=%u overflow=%u"
+ * (all details: printed with pcsc.report=full). cfg_reads is the caller's
+ * count of the walk's config reads.
+ */
+void report_walk(const struct pci_walk *w, uint64_t cfg_reads, bool list);
+
+/*
  * report_entries - log every entry and every live header-type-0 function
  * without an entry (NEW), merged in BDF order (malformed names last):
  * STALE/GONE/BAD lines as PCSC_LOG_PROBLEM, the rest as details. When only

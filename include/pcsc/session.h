@@ -1,5 +1,5 @@
-/* pcsc/session.h - the one entry point the stub, the EFI app and pcsctool call:
- * locate -> walk -> verify -> patch/hand over -> report. It never fails in a way that
+/* pcsc/session.h - the steps of SPEC §1 that the stub, the EFI app and pcsctool share:
+ * 2 locate -> 3 walk -> 4 verify -> 5 hand over, then the report. It never fails in a way that
  * stops the caller from booting the next kernel: every outcome is a report, not a hang. */
 #ifndef PCSC_SESSION_H
 #define PCSC_SESSION_H
@@ -10,6 +10,8 @@
 #include <pcsc/cfg.h>
 #include <pcsc/ecam.h>
 #include <pcsc/kho.h>
+#include <pcsc/pci_walk.h>
+#include <pcsc/pcsc_fdt.h>
 #include <pcsc/physmem.h>
 #include <pcsc/verify.h>
 
@@ -66,14 +68,114 @@ struct pcsc_session_out {
 	char msg[128];		/* the whole-cache problem, "" when none */
 };
 
+/* Where a session stands: the KHO outcome is a state, not an error code
+ * for the caller to interpret. */
+enum pcsc_session_state {
+	PCSC_SESSION_NEW = 0,		/* begun, nothing located yet */
+	PCSC_SESSION_OFF,		/* mode off: the cache passes untouched */
+	PCSC_SESSION_NO_CACHE,		/* no KHO FDT, or a root without pcsc */
+	PCSC_SESSION_LOCATED,		/* pcsc FDT checked, index built */
+	PCSC_SESSION_WALKED,		/* live functions known */
+	PCSC_SESSION_VERIFIED,		/* a verdict per entry */
+	PCSC_SESSION_HANDED_OVER,	/* the pcsc FDT patched in its own pages */
+	PCSC_SESSION_REJECTED,		/* whole cache refused (and detached if it could be) */
+};
+
+struct pcsc_carver {
+	uint8_t *p;
+	size_t left;
+};
+
 /*
- * pcsc_session_run - the whole flow, logging through pcsc_log (format in
- * docs/report.md). Whole-cache failures (KHO root unreadable or of an
- * unknown ABI, map or scratch array unreadable, pcsc FDT corrupt, outside
- * RAM, not preserved, arena too small) detach every pcsc child of the KHO
- * root whenever its blob is mapped (handover_detach), set out->status and
- * out->msg, and still return 0: the caller boots on. Mode off: no walk, no
- * patch, a summary only.
+ * One run of SPEC §1 steps 2-5 and its report. Carried by the caller
+ * (static storage in the stub: no stack for it) and filled step by step;
+ * every fact lives here once.
+ */
+struct pcsc_session {
+	const struct pcsc_session_in *in;
+	struct pcsc_session_out *out;
+	enum pcsc_session_state state;
+	uint16_t S;
+	uint64_t reads0;		/* cfg->reads when the session began */
+	const char *handover;		/* the summary's handover= word */
+	struct pcsc_carver arena;
+	/* 2 locate */
+	struct kho_info ki;
+	struct kho_map kmap;
+	struct phys_ranges scratch;	/* KHO scratch regions */
+	struct kho_range scratch_array;	/* the array itself (metadata) */
+	void *fdt;			/* the pcsc FDT, room bytes writable */
+	uint32_t room;
+	struct pcsc_index idx;
+	uint64_t *words;		/* idx.n scratch words (entry checks, hand-over) */
+	/* 3 walk */
+	struct pci_walk walk;
+	/* 4 verify */
+	struct phys_ranges metas;	/* KHO root, pcsc FDT, scratch array */
+	struct verify_env env;
+	struct verify_counts counts;
+};
+
+/*
+ * pcsc_session_begin - start a session over in (kept by pointer), out
+ * zeroed. Mode off: state OFF. Nothing is read yet.
+ * Returns 0; -PCSC_EINVAL (s, in, out or in->pm NULL: nothing done).
+ */
+int pcsc_session_begin(struct pcsc_session *s, const struct pcsc_session_in *in,
+		       struct pcsc_session_out *out);
+
+/*
+ * pcsc_session_locate - step 2: the KHO root (kho_open), its scratch array,
+ * its preserved-memory map, the pcsc FDT (aligned, in RAM, checked,
+ * preserved, blob-size on kho-v3+, clear of owned memory, the KHO root,
+ * scratch and map), then the index of entries in one pass.
+ * NEW -> LOCATED; NO_CACHE (no KHO FDT; a root without a pcsc child);
+ * REJECTED (anything else: detached where the root is mapped, one
+ * "cache rejected:" line). Other states: no-op. Returns the new state.
+ */
+enum pcsc_session_state pcsc_session_locate(struct pcsc_session *s);
+
+/*
+ * pcsc_session_walk - step 3: every live function of in->windows through
+ * in->cfg, read-only, into what is left of the arena; the listing of each
+ * function only where there is no cache (and pcsc.report=full), the totals
+ * line always (a detail). LOCATED -> WALKED; NO_CACHE stays (walked).
+ * Other states: no-op. Returns the new state.
+ */
+enum pcsc_session_state pcsc_session_walk(struct pcsc_session *s);
+
+/*
+ * pcsc_session_verify - step 4: the entry checks (alignment, RAM, owned
+ * and KHO memory, scratch, overlaps, preservation) before anything reads
+ * through a da, then a verdict per entry against the walk, logged per
+ * entry (problems and details, as the report level allows).
+ * WALKED -> VERIFIED; REJECTED when the checks cannot run. Other states:
+ * no-op. Returns the new state.
+ */
+enum pcsc_session_state pcsc_session_verify(struct pcsc_session *s);
+
+/*
+ * pcsc_session_hand_over - step 5: patch the pcsc FDT in its own pages
+ * (removals, hand-over properties, digest), keep blob-size true on kho-v3+;
+ * a patch that fails rejects (detaches) the cache. VERIFIED -> HANDED_OVER
+ * or REJECTED. Other states: no-op. Returns the new state.
+ */
+enum pcsc_session_state pcsc_session_hand_over(struct pcsc_session *s);
+
+/*
+ * pcsc_session_report - the summary line (and the digest when the
+ * hand-over wrote one), whatever the state; fills out->counts/funcs.
+ */
+void pcsc_session_report(struct pcsc_session *s);
+
+/*
+ * pcsc_session_run - the whole flow: begin, locate, walk, verify, hand
+ * over, report (format in docs/report.md). Whole-cache failures (KHO root
+ * unreadable or of an unknown ABI, map or scratch array unreadable, pcsc
+ * FDT corrupt, outside RAM, not preserved, arena too small) detach every
+ * pcsc child of the KHO root whenever its blob is mapped (handover_detach),
+ * set out->status and out->msg, and still return 0: the caller boots on.
+ * Mode off: no walk, no patch, a summary only.
  * Returns 0; -PCSC_EINVAL only when in/out/pm are NULL (nothing done).
  */
 int pcsc_session_run(const struct pcsc_session_in *in, struct pcsc_session_out *out);
