@@ -389,6 +389,76 @@ static void forced_bitmap_size_the_map_refutes_detaches(void **state)
 	expect_rejected(-PCSC_EINVAL, want, true);
 }
 
+/* Each step moves the session on exactly one state, and is a no-op from
+ * any state it does not start from; the KHO outcome is a state. */
+static void steps_move_the_state_one_at_a_time(void **state)
+{
+	static struct pcsc_session s;
+
+	(void)state;
+	build(4096);
+	assert_int_equal(pcsc_session_begin(&s, NULL, &out), -PCSC_EINVAL);
+	assert_int_equal(pcsc_session_begin(&s, &in, &out), 0);
+	assert_int_equal(s.state, PCSC_SESSION_NEW);
+	/* Out of order: nothing happens. */
+	assert_int_equal(pcsc_session_walk(&s), PCSC_SESSION_NEW);
+	assert_int_equal(pcsc_session_verify(&s), PCSC_SESSION_NEW);
+	assert_int_equal(pcsc_session_hand_over(&s), PCSC_SESSION_NEW);
+	assert_int_equal(cfg.reads, 0);
+	assert_int_equal(pcsc_session_locate(&s), PCSC_SESSION_LOCATED);
+	assert_int_equal(s.idx.n, 5);
+	assert_int_equal(out.entries, 5);
+	assert_int_equal(cfg.reads, 0);		/* locating reads no config space */
+	assert_int_equal(pcsc_session_locate(&s), PCSC_SESSION_LOCATED);
+	assert_int_equal(pcsc_session_verify(&s), PCSC_SESSION_LOCATED);
+	assert_int_equal(pcsc_session_walk(&s), PCSC_SESSION_WALKED);
+	assert_int_equal(s.walk.n, 6);
+	assert_int_equal(out.walk_reads, cfg.reads);
+	assert_int_equal(pcsc_session_hand_over(&s), PCSC_SESSION_WALKED);
+	assert_int_equal(pcsc_session_verify(&s), PCSC_SESSION_VERIFIED);
+	assert_int_equal(s.counts.v[PCSC_VALID], 5);
+	assert_false(out.props_added);		/* nothing written yet */
+	assert_int_equal(pcsc_session_hand_over(&s), PCSC_SESSION_HANDED_OVER);
+	assert_true(out.props_added);
+	blob_helpers_log_start();
+	pcsc_session_report(&s);
+	assert_int_equal(strncmp(blob_helpers_log_text(), "pcsc: summary valid=5 ", 22), 0);
+	assert_non_null(strstr(blob_helpers_log_text(), "handover=ok\npcsc: sha256 "));
+	teardown(NULL);
+
+	/* No KHO FDT: NO_CACHE, walked (listed), never verified. */
+	build(4096);
+	in.kho_fdt = 0;
+	assert_int_equal(pcsc_session_begin(&s, &in, &out), 0);
+	assert_int_equal(pcsc_session_locate(&s), PCSC_SESSION_NO_CACHE);
+	assert_int_equal(pcsc_session_walk(&s), PCSC_SESSION_NO_CACHE);
+	assert_int_equal(s.walk.n, 6);
+	assert_int_equal(pcsc_session_verify(&s), PCSC_SESSION_NO_CACHE);
+	assert_int_equal(pcsc_session_hand_over(&s), PCSC_SESSION_NO_CACHE);
+	teardown(NULL);
+
+	/* A rejected cache is never walked or written (but detached). */
+	build(4096);
+	assert_int_equal(fdt_setprop_inplace(kho_fdt(), 0, "compatible", "kho-v9", 7), 0);
+	assert_int_equal(pcsc_session_begin(&s, &in, &out), 0);
+	assert_int_equal(pcsc_session_locate(&s), PCSC_SESSION_REJECTED);
+	assert_true(out.detached);
+	assert_int_equal(pcsc_session_walk(&s), PCSC_SESSION_REJECTED);
+	assert_int_equal(cfg.reads, 0);
+	teardown(NULL);
+
+	/* Mode off: OFF from the start; every step a no-op. */
+	build(4096);
+	in.mode = PCSC_MODE_OFF;
+	assert_int_equal(pcsc_session_begin(&s, &in, &out), 0);
+	assert_int_equal(s.state, PCSC_SESSION_OFF);
+	assert_int_equal(pcsc_session_locate(&s), PCSC_SESSION_OFF);
+	assert_int_equal(pcsc_session_walk(&s), PCSC_SESSION_OFF);
+	blob_helpers_log_start();
+	pcsc_session_report(&s);
+	assert_non_null(strstr(blob_helpers_log_text(), "handover=untouched\n"));
+}
+
 static uint64_t fake_us(void)
 {
 	return 4242;
@@ -666,6 +736,7 @@ int main(void)
 		cmocka_unit_test_teardown(blob_size_is_checked_and_kept_true, teardown),
 		cmocka_unit_test_teardown(unknown_kho_compatible_detaches, teardown),
 		cmocka_unit_test_teardown(forced_bitmap_size_the_map_refutes_detaches, teardown),
+		cmocka_unit_test_teardown(steps_move_the_state_one_at_a_time, teardown),
 		cmocka_unit_test_teardown(default_console_is_summary_and_digest, teardown),
 		cmocka_unit_test_teardown(pcsc_fdt_in_kho_scratch_is_rejected, teardown),
 		cmocka_unit_test_teardown(da_in_a_scratch_region_is_bad_and_the_array_is_metadata,
