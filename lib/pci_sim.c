@@ -7,6 +7,7 @@
 #include <string.h>
 #include <pcsc/errno.h>
 #include <pcsc/pci.h>
+#include <pcsc/parse.h>
 #include <pcsc/pci_sim.h>
 #include <pcsc/sort.h>
 
@@ -117,52 +118,14 @@ static bool tok_key(const struct tok *t, const char *key, struct tok *val)
 	return true;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Parse [p, p+len) in base 16 (or base 10 when dec and no "0x"), at most
- * max. Overflow, empty input and stray characters fail. */
-static bool parse_u64(const char *p, size_t len, bool dec, uint64_t max, uint64_t *out)
-{
-	unsigned int base = dec ? 10 : 16;
-	uint64_t v = 0;
-
-	if (len > 2 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
-		p += 2;
-		len -= 2;
-		base = 16;
-	}
-	if (len == 0 || len > 20)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		int d = hexval(p[i]);
-
-		if (d < 0 || (unsigned int)d >= base)
-			return false;
-		if ((uint64_t)d > max || v > (max - (uint64_t)d) / base)
-			return false;
-		v = v * base + (uint64_t)d;
-	}
-	*out = v;
-	return true;
-}
-
 static bool parse_hex_tok(const struct tok *t, uint64_t max, uint64_t *out)
 {
-	return parse_u64(t->p, t->len, false, max, out);
+	return pcsc_parse_u64(t->p, t->len, 16, max, out);
 }
 
 static bool parse_dec_tok(const struct tok *t, uint64_t max, uint64_t *out)
 {
-	return parse_u64(t->p, t->len, true, max, out);
+	return pcsc_parse_u64(t->p, t->len, 10, max, out);
 }
 
 /* Split t at the first c: head before, rest after. */

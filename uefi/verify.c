@@ -6,6 +6,7 @@
 #include <string.h>
 #include <pcsc/errno.h>
 #include <pcsc/kho.h>
+#include <pcsc/parse.h>
 #include <pcsc/log.h>
 #include <pcsc/session.h>
 #include "efi_app.h"
@@ -34,32 +35,6 @@ static void *efi_image_map_fn(void *ctx, uint64_t phys, uint64_t len)
 	if (phys >= m->base && len <= m->len && phys - m->base <= m->len - len)
 		return m->buf + (phys - m->base);
 	return (void *)(uintptr_t)phys;
-}
-
-static bool efi_parse_u64(const char *s, uint64_t *v)
-{
-	uint64_t x = 0;
-	unsigned int base = 10, n = 0;
-
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		s += 2;
-	}
-	for (; *s; s++, n++) {
-		unsigned int d;
-
-		if (*s >= '0' && *s <= '9')
-			d = (unsigned int)(*s - '0');
-		else if (base == 16 && (*s | 0x20) >= 'a' && (*s | 0x20) <= 'f')
-			d = (unsigned int)((*s | 0x20) - 'a' + 10);
-		else
-			return false;
-		if (n >= 16 || x > (UINT64_MAX - d) / base)
-			return false;
-		x = x * base + d;
-	}
-	*v = x;
-	return n > 0;
 }
 
 /* The FDT at page pg of the file, if its root is compatible with compat
@@ -160,15 +135,15 @@ EFI_STATUS efi_cmd_verify(int argc, char **argv)
 		} else if (efi_streq(argv[i], "--out") && i + 1 < argc) {
 			out_file = argv[++i];
 		} else if (efi_streq(argv[i], "--base") && i + 1 < argc) {
-			have_base = efi_parse_u64(argv[++i], &base);
+			have_base = pcsc_parse_u64_str(argv[++i], &base);
 			if (!have_base)
 				goto usage;
 		} else if (efi_streq(argv[i], "--kho-bitmap") && i + 1 < argc) {
 			/* pcsc.kho_bitmap= of the stub: kho-v1 bitmap bytes */
-			if (!efi_parse_u64(argv[++i], &bitmap) || (bitmap != 512 && bitmap != 4096))
+			if (!pcsc_parse_u64_str(argv[++i], &bitmap) || (bitmap != 512 && bitmap != 4096))
 				goto usage;
 		} else if (efi_streq(argv[i], "--kho-fdt") && i + 1 < argc) {
-			have_kho = efi_parse_u64(argv[++i], &kho);
+			have_kho = pcsc_parse_u64_str(argv[++i], &kho);
 			if (!have_kho)
 				goto usage;
 		} else if (argv[i][0] != '-' && !file) {
