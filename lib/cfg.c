@@ -31,32 +31,3 @@ int pci_cfg_read32(struct pci_cfg *cfg, pci_sbdf_t sbdf, uint16_t reg, uint32_t 
 	return 0;
 }
 
-/* Narrow reads are carved from the containing dword: every backend then
- * sees only aligned dword reads and counts the same way. */
-int pci_cfg_read16(struct pci_cfg *cfg, pci_sbdf_t sbdf, uint16_t reg, uint16_t *val)
-{
-	uint32_t v;
-	int ret;
-
-	*val = 0xffff;
-	if (reg & 1)
-		return -PCSC_EINVAL;
-	ret = pci_cfg_read32(cfg, sbdf, reg & ~3u, &v);
-	if (ret)
-		return ret;
-	*val = (uint16_t)(v >> ((reg & 2) * 8));
-	return 0;
-}
-
-int pci_cfg_read8(struct pci_cfg *cfg, pci_sbdf_t sbdf, uint16_t reg, uint8_t *val)
-{
-	uint32_t v;
-	int ret;
-
-	*val = 0xff;
-	ret = pci_cfg_read32(cfg, sbdf, reg & ~3u, &v);
-	if (ret)
-		return ret;
-	*val = (uint8_t)(v >> ((reg & 3) * 8));
-	return 0;
-}

@@ -439,12 +439,6 @@ void pci_walk_finish(struct pci_walk *w)
 	}
 }
 
-const struct pci_func *pci_walk_find(const struct pci_walk *w, pci_sbdf_t sbdf)
-{
-	uint32_t i = funcs_lower_bound(w->funcs, w->n, sbdf);
-
-	return i < w->n && w->funcs[i].sbdf == sbdf ? &w->funcs[i] : NULL;
-}
 
 uint32_t pci_walk_all(struct pci_walk *w, struct pci_func *arena, uint32_t cap,
 		      struct pci_cfg *cfg, const struct ecam_window *win, unsigned int nwin)

@@ -372,19 +372,3 @@ done:
 	return 0;
 }
 
-/* Well-named entries sort first, by sbdf; malformed names after them. */
-static bool entry_before(const struct pcsc_entry *e, pci_sbdf_t sbdf)
-{
-	return e->reason != PCSC_R_NAME && e->sbdf < sbdf;
-}
-
-PCSC_DEFINE_PARTITION_POINT(entries_lower_bound, struct pcsc_entry, pci_sbdf_t, entry_before)
-
-const struct pcsc_entry *pcsc_index_find(const struct pcsc_index *idx, pci_sbdf_t sbdf)
-{
-	uint32_t lo = entries_lower_bound(idx->e, idx->n, sbdf);
-
-	if (lo < idx->n && idx->e[lo].reason != PCSC_R_NAME && idx->e[lo].sbdf == sbdf)
-		return &idx->e[lo];
-	return NULL;
-}

@@ -7,9 +7,9 @@
 #include <pcsc/pci.h>
 
 /*
- * A backend implements one aligned 32-bit read. 8/16-bit reads are derived
- * from it in pci_cfg_read8/16 so every backend (ECAM, 0xCF8, simulation)
- * counts and behaves the same way; ECAM and 0xCF8 both allow dword reads.
+ * A backend implements one aligned 32-bit read, the only width the engine
+ * uses, so every backend (ECAM, 0xCF8, simulation) counts and behaves the
+ * same way; ECAM and 0xCF8 both allow dword reads.
  *
  * read32: reg is dword aligned and < the backend's config size.
  * Returns 0, or -PCSC_ENODEV when nothing decodes that address (then *val
@@ -31,14 +31,12 @@ void pci_cfg_init(struct pci_cfg *cfg, const struct pci_cfg_ops *ops,
 		  void *ctx, uint16_t cfg_size);
 
 /*
- * pci_cfg_read32/16/8 - one counted config read.
- * reg must be naturally aligned for the width and below cfg->cfg_size.
+ * pci_cfg_read32 - one counted config read.
+ * reg must be dword aligned and below cfg->cfg_size.
  * Returns 0; -PCSC_EINVAL (misaligned), -PCSC_ERANGE (reg beyond cfg_size,
  * no read made), -PCSC_ENODEV (backend decodes nothing; *val is all ones).
  * *val is always written: all ones on any error.
  */
 int pci_cfg_read32(struct pci_cfg *cfg, pci_sbdf_t sbdf, uint16_t reg, uint32_t *val);
-int pci_cfg_read16(struct pci_cfg *cfg, pci_sbdf_t sbdf, uint16_t reg, uint16_t *val);
-int pci_cfg_read8(struct pci_cfg *cfg, pci_sbdf_t sbdf, uint16_t reg, uint8_t *val);
 
 #endif

@@ -78,7 +78,5 @@ uint32_t pci_walk_all(struct pci_walk *w, struct pci_func *arena, uint32_t cap,
  */
 void pci_walk_finish(struct pci_walk *w);
 
-/* pci_walk_find - binary search by SBDF; NULL when absent. Needs finish. */
-const struct pci_func *pci_walk_find(const struct pci_walk *w, pci_sbdf_t sbdf);
 
 #endif

@@ -152,7 +152,5 @@ int pcsc_fdt_count(const void *fdt);
 int pcsc_index_build(const void *fdt, struct pcsc_entry *arena, uint32_t cap,
 		     struct pcsc_index *idx);
 
-/* pcsc_index_find - first entry with sbdf (binary search), or NULL. */
-const struct pcsc_entry *pcsc_index_find(const struct pcsc_index *idx, pci_sbdf_t sbdf);
 
 #endif

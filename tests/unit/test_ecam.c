@@ -126,7 +126,6 @@ static void backend_reads_through_the_hook(void **state)
 	struct ecam_window w = { .base = FAKE_BASE, .seg = 2, .bus_start = 0x10, .bus_end = 0x12 };
 	uint64_t off = (2ull << 20) | (PCI_DEVFN(31, 7) << 12) | 0xabc;
 	uint32_t v32;
-	uint16_t v16;
 	(void)state;
 	memset(mmio, 0xff, sizeof(mmio));
 	mmio[off] = 0x11; mmio[off + 1] = 0x22; mmio[off + 2] = 0x33; mmio[off + 3] = 0x44;
@@ -138,12 +137,10 @@ static void backend_reads_through_the_hook(void **state)
 	assert_int_equal(pci_cfg_read32(&cfg, PCI_SBDF(2, 0x12, PCI_DEVFN(31, 7)), 0xabc, &v32), 0);
 	assert_int_equal(v32, 0x44332211);
 	assert_int_equal(mmio_last, FAKE_BASE + off);
-	assert_int_equal(pci_cfg_read16(&cfg, PCI_SBDF(2, 0x12, PCI_DEVFN(31, 7)), 0xabe, &v16), 0);
-	assert_int_equal(v16, 0x4433);
 	assert_int_equal(pci_cfg_read32(&cfg, PCI_SBDF(2, 0x10, 0), 0, &v32), 0);
 	assert_int_equal(v32, 0xffffffffu);	/* decoded, nobody home */
-	assert_int_equal(mmio_calls, 3);
-	assert_int_equal(cfg.reads, 3);
+	assert_int_equal(mmio_calls, 2);
+	assert_int_equal(cfg.reads, 2);
 }
 
 static void backend_outside_any_window_is_enodev_without_mmio(void **state)

@@ -265,11 +265,11 @@ static void vf4096_costs_no_reads_per_vf(void **state)
 			assert_int_equal(f->device, 0x1889);
 		}
 	}
-	f = pci_walk_find(&w, PCI_SBDF(0, 0x44, 0));
+	f = sim_helpers_find(&w, PCI_SBDF(0, 0x44, 0));
 	assert_non_null(f);
 	assert_int_equal(f->flags, PCI_FUNC_VF);
 	assert_int_equal(f->vendor, 0x8086);
-	assert_null(pci_walk_find(&w, PCI_SBDF(0, 0x44, 1)));
+	assert_null(sim_helpers_find(&w, PCI_SBDF(0, 0x44, 1)));
 	print_message("vf4096.topo: %u functions, %llu config reads\n", w.n,
 		      (unsigned long long)cfg.reads);
 	assert_true(cfg.reads < 200);
@@ -570,11 +570,11 @@ static void finish_is_idempotent_and_find_works(void **state)
 	pci_walk_finish(&w);
 	assert_memory_equal(before, w.funcs, w.n * sizeof(w.funcs[0]));
 	for (uint32_t i = 0; i < w.n; i++) {
-		assert_ptr_equal(pci_walk_find(&w, w.funcs[i].sbdf), &w.funcs[i]);
+		assert_ptr_equal(sim_helpers_find(&w, w.funcs[i].sbdf), &w.funcs[i]);
 		assert_int_equal(w.funcs[i].reserved, 0);
 	}
-	assert_null(pci_walk_find(&w, PCI_SBDF(0, 0, 0)));
-	assert_null(pci_walk_find(&w, PCI_SBDF(0, 0xff, 0xff)));
+	assert_null(sim_helpers_find(&w, PCI_SBDF(0, 0, 0)));
+	assert_null(sim_helpers_find(&w, PCI_SBDF(0, 0xff, 0xff)));
 }
 
 static void inverted_window_is_refused(void **state)

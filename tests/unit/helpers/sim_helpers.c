@@ -113,3 +113,13 @@ void sim_helpers_func_str(const struct pci_walk *w, uint32_t i, char *buf, size_
 		 f->flags & PCI_FUNC_ARI ? "A" : "-",
 		 f->flags & PCI_FUNC_PCIE ? "E" : "-", pf);
 }
+
+const struct pci_func *sim_helpers_find(const struct pci_walk *w, pci_sbdf_t sbdf)
+{
+	uint32_t i;
+
+	for (i = 0; i < w->n; i++)
+		if (w->funcs[i].sbdf == sbdf)
+			return &w->funcs[i];
+	return NULL;
+}

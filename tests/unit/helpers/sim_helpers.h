@@ -37,4 +37,7 @@ void sim_helpers_free(struct pci_sim *sim);
  * readable exact comparisons. */
 void sim_helpers_func_str(const struct pci_walk *w, uint32_t i, char *buf, size_t size);
 
+/* The walk's function at sbdf (a linear search: tests only), or NULL. */
+const struct pci_func *sim_helpers_find(const struct pci_walk *w, pci_sbdf_t sbdf);
+
 #endif
