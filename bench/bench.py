@@ -77,7 +77,7 @@ STAGES = [("locate", ["kho_open", "kho_scratch_read", "kho_map_read", "pcsc_fdt_
           ("entry checks", ["verify_check_entries"]),
           ("walk", ["pci_walk_window", "pci_walk_finish"]),
           ("judge", ["verify_judge"]),
-          ("hand-over", ["handover_patch"]),
+          ("handover", ["handover_patch"]),
           ("report", ["report_entries", "report_summary"])]
 UART_BPS = 11520            # a 115200-baud 8N1 console: bytes per second
 CPU_HZ = 3e9                # the headline's "instructions at 3 GHz, one per cycle"
@@ -365,7 +365,7 @@ def print_table(res):
           f"{100 * fit['max_rel_residual']:.2f}%)")
     pb = res.get("cpu_sha_per_block")
     print("the whole quick session (pcsc_session_run: locate, index, entry checks, walk, judge, "
-          "hand-over, report), instructions per entry; 'cpu' = portable SHA-256 compression "
+          "handover, report), instructions per entry; 'cpu' = portable SHA-256 compression "
           f"replaced by {pb:.0f} instructions a block, single-stepped on this CPU's SHA "
           "instructions" if pb else "the whole quick session, instructions per entry "
           "(no CPU SHA-256 path on this machine)")

@@ -1,5 +1,5 @@
 /* bench/pcsc_bench.c - host benchmark driver: generated SR-IOV topologies, an old kernel's
- * hand-over in a memory image, then one measured phase. It never measures time in a test. */
+ * handover in a memory image, then one measured phase. It never measures time in a test. */
 #define _POSIX_C_SOURCE 200809L
 #include <inttypes.h>
 #include <stdarg.h>
@@ -134,7 +134,7 @@ static void *img_map(void *ctx, uint64_t phys, uint64_t len)
 	return b->img + (phys - IMG_BASE);
 }
 
-/* (Re)write the old kernel's hand-over: every device's pcsc_data, the
+/* (Re)write the old kernel's handover: every device's pcsc_data, the
  * pcsc FDT, the preserved map and the KHO root FDT. */
 static void handover_write(struct bench *b)
 {
@@ -263,7 +263,7 @@ __attribute__((noinline)) int bench_phase_index(struct bench *b, struct verify_w
 }
 
 /* Everything the stub does to judge the cache except the walk, which any
- * kernel does anyway, and the hand-over: open the KHO root, read its map,
+ * kernel does anyway, and the handover: open the KHO root, read its map,
  * check the pcsc FDT, build the index, check every da, merge with the walk. */
 __attribute__((noinline)) int bench_phase_verify(struct bench *b, struct verify_ws *ws);
 __attribute__((noinline)) int bench_phase_verify(struct bench *b, struct verify_ws *ws)
@@ -393,7 +393,7 @@ static void count_sink(const char *line, size_t len)
 }
 
 /* The whole quick session as the stub runs it: locate, map, index, entry
- * checks, walk, judge, hand-over, report. */
+ * checks, walk, judge, handover, report. */
 __attribute__((noinline)) int bench_phase_session(const struct pcsc_session_in *in,
 						   struct pcsc_session_out *out);
 __attribute__((noinline)) int bench_phase_session(const struct pcsc_session_in *in,

@@ -1,5 +1,5 @@
 /* handover.c - turns a verified index into the pcsc-v1 blob the next kernel reads: removals,
- * hand-over properties, digest; or a detach. It never writes past the FDT's own pages. */
+ * handover properties, digest; or a detach. It never writes past the FDT's own pages. */
 #include <string.h>
 #include <libfdt.h>
 #include <pcsc/errno.h>
@@ -194,7 +194,7 @@ int handover_patch(void *fdt, uint32_t room, const struct pcsc_index *idx,
 		fdt_delprop(fdt, 0, HANDOVER_PROP_COUNTS);
 		fdt_delprop(fdt, 0, HANDOVER_PROP_SHA256);
 		fdt_delprop(fdt, 0, HANDOVER_PROP_REMOVED);
-		pcsc_snprintf(r->msg, sizeof(r->msg), "no room for hand-over properties in %u bytes (%s)",
+		pcsc_snprintf(r->msg, sizeof(r->msg), "no room for handover properties in %u bytes (%s)",
 			      (unsigned int)room, fdt_strerror(err));
 	} else {
 		r->props_added = true;

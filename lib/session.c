@@ -311,7 +311,7 @@ enum pcsc_session_state pcsc_session_verify(struct pcsc_session *s)
 	verify_judge(&s->env, &s->idx, &s->walk, &s->counts);
 	s->out->counts = s->counts;
 	s->out->counts.cfg_reads = reads_now(s) - s->out->walk_reads;
-	/* Before the hand-over: node offsets and names are still the blob's. */
+	/* Before the handover: node offsets and names are still the blob's. */
 	report_entries(&s->idx, &s->walk);
 	return s->state = PCSC_SESSION_VERIFIED;
 }
@@ -331,7 +331,7 @@ enum pcsc_session_state pcsc_session_hand_over(struct pcsc_session *s)
 	/* Rewritten in place (even a failed patch may have moved bytes). */
 	physmem_wrote(in->pm, s->ki.pcsc_fdt_phys, s->room);
 	if (err) {
-		pcsc_snprintf(msg, sizeof(msg), "hand-over patch failed: %s", pcsc_strerror(err));
+		pcsc_snprintf(msg, sizeof(msg), "handover patch failed: %s", pcsc_strerror(err));
 		return reject(s, err, msg);
 	}
 	/* kho-v3+: blob-size stays the size of what the next kernel reads. */

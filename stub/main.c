@@ -107,7 +107,7 @@ void stub_main(struct stub_platform *p)
 
 	t_entry = arch_timer_ticks();
 	pcsc_log("pcsc: pcsc-stub " PCSC_VERSION);
-	/* The hand-over digest on the CPU's SHA-256 instructions when it has them. */
+	/* The handover digest on the CPU's SHA-256 instructions when it has them. */
 	sha256_use(sha256_cpu_blocks());
 	/* 1 discover */
 	arch_platform_discover(p);

@@ -105,7 +105,7 @@ struct cache_gen_layout {
 };
 
 /*
- * cache_gen_build - lay out a whole old-kernel hand-over inside the memory
+ * cache_gen_build - lay out a whole old-kernel handover inside the memory
  * image img (img_size bytes standing for physical [img_base, +img_size)):
  * from lo->base: n pcsc_data blocks, the pcsc FDT (RFC-sized), the map area
  * (16 pages + 1 per 255 folios), the KHO root FDT (one page). Preserved:

@@ -47,7 +47,7 @@ struct pcsc_session_in {
 	uint32_t max_ranges;			/* KHO map ranges; 0 = a quarter of the arena */
 	void *arena;
 	size_t arena_size;
-	const char *version;			/* stub version for the hand-over; NULL = PCSC_VERSION */
+	const char *version;			/* stub version for the handover; NULL = PCSC_VERSION */
 	uint64_t (*elapsed_us)(void);		/* time so far, for the summary; may be NULL */
 };
 
@@ -107,7 +107,7 @@ struct pcsc_session {
 	void *fdt;			/* the pcsc FDT, room bytes writable */
 	uint32_t room;
 	struct pcsc_index idx;
-	uint64_t *words;		/* idx.n scratch words (entry checks, hand-over) */
+	uint64_t *words;		/* idx.n scratch words (entry checks, handover) */
 	/* 3 walk */
 	struct pci_walk walk;
 	/* 4 verify */
@@ -156,7 +156,7 @@ enum pcsc_session_state pcsc_session_verify(struct pcsc_session *s);
 
 /*
  * pcsc_session_hand_over - step 5: patch the pcsc FDT in its own pages
- * (removals, hand-over properties, digest), keep blob-size true on kho-v3+;
+ * (removals, handover properties, digest), keep blob-size true on kho-v3+;
  * a patch that fails rejects (detaches) the cache. VERIFIED -> HANDED_OVER
  * or REJECTED. Other states: no-op. Returns the new state.
  */
@@ -164,7 +164,7 @@ enum pcsc_session_state pcsc_session_hand_over(struct pcsc_session *s);
 
 /*
  * pcsc_session_report - the summary line (and the digest when the
- * hand-over wrote one), whatever the state; fills out->counts/funcs.
+ * handover wrote one), whatever the state; fills out->counts/funcs.
  */
 void pcsc_session_report(struct pcsc_session *s);
 

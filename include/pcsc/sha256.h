@@ -1,4 +1,4 @@
-/* pcsc/sha256.h - SHA-256 (FIPS 180-4), streaming, for the hand-over digest.
+/* pcsc/sha256.h - SHA-256 (FIPS 180-4), streaming, for the handover digest.
  * Small and table-driven; it never allocates and never reads past what it is given. */
 #ifndef PCSC_SHA256_H
 #define PCSC_SHA256_H

@@ -232,7 +232,7 @@ static void patch_without_room_keeps_removals(void **state)
 					&counts, scratch, 8, &r), 0);
 	assert_int_equal(r.removed, 0);
 	assert_false(r.props_added);
-	assert_string_equal(r.msg, "no room for hand-over properties in 4096 bytes (FDT_ERR_NOSPACE)");
+	assert_string_equal(r.msg, "no room for handover properties in 4096 bytes (FDT_ERR_NOSPACE)");
 	assert_null(fdt_getprop(fdt, 0, "stub-version", NULL));
 	assert_null(fdt_getprop(fdt, 0, "stub-mode", NULL));
 	assert_int_equal(fdt_check_full(fdt, 4096), 0);

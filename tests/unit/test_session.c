@@ -1,5 +1,5 @@
 /* test_session.c - pcsc_session_run end to end over a simulated machine and an old
- * kernel's hand-over from cache_gen: the exact report lines, patching, and every
+ * kernel's handover from cache_gen: the exact report lines, patching, and every
  * whole-cache failure ending in a detach (or a report) rather than an error. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -162,7 +162,7 @@ static void quick_all_valid_hands_over(void **state)
 	wrote_n = 0;
 	assert_int_equal(pcsc_session_run(&in, &out), 0);
 	ram.pm.wrote = NULL;
-	/* The hand-over rewrote the pcsc FDT in its own pages, nothing else. */
+	/* The handover rewrote the pcsc FDT in its own pages, nothing else. */
 	assert_int_equal(wrote_n, 1);
 	assert_int_equal(wrote_phys[0], lo.pcsc_fdt);
 	assert_int_equal(out.status, 0);
