@@ -71,7 +71,7 @@ int pcsc_bootopts_parse(const char *cmdline, size_t len, struct pcsc_bootopts *o
 
 	o->mode = PCSC_MODE_QUICK;
 	o->kho_bitmap = 0;
-	o->report = PCSC_REPORT_FULL;	/* TEMP until tests/qemu asks for full */
+	o->report = PCSC_REPORT_SUMMARY;
 	if (warn && wlen)
 		warn[0] = '\0';
 	if (pcsc_bootopt_value(cmdline, len, "pcsc.mode", v, sizeof(v))) {
