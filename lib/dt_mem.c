@@ -1,6 +1,8 @@
-/* dt_mem.c - RAM (/memory) and reserved ranges (/reserved-memory, the FDT
- * memreserve block) from a DTB. Never adds a range it could not fully decode. */
+/* dt_mem.c - RAM (/memory), reserved ranges (/reserved-memory, the FDT
+ * memreserve block) and the no-map ones among them, from a DTB. Never adds a
+ * range it could not fully decode. */
 #include <libfdt.h>
+#include <stdbool.h>
 #include <string.h>
 #include <pcsc/dt_platform.h>
 #include <pcsc/errno.h>
@@ -66,46 +68,95 @@ int dt_mem_ram(const void *fdt, struct phys_ranges *ram, struct dt_scan_stats *s
 	return st->first_err;
 }
 
-int dt_mem_reserved(const void *fdt, struct phys_ranges *rsv, struct dt_scan_stats *stp)
+/* The memreserve block into rs: fdt_num_mem_rsv stops at the terminator or
+ * reports a block running past the structure (nothing added then). */
+static void add_memreserve(const void *fdt, struct phys_ranges *rs, struct dt_scan_stats *st,
+			   bool *full)
 {
-	struct dt_scan_stats local;
-	struct dt_scan_stats *st = stp ? stp : &local;
 	uint64_t addr, size;
-	unsigned int hops = 0;
-	int i, n, node, parent, rc;
+	int i, n, rc;
 
-	memset(st, 0, sizeof(*st));
-	st->first_err_node = -1;
-	if (!fdt || fdt_check_header(fdt))
-		return -PCSC_EBADFDT;
-	/* The memreserve block: fdt_num_mem_rsv stops at the terminator or
-	 * reports a block running past the structure. */
 	n = fdt_num_mem_rsv(fdt);
 	if (n < 0) {
 		dt_scan_note(st, -1, -PCSC_ETRUNC);
-		n = 0;
+		return;
 	}
 	for (i = 0; i < n && i < DT_MAX_NODES; i++) {
 		st->found++;
 		if (fdt_get_mem_rsv(fdt, i, &addr, &size)) {
 			dt_scan_note(st, -1, -PCSC_ETRUNC);
-			break;
+			return;
 		}
-		dt_scan_note(st, -1, phys_ranges_add(rsv, addr, size));
+		rc = phys_ranges_add(rs, addr, size);
+		if (rc == -PCSC_ENOSPC)
+			*full = true;
+		dt_scan_note(st, -1, rc);
 	}
+}
+
+/*
+ * Every enabled child of /reserved-memory with a fixed address (reg), or
+ * only those with no-map: into rs. Children with only size/alloc-ranges
+ * were placed dynamically by the old kernel and are skipped.
+ */
+static void add_reserved_children(const void *fdt, struct phys_ranges *rs,
+				  struct dt_scan_stats *st, bool nomap_only, bool *full)
+{
+	uint64_t addr, size;
+	unsigned int hops = 0;
+	int node, parent, rc;
+
 	parent = fdt_path_offset(fdt, "/reserved-memory");
 	if (parent < 0)
-		return st->first_err;
+		return;
 	fdt_for_each_subnode(node, fdt, parent) {
 		if (++hops > DT_MAX_NODES)
 			break;
 		if (!dt_node_enabled(fdt, node))
 			continue;
+		/* Linux tests presence only (of_get_flat_dt_prop != NULL). */
+		if (nomap_only && !fdt_getprop(fdt, node, "no-map", NULL))
+			continue;
 		rc = dt_reg_get(fdt, node, 0, &addr, &size);
 		if (rc == -PCSC_ENOTFOUND && !fdt_getprop(fdt, node, "reg", NULL))
 			continue;	/* dynamic: placed by the old kernel, no fixed address */
 		st->found++;
-		dt_scan_note(st, node, rc ? rc : add_tuples(fdt, node, "reg", rsv));
+		if (!rc)
+			rc = add_tuples(fdt, node, "reg", rs);
+		if (rc == -PCSC_ENOSPC)
+			*full = true;
+		dt_scan_note(st, node, rc);
 	}
+}
+
+int dt_mem_reserved(const void *fdt, struct phys_ranges *rsv, struct dt_scan_stats *stp)
+{
+	struct dt_scan_stats local;
+	struct dt_scan_stats *st = stp ? stp : &local;
+	bool full = false;
+
+	memset(st, 0, sizeof(*st));
+	st->first_err_node = -1;
+	if (!fdt || fdt_check_header(fdt))
+		return -PCSC_EBADFDT;
+	add_memreserve(fdt, rsv, st, &full);
+	add_reserved_children(fdt, rsv, st, false, &full);
 	return st->first_err;
+}
+
+int dt_mem_nomap(const void *fdt, struct phys_ranges *nomap, struct dt_scan_stats *stp)
+{
+	struct dt_scan_stats local;
+	struct dt_scan_stats *st = stp ? stp : &local;
+	bool full = false;
+
+	memset(st, 0, sizeof(*st));
+	st->first_err_node = -1;
+	if (!fdt || fdt_check_header(fdt))
+		return -PCSC_EBADFDT;
+	add_memreserve(fdt, nomap, st, &full);
+	add_reserved_children(fdt, nomap, st, true, &full);
+	/* An incomplete list is worse than a bad node: whoever maps around
+	 * it would map a region it was never told about. */
+	return full ? -PCSC_ENOSPC : st->first_err;
 }

@@ -99,6 +99,27 @@ int dt_mem_ram(const void *fdt, struct phys_ranges *ram, struct dt_scan_stats *s
  */
 int dt_mem_reserved(const void *fdt, struct phys_ranges *rsv, struct dt_scan_stats *st);
 
+/*
+ * dt_mem_nomap - what must never be mapped cacheable: the reg (every tuple)
+ * of each enabled /reserved-memory child that has a `no-map` property
+ * (presence is enough, as Linux's __reserved_mem_reserve_reg: firmware and
+ * secure-world carve-outs Linux never maps), plus every entry of the FDT
+ * memreserve block (Linux only memblock_reserves those; the stub keeps its
+ * hands off them too: bootloaders put spin tables and carve-outs there).
+ * no-map children with only size/alloc-ranges were placed dynamically by
+ * the old kernel and have no fixed address here: skipped without error.
+ * Zero-size tuples add nothing. st may be NULL.
+ * Returns 0 (also when nothing is reserved); -PCSC_EBADFDT (header) with
+ * nothing added; -PCSC_ENOSPC when a region did not fit in nomap: the list
+ * is incomplete, so a caller must not map RAM around it (this error wins
+ * over any other); otherwise the first failure with every other region
+ * still added: -PCSC_ETRUNC (memreserve block runs past the blob: none of
+ * its entries added), errors of dt_reg_get (-PCSC_EPROPSIZE, -PCSC_ERANGE,
+ * -PCSC_EBADFDT) for a child whose reg cannot be read (that child skipped,
+ * as Linux skips it), -PCSC_ERANGE from phys_ranges_add (a range that wraps).
+ */
+int dt_mem_nomap(const void *fdt, struct phys_ranges *nomap, struct dt_scan_stats *st);
+
 /* What /chosen tells the stub. A field is valid only if its has_ flag is. */
 struct dt_chosen {
 	bool has_kho;			/* linux,kho-fdt present and well-formed */
