@@ -1,4 +1,4 @@
-/* capture.c - `pcsctool capture`: the same hand-over as gen, from a live
+/* capture.c - `pcsctool capture`: the same handover as gen, from a live
  * Linux machine's /sys/bus/pci/devices/ * /config. Reads sysfs only. */
 #include <dirent.h>
 #include <errno.h>

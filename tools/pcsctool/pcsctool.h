@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <pcsc/cfg.h>
+#include <pcsc/kho.h>
 #include <pcsc/pci_sim.h>
 #include <pcsc/pci_walk.h>
 #include <pcsc/physmem.h>
@@ -15,9 +16,12 @@
 #define EXIT_CLEAN	0	/* verify: every entry VALID */
 #define EXIT_PATCHED	1	/* verify: entries removed (STALE/GONE/BAD) */
 #define EXIT_REJECTED	2	/* verify: whole cache rejected and detached */
+#define EXIT_MISMATCH	3	/* show, verify: the handover's sha256 does not
+				 * match its recomputation (docs/pcsctool.md) */
 #define EXIT_USAGE	64
 #define EXIT_DATA	65	/* input malformed */
 #define EXIT_IO		66
+#define EXIT_UNAVAILABLE 69	/* --sha cpu on a CPU without SHA-256 instructions */
 
 /* Defaults: a 1 GiB QEMU guest; RAM at 1 GiB (arm64 virt) unless --base. */
 #define DEFAULT_RAM_BASE	0x40000000ull
@@ -107,6 +111,61 @@ struct source {
 int source_arg(struct source *s, int argc, char **argv, int *i);
 /* source_open - load it and set up s->pm. Returns 0 or an EXIT_* code. */
 int source_open(struct source *s);
+
+/* source_pcsc_fdt - the pcsc FDT of s's KHO root, mapped and checked
+ * (kho_open, pcsc_fdt_check). Returns 0 (*fdt, *size: its totalsize) or
+ * EXIT_REJECTED after printing why, prefixed by who. */
+int source_pcsc_fdt(struct source *s, const char *who, struct kho_info *ki, void **fdt,
+		    uint32_t *size);
+
+/* A pcsc root's handover as a stub left it (docs/abi.md "What pcsc-stub adds on the pcsc root"),
+ * read back, with the digest recomputed over the entries left. */
+struct handed_over {
+	bool present;		/* any of the five stub properties on the root */
+	char version[33];	/* stub-version, printable; "?" when missing */
+	char mode[17];		/* stub-mode, printable; "?" when missing */
+	bool has_counts;	/* stub-counts: 5 x u32 */
+	uint32_t counts[5];	/* valid stale gone bad new */
+	int sha_len;		/* sha256 property bytes; -1 when missing */
+	uint8_t sha[32];	/* its value when sha_len == 32 */
+	int removed_len;	/* stub-removed bytes; -1 when missing */
+	const uint8_t *removed;	/* its records (removed_len / 8 of them) */
+	int digest_rc;		/* 0, or why the digest could not be recomputed */
+	uint8_t computed[32];	/* handover_digest over every node left */
+	bool ok;		/* sha256 present, 32 bytes, = computed */
+	bool wellformed;	/* every property present has its documented size */
+	char why[128];		/* "" or what stands in the digest's way */
+};
+
+/*
+ * handed_read - read fdt's handover properties and recompute the digest
+ * as the next kernel could: index every node (pcsc_index_build), take each
+ * as kept (VALID) and hash with handover_digest over pm (S: the pcsc_data
+ * cfg size). Returns 0 (h filled, h->present false when no stub handed it
+ * over); EXIT_IO (allocation).
+ */
+int handed_read(const void *fdt, const struct physmem *pm, uint16_t S, struct handed_over *h);
+
+/* handed_digest_line - "digest ok HEX" or "digest MISMATCH stored HEX|none
+ * computed HEX|none (why)" into buf (len bytes). */
+void handed_digest_line(const struct handed_over *h, char *buf, size_t len);
+
+/* One record of stub-removed, decoded. */
+struct removed_rec {
+	uint32_t sbdf;		/* 0xffffffff: a malformed name */
+	uint8_t verdict, reason;	/* enum pcsc_verdict, enum pcsc_reason */
+	char bdf[16];		/* "SSSS:BB:DD.F", or "----:--:--.-" */
+	const char *vname;	/* pcsc_verdict_str ("?" outside the enum) */
+	const char *rname;	/* pcsc_reason_str ("" for none, "?" outside) */
+};
+
+/* handed_nremoved - records in stub-removed (0 when missing or malformed). */
+uint32_t handed_nremoved(const struct handed_over *h);
+/* handed_record - decode record i (< handed_nremoved) of stub-removed. */
+void handed_record(const struct handed_over *h, uint32_t i, struct removed_rec *r);
+
+/* hex_string - 2n lower-case hex digits of p[0..n) into buf (2n + 1 bytes). */
+void hex_string(const uint8_t *p, size_t n, char *buf);
 
 /* Where and how the cache is laid out and which faults to inject. */
 struct gen_dev {

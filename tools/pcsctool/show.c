@@ -1,5 +1,6 @@
 /* show.c - `pcsctool show`: the cache like `lspci -n`, per-entry cached-byte
- * counts, and BAD with the reason for entries failing the `da` checks.
+ * counts, BAD with the reason for entries failing the `da` checks, and a
+ * stub's handover (properties, removed entries, the digest recomputed).
  * Reads only: the cache is never patched here. */
 #include <inttypes.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 #include <libfdt.h>
 #include <pcsc/errno.h>
+#include <pcsc/handover.h>
 #include <pcsc/kho.h>
 #include <pcsc/pcsc_fdt.h>
 #include <pcsc/verify.h>
@@ -38,6 +40,92 @@ static void json_str(const char *s)
 	putchar('"');
 }
 
+static const char *const count_names[5] = { "valid", "stale", "gone", "bad", "new" };
+
+/* The handover lines (docs/pcsctool.md "show"): after the entries, before
+ * the totals. */
+static void print_handed(const struct handed_over *h)
+{
+	struct removed_rec r;
+	char line[256];
+	uint32_t i, n = handed_nremoved(h);
+
+	if (!h->present) {
+		printf("handover none (no stub property on the pcsc root: not handed over)\n");
+		return;
+	}
+	printf("handover version=%s mode=%s", h->version, h->mode);
+	for (i = 0; i < 5; i++) {
+		if (h->has_counts)
+			printf(" %s=%u", count_names[i], h->counts[i]);
+		else
+			printf(" %s=?", count_names[i]);
+	}
+	if (h->removed_len >= 0 && h->removed_len % HANDOVER_REMOVED_SIZE == 0)
+		printf(" removed=%u\n", n);
+	else
+		printf(" removed=?\n");
+	for (i = 0; i < n; i++) {
+		handed_record(h, i, &r);
+		printf("removed %s %s%s%s\n", r.bdf, r.vname, r.rname[0] ? " " : "", r.rname);
+	}
+	handed_digest_line(h, line, sizeof(line));
+	printf("%s\n", line);
+}
+
+static void print_handed_json(const struct handed_over *h)
+{
+	struct removed_rec r;
+	char hex[65];
+	uint32_t i, n = handed_nremoved(h);
+
+	if (!h->present) {
+		printf("null");
+		return;
+	}
+	printf("{\"version\":");
+	json_str(h->version);
+	printf(",\"mode\":");
+	json_str(h->mode);
+	printf(",\"counts\":");
+	if (h->has_counts) {
+		for (i = 0; i < 5; i++)
+			printf("%s\"%s\":%u", i ? "," : "{", count_names[i], h->counts[i]);
+		putchar('}');
+	} else {
+		printf("null");
+	}
+	if (h->sha_len == 32) {
+		hex_string(h->sha, 32, hex);
+		printf(",\"sha256\":\"%s\"", hex);
+	} else {
+		printf(",\"sha256\":null");
+	}
+	if (!h->digest_rc) {
+		hex_string(h->computed, 32, hex);
+		printf(",\"computed\":\"%s\"", hex);
+	} else {
+		printf(",\"computed\":null");
+	}
+	printf(",\"digest\":\"%s\",\"why\":", h->ok ? "ok" : "mismatch");
+	json_str(h->why);
+	printf(",\"wellformed\":%s,\"removed\":", h->wellformed ? "true" : "false");
+	if (h->removed_len < 0 || h->removed_len % HANDOVER_REMOVED_SIZE) {
+		printf("null}");
+		return;
+	}
+	putchar('[');
+	for (i = 0; i < n; i++) {
+		handed_record(h, i, &r);
+		printf("%s{\"bdf\":\"%s\",\"verdict\":", i ? "," : "", r.bdf);
+		json_str(r.vname);
+		printf(",\"reason\":");
+		json_str(r.rname);
+		printf(",\"verdict_code\":%u,\"reason_code\":%u}", r.verdict, r.reason);
+	}
+	printf("]}");
+}
+
 int cmd_show(int argc, char **argv)
 {
 	struct source s = { 0 };
@@ -49,7 +137,7 @@ int cmd_show(int argc, char **argv)
 	struct phys_ranges fdts = { .n = 0 };
 	struct verify_env env;
 	uint64_t *scratch;
-	const uint8_t *hdr;
+	struct handed_over h;
 	void *pfdt;
 	uint32_t i, size, bad = 0;
 	bool json = false;
@@ -71,32 +159,12 @@ int cmd_show(int argc, char **argv)
 	rc = source_open(&s);
 	if (rc)
 		return rc;
-	rc = kho_open(&s.pm, s.kho_fdt, 0, &ki);
-	if (rc) {
-		die_msg("show: KHO root FDT at 0x%" PRIx64 ": %s (%s)", s.kho_fdt, ki.msg,
-			pcsc_strerror(rc));
-		return EXIT_REJECTED;
-	}
-	hdr = physmem_map(&s.pm, ki.pcsc_fdt_phys, sizeof(struct fdt_header));
-	if (!hdr) {
-		die_msg("show: pcsc FDT at 0x%" PRIx64 " is outside RAM", ki.pcsc_fdt_phys);
-		return EXIT_REJECTED;
-	}
-	size = fdt_totalsize(hdr);
-	pfdt = physmem_map(&s.pm, ki.pcsc_fdt_phys, size);
-	if (!pfdt || size > KHO_FDT_MAX_SIZE * 16u) {
-		die_msg("show: pcsc FDT at 0x%" PRIx64 ": totalsize %u past RAM", ki.pcsc_fdt_phys, size);
-		return EXIT_REJECTED;
-	}
-	{
-		char msg[PCSC_MSG_MAX];
-
-		rc = pcsc_fdt_check(pfdt, size, msg, sizeof(msg));
-		if (rc) {
-			die_msg("show: pcsc FDT: %s", msg);
-			return EXIT_REJECTED;
-		}
-	}
+	rc = source_pcsc_fdt(&s, "show", &ki, &pfdt, &size);
+	if (rc)
+		return rc;
+	rc = handed_read(pfdt, &s.pm, s.S, &h);
+	if (rc)
+		return rc;
 	cnt = pcsc_fdt_count(pfdt);
 	if (cnt < 0)
 		return EXIT_REJECTED;
@@ -175,14 +243,18 @@ int cmd_show(int argc, char **argv)
 			printf("%s %s class %04x cached %u/%u\n", bdf, ids, cls, cached, s.S);
 		}
 	}
-	if (json)
-		printf("],\"total\":%u,\"bad\":%u}\n", idx.n, bad);
-	else
+	if (json) {
+		printf("],\"handover\":");
+		print_handed_json(&h);
+		printf(",\"total\":%u,\"bad\":%u}\n", idx.n, bad);
+	} else {
+		print_handed(&h);
 		printf("show: %u entries, %u bad, %u preserved ranges\n", idx.n, bad, km.n);
+	}
 	free(ents);
 	free(scratch);
 	free(rr);
 	free(meta);
 	free(s.r.mem);
-	return 0;
+	return h.present && !(h.ok && h.wellformed) ? EXIT_MISMATCH : 0;
 }

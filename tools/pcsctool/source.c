@@ -1,8 +1,12 @@
 /* source.c - where show and verify read a cache from: a gen/capture
  * directory, or a raw memory image (--image FILE --base ADDR --kho-fdt ADDR).
  * Never writes the source back. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <libfdt.h>
+#include <pcsc/errno.h>
+#include <pcsc/pcsc_fdt.h>
 #include "pcsctool.h"
 
 int source_arg(struct source *s, int argc, char **argv, int *i)
@@ -98,5 +102,38 @@ int source_open(struct source *s)
 		s->entries = m.entries;
 	}
 	region_physmem(&s->r, &s->pm, s->ram_start, s->ram_size);
+	return 0;
+}
+
+int source_pcsc_fdt(struct source *s, const char *who, struct kho_info *ki, void **fdt,
+		    uint32_t *size)
+{
+	const uint8_t *hdr;
+	char msg[PCSC_MSG_MAX];
+	int rc;
+
+	rc = kho_open(&s->pm, s->kho_fdt, 0, ki);
+	if (rc) {
+		die_msg("%s: KHO root FDT at 0x%" PRIx64 ": %s (%s)", who, s->kho_fdt, ki->msg,
+			pcsc_strerror(rc));
+		return EXIT_REJECTED;
+	}
+	hdr = physmem_map(&s->pm, ki->pcsc_fdt_phys, sizeof(struct fdt_header));
+	if (!hdr) {
+		die_msg("%s: pcsc FDT at 0x%" PRIx64 " is outside RAM", who, ki->pcsc_fdt_phys);
+		return EXIT_REJECTED;
+	}
+	*size = fdt_totalsize(hdr);
+	*fdt = physmem_map(&s->pm, ki->pcsc_fdt_phys, *size);
+	if (!*fdt || *size > KHO_FDT_MAX_SIZE * 16u) {
+		die_msg("%s: pcsc FDT at 0x%" PRIx64 ": totalsize %u past RAM", who,
+			ki->pcsc_fdt_phys, *size);
+		return EXIT_REJECTED;
+	}
+	rc = pcsc_fdt_check(*fdt, *size, msg, sizeof(msg));
+	if (rc) {
+		die_msg("%s: pcsc FDT: %s", who, msg);
+		return EXIT_REJECTED;
+	}
 	return 0;
 }
