@@ -1,12 +1,14 @@
 /* verify.c - `pcsctool verify`: the stub's own session (lib/ session.h) over a
  * simulated machine and a cache from gen/capture or a memory image; prints
- * the stub's report. Exit status: 0 all VALID, 1 entries removed, 2 rejected. */
+ * the stub's report, then checks the digest it handed over against the blob.
+ * Exit status: 0 all VALID, 1 entries removed, 2 rejected, 3 digest mismatch. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <pcsc/bootopt.h>
 #include <pcsc/errno.h>
 #include <pcsc/log.h>
 #include <pcsc/session.h>
@@ -46,6 +48,54 @@ static int write_back(const struct source *s, const char *dir)
 	return manifest_write(dir, &m);
 }
 
+/* --report LEVEL, through the stub's own grammar (pcsc.report=). */
+static int parse_report(const char *v, enum pcsc_report *r)
+{
+	struct pcsc_bootopts bo;
+	char opt[64];
+
+	snprintf(opt, sizeof(opt), "pcsc.report=%s", v);
+	if (strpbrk(v, " \t\n") || pcsc_bootopts_parse(opt, strlen(opt), &bo, NULL, 0)) {
+		die_msg("verify: --report full|problems|summary|quiet");
+		return EXIT_USAGE;
+	}
+	*r = bo.report;
+	return 0;
+}
+
+/*
+ * The self-check: read back the blob just handed over, as show does, and
+ * recompute its digest from the blob alone. `digest ok HEX` is a detail
+ * line (printed at --report full); a mismatch is an alert, always printed.
+ * Returns 0 or EXIT_MISMATCH.
+ */
+static int check_handover(struct source *s, const struct pcsc_session_out *out)
+{
+	struct handed_over h;
+	struct kho_info ki;
+	char line[256];
+	uint32_t size;
+	void *fdt;
+
+	if (source_pcsc_fdt(s, "verify", &ki, &fdt, &size)) {
+		pcsc_log_at(PCSC_LOG_ALERT, "digest MISMATCH (the handed-over pcsc FDT is unreadable)");
+		return EXIT_MISMATCH;
+	}
+	if (handed_read(fdt, &s->pm, s->S, &h))
+		return EXIT_IO;
+	if (h.ok && memcmp(h.sha, out->sha256, sizeof(h.sha))) {
+		h.ok = false;	/* the property is not what the session reported */
+		snprintf(h.why, sizeof(h.why), "sha256 property differs from the session's");
+	}
+	handed_digest_line(&h, line, sizeof(line));
+	if (!h.ok) {
+		pcsc_log_at(PCSC_LOG_ALERT, "%s", line);
+		return EXIT_MISMATCH;
+	}
+	pcsc_log("%s", line);
+	return 0;
+}
+
 int cmd_verify(int argc, char **argv)
 {
 	struct source s = { 0 };
@@ -53,11 +103,12 @@ int cmd_verify(int argc, char **argv)
 	struct pcsc_session_out out;
 	const char *topology = NULL, *wdir = NULL;
 	enum pcsc_mode mode = PCSC_MODE_QUICK;
+	enum pcsc_report report = PCSC_REPORT_FULL;	/* the host tool shows everything */
 	struct topo t;
 	size_t arena_size;
 	uint32_t entries;
 	void *arena;
-	int rc, i;
+	int rc, i, check = 0;
 
 	for (i = 1; i < argc; i++) {
 		rc = source_arg(&s, argc, argv, &i);
@@ -69,6 +120,10 @@ int cmd_verify(int argc, char **argv)
 			topology = argv[++i];
 		} else if (!strcmp(argv[i], "--write") && i + 1 < argc) {
 			wdir = argv[++i];
+		} else if (!strcmp(argv[i], "--report") && i + 1 < argc) {
+			rc = parse_report(argv[++i], &report);
+			if (rc)
+				return rc;
 		} else if (!strcmp(argv[i], "--mode") && i + 1 < argc) {
 			i++;
 			if (!strcmp(argv[i], "quick"))
@@ -121,7 +176,10 @@ int cmd_verify(int argc, char **argv)
 	in.arena = arena;
 	in.arena_size = arena_size;
 	pcsc_log_set_sink(stdout_sink);
+	pcsc_log_set_report(report);
 	rc = pcsc_session_run(&in, &out);
+	if (!rc && out.props_added)
+		check = check_handover(&s, &out);
 	pcsc_log_set_sink(NULL);
 	free(arena);
 	topo_free(&t);
@@ -136,6 +194,8 @@ int cmd_verify(int argc, char **argv)
 			return rc;
 	}
 	free(s.r.mem);
+	if (check)
+		return check;
 	if (out.status)
 		return EXIT_REJECTED;
 	return out.removed ? EXIT_PATCHED : EXIT_CLEAN;
