@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <pcsc/sha256.h>
 #include "pcsctool.h"
 
 const char *prog = "pcsctool";
@@ -10,11 +11,12 @@ const char *prog = "pcsctool";
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: pcsctool COMMAND ...\n"
+		"usage: pcsctool [--sha auto|cpu|portable] COMMAND ...\n"
 		"  gen TOPOLOGY --out DIR [--base RAM] [--ram-size N] [--at ADDR] [--S 256|4096]\n"
 		"      [--kho v1-512|v1-4096|v2|v3|v4] [--scratch START:SIZE ...]\n"
 		"      [--stale SPEC ...]         write what an old kernel leaves in RAM\n"
 		"  verify --topology TOPOLOGY DIR [--mode quick|strict|off] [--write OUTDIR]\n"
+		"      [--report full|problems|summary|quiet]\n"
 		"  verify --topology TOPOLOGY --image FILE --base ADDR --kho-fdt ADDR [--ram START:SIZE]\n"
 		"                                 run the stub's session against the simulation\n"
 		"  show DIR [--json] | show --image FILE --base ADDR --kho-fdt ADDR [--ram START:SIZE] [--json]\n"
@@ -32,7 +34,9 @@ static void usage(FILE *f)
 		"                                 option the running kernel (uname -r) needs\n"
 		"fault SPECs for --stale (see docs/pcsctool.md): BDF | stale=BDF[:vendor|device|class|hdr]\n"
 		"  gone=BDF drop=BDF dup=BDF badname=BDF[:NAME] badda=BDF:align|notram|overlap|meta|notpreserved|size|none\n"
-		"  corrupt=pcsc-magic|pcsc-compat|pcsc-totalsize|kho-compat|kho-magic|map-loop|pcsc-outside\n");
+		"  corrupt=pcsc-magic|pcsc-compat|pcsc-totalsize|kho-compat|kho-magic|map-loop|pcsc-outside\n"
+		"--sha (anywhere on the line): SHA-256 on the CPU's instructions when it has them\n"
+		"  (auto, the default), required (cpu: exit 69 without), or the portable C code\n");
 }
 
 void die_msg(const char *fmt, ...)
@@ -46,6 +50,41 @@ void die_msg(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/*
+ * The SHA-256 engine for the whole process, chosen once before any
+ * command runs: "--sha MODE" may stand anywhere on the line and is taken
+ * out of argv. Returns 0, or an EXIT_* code after saying why.
+ */
+static int sha_select(int *argc, char **argv)
+{
+	const char *want = "auto", *got;
+	int i, j;
+
+	for (i = j = 1; i < *argc; i++) {
+		if (!strcmp(argv[i], "--sha") && i + 1 < *argc)
+			want = argv[++i];
+		else
+			argv[j++] = argv[i];
+	}
+	*argc = j;
+	argv[j] = NULL;
+	if (!strcmp(want, "portable")) {
+		sha256_use(NULL);
+		return 0;
+	}
+	if (strcmp(want, "auto") && strcmp(want, "cpu")) {
+		die_msg("--sha auto|cpu|portable");
+		return EXIT_USAGE;
+	}
+	/* Known-answer tested by sha256_use: a faulty unit falls back. */
+	got = sha256_use(sha256_cpu_blocks());
+	if (!strcmp(want, "cpu") && strcmp(got, "cpu")) {
+		die_msg("--sha cpu: this CPU has no usable SHA-256 instructions");
+		return EXIT_UNAVAILABLE;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -57,7 +96,11 @@ int main(int argc, char **argv)
 		{ "wrap", cmd_wrap }, { "kho", cmd_kho },
 	};
 	size_t i;
+	int rc;
 
+	rc = sha_select(&argc, argv);
+	if (rc)
+		return rc;
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;
