@@ -87,6 +87,13 @@ if check "verify vf4096 --write" 1 "$T" verify --topology $TOPO/vf4096.topo "$tm
 		summary_is "re-verify: 4088 VALID, 13 NEW" "valid=4088 stale=0 gone=0 bad=0 new=13"
 		[ -n "$sha" ] && printf '%s\n' "$out" | grep -qx "$sha" && ok "re-verify: same sha256" || nok "re-verify sha256" "$sha"
 	fi
+	# show reads the handover back: one record per removed node (14), the same digest.
+	if check "show vf4096 handed over" 0 "$T" show "$tmp/vf2"; then
+		n=$(printf '%s\n' "$out" | grep -c '^removed ')
+		[ "$n" -eq 14 ] && printf '%s\n' "$out" | grep -qx "digest ok ${sha#pcsc: sha256 }" &&
+		printf '%s\n' "$out" | grep -qx 'removed 0000:10:00.3 STALE device' &&
+		ok "show vf4096 handed over: 14 removed, digest ok" || nok "show vf4096 handed over ($n removed)" "$(printf '%s\n' "$out" | grep -v '^0000')"
+	fi
 fi
 
 # 3. whole-cache failures: exit 2 and the cache is detached.
@@ -498,6 +505,147 @@ PY
 if check "wrap x86_64 on 6.18.1" 0 "$T" wrap --arch x86_64 "$tmp/stub.elf" "$tmp/next.bzImage" -o "$tmp/w.bzImage" --kernel-release 6.18.1; then
 	printf '%s\n' "$out" | grep -qx 'wrap: append pcsc.kho_bitmap=4096' && ok "wrap x86_64: append line" || nok "wrap x86_64" "$out"
 fi
+
+# 14. The handover read back (docs/abi.md "What pcsc-stub adds on the pcsc root"): verify checks the
+# digest it handed over against the blob (a self-check), show recomputes it
+# from the written-back files alone and lists stub-removed by name.
+HFAULTS="--stale 03:00.0 --stale stale=02:00.0:class --stale gone=00:05.0
+	--stale badda=04:00.0:notpreserved --stale badname=00:01.0 --stale dup=01:00.0"
+# shellcheck disable=SC2086
+"$T" gen $TOPO/default.topo --out "$tmp/ho" $HFAULTS >/dev/null 2>&1
+if check "verify faults --write" 1 "$T" verify --topology $TOPO/default.topo "$tmp/ho" --write "$tmp/ho2"; then
+	vout=$out
+	summary_is "verify faults: exact counts" "valid=8 stale=2 gone=1 bad=4 new=1 removed=7 handover=ok"
+	sha=$(printf '%s\n' "$out" | sed -n 's/^pcsc: sha256 \([0-9a-f]\{64\}\)$/\1/p')
+	[ -n "$sha" ] && printf '%s\n' "$out" | tail -n 1 | grep -qx "digest ok $sha" &&
+	ok "verify self-check: last line 'digest ok' with the sha256 it handed over" || nok "verify self-check line" "$(printf '%s\n' "$out" | tail -n 3)"
+fi
+# The removed entries, BDF order, malformed names last, both copies of a duplicate.
+cat >"$tmp/ho.removed" <<'R'
+removed 0000:00:05.0 GONE absent
+removed 0000:01:00.0 BAD duplicate name
+removed 0000:01:00.0 BAD duplicate name
+removed 0000:02:00.0 STALE class
+removed 0000:03:00.0 STALE device
+removed 0000:04:00.0 BAD da not preserved
+removed ----:--:--.- BAD malformed name
+R
+if check "show handed-over" 0 "$T" show "$tmp/ho2"; then
+	printf '%s\n' "$out" | grep '^removed ' | cmp -s - "$tmp/ho.removed" &&
+	ok "show: stub-removed = the injected BDFs, verdicts and reasons" || nok "show removed lines" "$(printf '%s\n' "$out" | grep '^removed ' | diff "$tmp/ho.removed" -)"
+	printf '%s\n' "$out" | grep -qx "handover version=[!-~]* mode=quick valid=8 stale=2 gone=1 bad=4 new=1 removed=7" &&
+	ok "show: handover line = the session's counts" || nok "show handover line" "$out"
+	printf '%s\n' "$out" | grep -qx "digest ok $sha" && printf '%s\n' "$out" | tail -n 1 | grep -qx 'show: 8 entries, 0 bad, 2 preserved ranges' &&
+	ok "show: digest recomputed from the files = verify's sha256" || nok "show digest line" "$out"
+fi
+if check "show --json handed-over" 0 "$T" show --json "$tmp/ho2"; then
+	printf '%s\n' "$out" | python3 -c '
+import json, sys
+d = json.load(sys.stdin); h = d["handover"]; want = sys.argv[1]
+assert h["digest"] == "ok" and h["sha256"] == h["computed"] == want and h["wellformed"], h
+assert h["mode"] == "quick" and h["counts"] == {"valid": 8, "stale": 2, "gone": 1, "bad": 4, "new": 1}, h
+got = ["removed %s %s %s" % (r["bdf"], r["verdict"], r["reason"]) for r in h["removed"]]
+assert got == [l.rstrip("\n") for l in open(sys.argv[2])], got
+assert [r["verdict_code"] for r in h["removed"]] == [2, 3, 3, 1, 1, 3, 3]
+assert [r["reason_code"] for r in h["removed"]] == [15, 2, 2, 13, 12, 10, 1]
+' "$sha" "$tmp/ho.removed" && ok "show --json: handover object, removed codes" || nok "show --json handover" "$out"
+fi
+# A cache no stub handed over says so, and is not a failure.
+if check "show not handed over" 0 "$T" show "$tmp/ho"; then
+	printf '%s\n' "$out" | grep -qx 'handover none (no stub property on the pcsc root: not handed over)' &&
+	! printf '%s\n' "$out" | grep -q '^digest ' && "$T" show --json "$tmp/ho" | python3 -c 'import json,sys; assert json.load(sys.stdin)["handover"] is None' &&
+	ok "show: 'handover none' without stub properties, JSON null" || nok "show not handed over" "$out"
+fi
+# Tampering: a cached byte (vendor ID, byte 0 of a kept entry's block) is
+# covered; a byte the old kernel never cached (0x800) is not: the next
+# kernel re-reads it. The bits are checked in the file before the flip.
+pd=$(sed -n 's/^blob pcsc_data.bin \(0x[0-9a-f]*\) .*/\1/p' "$tmp/ho2/manifest")
+da=$("$T" show --json "$tmp/ho2" | python3 -c 'import json,sys; print(json.load(sys.stdin)["entries"][1]["da"])')
+flip() { # DIR OFFSET-IN-BLOCK WANT-CACHED: flip one byte of the block at $da
+	python3 - "$1/pcsc_data.bin" $((da - pd)) "$2" "$3" <<'PY'
+import sys
+p, blk, off, want = sys.argv[1], int(sys.argv[2]), int(sys.argv[3], 0), sys.argv[4] == "1"
+b = bytearray(open(p, "rb").read())
+cached = b[blk + 4096 + 512 + off // 8] >> (off % 8) & 1
+if cached != want:
+    sys.exit("byte 0x%x cached=%d" % (off, cached))
+b[blk + off] ^= 0x5a
+open(p, "wb").write(b)
+PY
+}
+cp -r "$tmp/ho2" "$tmp/ho-vendor"
+if ! flip "$tmp/ho-vendor" 0 1; then nok "flip the vendor ID of a kept entry"
+elif check "show: cached byte flipped" 3 "$T" show "$tmp/ho-vendor"; then
+	printf '%s\n' "$out" | grep -q "^digest MISMATCH stored $sha computed [0-9a-f]\{64\}$" &&
+	! printf '%s\n' "$out" | grep -q "computed $sha" &&
+	"$T" show --json "$tmp/ho-vendor" | python3 -c 'import json,sys; h=json.load(sys.stdin)["handover"]; assert h["digest"]=="mismatch" and h["sha256"]!=h["computed"]' &&
+	ok "show: a flipped vendor ID byte is a digest MISMATCH, exit 3" || nok "show mismatch line" "$out"
+fi
+cp -r "$tmp/ho2" "$tmp/ho-uncached"
+if ! flip "$tmp/ho-uncached" 0x800 0; then nok "flip byte 0x800 of a kept entry"
+elif check "show: uncached byte flipped" 0 "$T" show "$tmp/ho-uncached"; then
+	printf '%s\n' "$out" | grep -qx "digest ok $sha" && ok "show: a byte never cached (0x800) is not covered: digest ok" || nok "show uncached flip" "$out"
+fi
+# Properties not of their documented size (fdtput): shown as '?', exit 3;
+# no sha256 at all: nothing to check against, a MISMATCH.
+cp -r "$tmp/ho2" "$tmp/ho-props"
+fdtput -t bx "$tmp/ho-props/pcsc.dtb" / stub-removed 1 2 3 && fdtput -t bx "$tmp/ho-props/pcsc.dtb" / stub-counts 1 2
+if check "show: malformed stub properties" 3 "$T" show "$tmp/ho-props"; then
+	printf '%s\n' "$out" | grep -qx 'handover version=[!-~]* mode=quick valid=? stale=? gone=? bad=? new=? removed=?' &&
+	! printf '%s\n' "$out" | grep -q '^removed ' && printf '%s\n' "$out" | grep -qx "digest ok $sha" &&
+	ok "show: stub-counts/stub-removed of the wrong size shown as ?, exit 3" || nok "show malformed props" "$out"
+fi
+fdtput -d "$tmp/ho-props/pcsc.dtb" / sha256
+if check "show: no sha256" 3 "$T" show "$tmp/ho-props"; then
+	printf '%s\n' "$out" | grep -qx "digest MISMATCH stored none computed $sha (no sha256 property)" &&
+	ok "show: no sha256 property is a MISMATCH" || nok "show no sha256" "$out"
+fi
+# Every SHA-256 engine, the same digest (--sha cpu exits 69 on a CPU
+# without SHA instructions: then only the portable code exists here).
+dl=$("$T" show "$tmp/ho2" | grep '^digest ')
+for e in portable auto cpu; do
+	"$T" --sha $e show "$tmp/ho2" >"$tmp/sha.$e" 2>&1; rc=$?
+	if [ "$e" = cpu ] && [ $rc -eq 69 ]; then
+		ok "--sha cpu: no SHA-256 instructions on this CPU (exit 69): portable only"; continue
+	fi
+	[ $rc -eq 0 ] && grep -qx "$dl" "$tmp/sha.$e" &&
+	"$T" verify --topology $TOPO/default.topo "$tmp/ho" --sha $e | grep -qx "digest ok $sha" &&
+	ok "--sha $e: the same digest line (show and verify)" || nok "--sha $e digest (exit $rc)" "$(cat "$tmp/sha.$e")"
+done
+if check "--sha bogus" 64 "$T" show "$tmp/ho2" --sha fast; then ok "--sha fast is a usage error"; fi
+# Strict mode and a memory image: the self-check holds there too.
+if check "verify strict self-check" 1 "$T" verify --mode strict --topology $TOPO/default.topo "$tmp/ho"; then
+	s2=$(printf '%s\n' "$out" | sed -n 's/^pcsc: sha256 //p')
+	[ -n "$s2" ] && printf '%s\n' "$out" | grep -qx "digest ok $s2" && ok "verify strict: digest ok" || nok "verify strict self-check" "$out"
+fi
+"$T" pack "$tmp/ho" --out "$tmp/ho.img" --base 0x5ff00000 >/dev/null 2>&1
+kf=$(sed -n 's/^kho-fdt \(0x[0-9a-f]*\) .*/\1/p' "$tmp/ho/manifest")
+if check "verify --image self-check" 1 "$T" verify --topology $TOPO/default.topo --image "$tmp/ho.img" --base 0x5ff00000 --kho-fdt "$kf" --ram 0x40000000:0x40000000; then
+	printf '%s\n' "$out" | grep -qx "digest ok $sha" && ok "verify --image: digest ok, the same sha256" || nok "verify --image self-check" "$out"
+fi
+# Report levels (--report, the stub's pcsc.report=): summary is exactly what
+# the stub prints by default; the self-check line is a detail.
+if check "verify --report summary" 1 "$T" verify --report summary --topology $TOPO/default.topo "$tmp/ho"; then
+	printf '%s\n' "$out" | grep '^pcsc: summary \|^pcsc: sha256 ' >"$tmp/want"
+	[ "$(printf '%s\n' "$out" | wc -l)" -eq 2 ] && [ "$(wc -l <"$tmp/want")" -eq 2 ] &&
+	printf '%s\n' "$out" | cmp -s - "$tmp/want" && printf '%s\n' "$vout" | grep -qxF "$(head -n 1 "$tmp/want")" &&
+	ok "verify --report summary: exactly the summary and sha256 lines" || nok "verify --report summary" "$out"
+fi
+if check "verify --report problems" 1 "$T" verify --report problems --topology $TOPO/default.topo "$tmp/ho"; then
+	printf '%s\n' "$vout" | grep -E '^pcsc: .* (STALE|GONE|BAD) |^pcsc: summary |^pcsc: sha256 ' >"$tmp/want"
+	printf '%s\n' "$out" | cmp -s - "$tmp/want" && [ "$(grep -c ' \(STALE\|GONE\|BAD\) ' "$tmp/want")" -eq 7 ] &&
+	ok "verify --report problems: the 7 problem lines, summary, sha256" || nok "verify --report problems" "$out"
+fi
+if check "verify --report quiet" 1 "$T" verify --report quiet --topology $TOPO/default.topo "$tmp/ho"; then
+	[ -z "$out" ] && ok "verify --report quiet: nothing for a cache it could patch" || nok "verify --report quiet" "$out"
+fi
+if check "verify --report quiet rejected" 2 "$T" verify --report quiet --topology $TOPO/default.topo "$tmp/c-pcsc-compat"; then
+	[ "$out" = 'pcsc: cache rejected: pcsc FDT unknown compatible "pcsc-v0"' ] && ok "verify --report quiet: only the rejection line" || nok "verify --report quiet rejected" "$out"
+fi
+if check "verify --report full" 1 "$T" verify --report full --topology $TOPO/default.topo "$tmp/ho"; then
+	[ "$out" = "$vout" ] && ok "verify --report full is the default" || nok "verify --report full" "$out"
+fi
+if check "verify --report loud" 64 "$T" verify --report loud --topology $TOPO/default.topo "$tmp/ho"; then ok "verify --report loud is a usage error"; fi
 
 # 10. usage errors.
 if check "bad fault spec" 64 "$T" gen $TOPO/default.topo --out "$tmp/bad" --stale badda=00:01.0:sideways; then ok "bad fault spec is a usage error"; fi
