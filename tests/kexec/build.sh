@@ -12,10 +12,12 @@ mkdir -p "$out"
 case "$arch" in
 arm64)
 	cc=aarch64-linux-gnu-gcc
+	adir=arm64
 	fdtinc=$O/deps/fdt-include
 	libfdt=$O/deps/arm64-root/usr/lib/aarch64-linux-gnu/libfdt.a ;;
 x86_64)
 	cc=gcc
+	adir=x86
 	fdtinc=/usr/include
 	libfdt=/usr/lib/x86_64-linux-gnu/libfdt.a ;;
 *)
@@ -39,7 +41,8 @@ if stale "$out/pcsc-kexec" tests/kexec/pcsc-kexec.c tests/kexec/build.sh; then
 	$cc $cflags tests/kexec/pcsc-kexec.c "$libfdt" -o "$out/pcsc-kexec.tmp"
 	mv "$out/pcsc-kexec.tmp" "$out/pcsc-kexec"
 fi
-srcs="$(ls tools/pcsctool/*.c lib/*.c)"
+# The CPU's SHA-256 code as in every host tool (Makefile HOST_CPU_OBJ).
+srcs="$(ls tools/pcsctool/*.c lib/*.c) arch/$adir/sha256_cpu.c"
 if stale "$out/pcsctool" $srcs include/pcsc/*.h tests/kexec/build.sh; then
 	$cc $cflags -DPCSC_VERSION=\"$ver\" $srcs "$libfdt" -o "$out/pcsctool.tmp"
 	mv "$out/pcsctool.tmp" "$out/pcsctool"
