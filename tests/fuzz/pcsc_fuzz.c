@@ -1,14 +1,17 @@
 /* pcsc_fuzz.c - libFuzzer harness: the input is a RAM image holding a KHO root FDT, its map,
- * a pcsc FDT and pcsc_data blocks; pcsc_session_run parses, verifies, patches and reports it.
- * It must never let the engine read outside the image (ASan) nor hide an undefined behaviour. */
+ * a scratch array, a pcsc FDT and pcsc_data blocks; pcsc_session_run parses, verifies, patches
+ * and reports it, then oracle.c judges what the next kernel would adopt. Any unsafe hand-over,
+ * read outside the image (ASan) or undefined behaviour aborts: a finding. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <pcsc/log.h>
 #include <pcsc/pci_sim.h>
 #include <pcsc/session.h>
 #include "fuzz_common.h"
+#include "oracle.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -18,6 +21,13 @@ static uint8_t arena[256 * 1024];
 static uint8_t *ram;
 static size_t ram_size;
 
+/* PCSC_FUZZ_STATS=1: how far the inputs got, printed at exit (README). */
+static struct {
+	unsigned long inputs, unreachable, kept, entries_kept;
+	unsigned long abi[5];	/* kept caches per ABI: v1-512, v1-4096, v2, v3, v4 */
+} stats;
+static int want_stats;
+
 static void *map(void *ctx, uint64_t phys, uint64_t len)
 {
 	(void)ctx;
@@ -26,10 +36,71 @@ static void *map(void *ctx, uint64_t phys, uint64_t len)
 	return ram + (phys - FUZZ_BASE);
 }
 
+/* PCSC_FUZZ_LOG=1: the session's console on stderr; PCSC_FUZZ_DUMP=file: the image as the
+ * session left it (reproducing a finding). */
+static int want_log;
+static const char *dump_path;
+
 static void sink(const char *line, size_t len)
 {
-	(void)line;
-	(void)len;
+	if (want_log)
+		fprintf(stderr, "%.*s\n", (int)len, line);
+}
+
+/*
+ * PCSC_FUZZ_WAIVE="rule ...": violations of these oracle rules are findings
+ * already reported and open in lib/ (tests/fuzz/known-findings): counted and
+ * named once, so the fuzzer goes on looking for new ones. Never waive a rule
+ * to make a new finding go away.
+ */
+static const char *waive;
+static unsigned long nwaived;
+
+static int waived(const char *rule)
+{
+	static const char *seen[16];
+	size_t n = strlen(rule);
+	const char *p;
+
+	for (p = waive; p && (p = strstr(p, rule)); p += n)
+		if ((p == waive || p[-1] == ' ' || p[-1] == ',') && (!p[n] || p[n] == ' ' || p[n] == ','))
+			break;
+	if (!p)
+		return 0;
+	nwaived++;
+	for (n = 0; n < 16 && seen[n] && seen[n] != rule; n++)
+		;
+	if (n < 16 && !seen[n]) {
+		seen[n] = rule;		/* rules are the oracle's static strings */
+		fprintf(stderr, "pcsc_fuzz: waived a known finding [%s] (PCSC_FUZZ_WAIVE)\n", rule);
+	}
+	return 1;
+}
+
+static void print_stats(void)
+{
+	fprintf(stderr,
+		"pcsc_fuzz stats: inputs=%lu unreachable=%lu kept=%lu (v1-512=%lu v1-4096=%lu "
+		"v2=%lu v3=%lu v4=%lu) entries_kept=%lu waived=%lu\n",
+		stats.inputs, stats.unreachable, stats.kept, stats.abi[0], stats.abi[1], stats.abi[2],
+		stats.abi[3], stats.abi[4], stats.entries_kept, nwaived);
+}
+
+static void count(const struct pcsc_session_out *out, enum oracle_outcome o)
+{
+	stats.inputs++;
+	if (o == ORACLE_UNREACHABLE) {
+		stats.unreachable++;
+	} else if (o == ORACLE_KEPT && out->kho) {
+		const char *c = out->kho->compatible;
+
+		stats.kept++;
+		stats.entries_kept += out->entries - out->removed;
+		if (!strcmp(c, "kho-v1"))
+			stats.abi[out->kho_bitmap == 4096]++;
+		else if (strlen(c) == 6 && c[5] >= '2' && c[5] <= '4')
+			stats.abi[c[5] - '0']++;
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -40,15 +111,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct phys_ranges owned;
 	struct physmem pm;
 	struct pci_cfg cfg;
-	uint32_t off;
+	struct oracle_in oi;
+	enum oracle_outcome o;
+	const char *rule;
+	char why[160];
+	uint32_t off, scr, scr_size;
+	uint8_t flags;
 
 	if (!ready) {
 		unsigned int line;
 
 		pci_sim_init(&sim, simfuncs, 8);
-		if (pci_sim_parse(&sim, fuzz_topo, sizeof(fuzz_topo) - 1, &line))
+		if (pci_sim_parse(&sim, fuzz_topo, sizeof(fuzz_topo) - 1, &line) || oracle_init())
 			abort();
 		pcsc_log_set_sink(sink);
+		want_stats = getenv("PCSC_FUZZ_STATS") != NULL;
+		want_log = getenv("PCSC_FUZZ_LOG") != NULL;
+		dump_path = getenv("PCSC_FUZZ_DUMP");
+		waive = getenv("PCSC_FUZZ_WAIVE");
+		if (want_stats)
+			atexit(print_stats);
 		ready = 1;
 	}
 	if (size < FUZZ_HDR)
@@ -59,7 +141,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(ram, data, size);
 	ram_size = size;
-	memcpy(&off, data, 4);
+	memcpy(&off, data + FUZZ_OFF_KHO, 4);
+	memcpy(&scr, data + FUZZ_OFF_SCRATCH, 4);
+	memcpy(&scr_size, data + FUZZ_OFF_SCRATCH_SIZE, 4);
+	flags = data[FUZZ_OFF_FLAGS];
 
 	memset(&pm, 0, sizeof(pm));
 	pm.map = map;
@@ -75,13 +160,49 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	in.pm = &pm;
 	in.owned = &owned;
 	in.kho_fdt = FUZZ_BASE + off;
-	in.mode = (enum pcsc_mode)(data[4] % 3);
-	in.S = (data[5] & 1) ? 4096 : 256;
+	in.kho_scratch = scr_size ? FUZZ_BASE + scr : 0;
+	in.kho_scratch_size = scr_size;
+	in.kho_bitmap = fuzz_bitmaps[FUZZ_FLAG_BITMAP(flags)];
+	in.mode = (enum pcsc_mode)(data[FUZZ_OFF_MODE] % 3);
+	in.S = (flags & FUZZ_FLAG_S4096) ? 4096 : 256;
 	in.arena = arena;
 	in.arena_size = sizeof(arena);
 	in.max_ranges = 256;
 	if (pcsc_session_run(&in, &out))
 		abort();	/* only NULL arguments may fail */
+	if (dump_path) {
+		FILE *f = fopen(dump_path, "wb");
+
+		if (f) {
+			fwrite(ram, 1, size, f);
+			fclose(f);
+		}
+	}
+
+	/* Mode off is the operator's pass-through: nothing was promised. */
+	if (in.mode != PCSC_MODE_OFF) {
+		memset(&oi, 0, sizeof(oi));
+		oi.ram = ram;
+		oi.before = data;
+		oi.size = size;
+		oi.base = FUZZ_BASE;
+		oi.owned = FUZZ_BASE;
+		oi.owned_size = FUZZ_HDR;
+		oi.kho_fdt = in.kho_fdt;
+		oi.scratch = in.kho_scratch;
+		oi.scratch_size = in.kho_scratch_size;
+		oi.bitmap_forced = in.kho_bitmap;
+		oi.bitmap_used = out.kho_bitmap;
+		oi.S = in.S;
+		o = oracle_judge(&oi, &rule, why, sizeof(why));
+		if (want_stats)
+			count(&out, o);
+		if (o == ORACLE_VIOLATION && !waived(rule)) {
+			fprintf(stderr, "pcsc_fuzz: UNSAFE HAND-OVER [%s] %s (session: status %d \"%s\")\n",
+				rule, why, out.status, out.msg);
+			abort();
+		}
+	}
 	free(ram);
 	ram = NULL;
 	return 0;
