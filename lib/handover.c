@@ -43,7 +43,8 @@ static void digest_entry(struct sha256_ctx *c, const struct pcsc_entry *e, const
 		memcpy(&ed, cached + 8 * w, 8);
 		if (!(able | ed))
 			continue;
-		if (n > sizeof(buf) - (18 + 64)) {	/* room for one whole word */
+		/* Room for one whole word (18 + 64 bytes) and the end byte. */
+		if (n > sizeof(buf) - (18 + 64 + 1)) {
 			sha256_update(c, buf, n);
 			n = 0;
 		}

@@ -137,6 +137,59 @@ static void digest_covers_what_the_next_kernel_takes(void **state)
 	assert_int_equal(handover_digest(&idx, &ram.pm, 256, got), -PCSC_ENOTRAM);
 }
 
+/* A hostile block whose words fill the digest buffer to its last byte
+ * before the entry's end byte (found by review): the stream is still the
+ * hand-computed one and nothing is written past the buffer (ASan). */
+static void digest_of_a_block_filling_the_buffer(void **state)
+{
+	static uint8_t mem[8192] __attribute__((aligned(4096)));
+	uint8_t *able = mem + 4096, *ed = mem + 4096 + 512, got[32], want[32], s[600];
+	struct pcsc_entry e = { .sbdf = 0x100, .da = 0, .verdict = PCSC_VALID };
+	struct pcsc_index i2 = { .e = &e, .n = 1, .cap = 1 };
+	struct blob_helpers_ram r2;
+	uint64_t b = (1ull << 38) - 1;
+	size_t n = 0, k;
+	unsigned int w;
+
+	(void)state;
+	blob_helpers_ram_init(&r2, 0, sizeof(mem));
+	for (w = 0; w < 5; w++) {
+		memset(able + 8 * w, 0xff, 8);
+		memset(ed + 8 * w, 0xff, 8);
+	}
+	memcpy(able + 40, &b, 8);
+	memcpy(ed + 40, &b, 8);
+	memset(ed + 48, 0xff, 8);	/* cached without cachable: 18-byte record */
+	for (k = 0; k < 4096; k++)
+		mem[k] = (uint8_t)(k * 7);
+	memcpy(r2.mem, mem, sizeof(mem));
+	/* By hand: sbdf, da, words 0-4 (flag 1), word 5 (38 bits), word 6. */
+	memset(s, 0, sizeof(s));
+	s[0] = 0x00, s[1] = 0x01;
+	n = 12;
+	for (w = 0; w < 7; w++) {
+		uint64_t a, d, bits;
+
+		memcpy(&a, able + 8 * w, 8);
+		memcpy(&d, ed + 8 * w, 8);
+		s[n++] = (uint8_t)w;
+		s[n++] = a == d;
+		for (k = 0; k < 8; k++)
+			s[n++] = (uint8_t)(a >> (8 * k));
+		if (a != d)
+			for (k = 0; k < 8; k++)
+				s[n++] = (uint8_t)(d >> (8 * k));
+		for (bits = d, k = 0; k < 64; k++)
+			if (bits >> k & 1)
+				s[n++] = mem[64 * w + k];
+	}
+	s[n++] = 0xff;
+	sha256(s, n, want);
+	assert_int_equal(handover_digest(&i2, &r2.pm, 4096, got), 0);
+	assert_memory_equal(got, want, 32);
+	blob_helpers_ram_free(&r2);
+}
+
 static void patch_removes_and_adds_properties(void **state)
 {
 	uint8_t *fdt = blob_helpers_at(&ram, lo.pcsc_fdt);
@@ -310,6 +363,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(patch_removes_and_adds_properties, setup, teardown),
 		cmocka_unit_test_setup_teardown(patch_without_room_keeps_removals, setup, teardown),
 		cmocka_unit_test_setup_teardown(patch_scratch_too_small, setup, teardown),
+		cmocka_unit_test(digest_of_a_block_filling_the_buffer),
 		cmocka_unit_test_setup_teardown(detach_nops_the_pcsc_child, setup, teardown),
 		cmocka_unit_test_setup_teardown(detach_renames_pcsc_in_a_root_libfdt_rejects, setup,
 						teardown),
