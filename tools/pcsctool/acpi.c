@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <pcsc/acpi.h>
 #include <pcsc/errno.h>
+#include <pcsc/parse.h>
 #include "pcsctool.h"
 
 #define ACPI_BLOB_SIZE	0x1000u
@@ -79,7 +80,7 @@ int cmd_acpi(int argc, char **argv)
 		if (!strcmp(a, "--out")) {
 			out = v;
 		} else if (!strcmp(a, "--at")) {
-			if (!parse_u64(v, &at) || (at & 0xfff)) {
+			if (!pcsc_parse_u64_str(v, &at) || (at & 0xfff)) {
 				die_msg("acpi: --at needs a page-aligned address");
 				return EXIT_USAGE;
 			}

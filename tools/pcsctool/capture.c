@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pcsc/parse.h>
 #include "pcsctool.h"
 
 int gen_parse_args(int argc, char **argv, struct gen_opts *o, const char **pos,
@@ -34,7 +35,7 @@ static bool read_hex_file(const char *dir, const char *name, uint16_t *v)
 	fclose(f);
 	buf[n] = 0;
 	buf[strcspn(buf, "\n")] = 0;
-	if (!parse_u64(buf, &x) || x > 0xffff)
+	if (!pcsc_parse_u64_str(buf, &x) || x > 0xffff)
 		return false;
 	*v = (uint16_t)x;
 	return true;

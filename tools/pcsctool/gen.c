@@ -12,6 +12,7 @@
 #include <pcsc/errno.h>
 #include <pcsc/kho.h>
 #include <pcsc/pcsc_fdt.h>
+#include <pcsc/parse.h>
 #include "pcsctool.h"
 
 enum fault_kind { F_STALE, F_GONE, F_DROP, F_DUP, F_BADNAME, F_BADDA, F_CORRUPT };
@@ -437,7 +438,7 @@ static int layout_opt(struct gen_opts *o, const char *opt, const char *val)
 {
 	uint64_t v;
 
-	if (!val || !parse_u64(val, &v)) {
+	if (!val || !pcsc_parse_u64_str(val, &v)) {
 		die_msg("%s needs a number", opt);
 		return EXIT_USAGE;
 	}

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pcsc/parse.h>
 #include "pcsctool.h"
 
 int cmd_pack(int argc, char **argv)
@@ -20,7 +21,7 @@ int cmd_pack(int argc, char **argv)
 		if (!strcmp(argv[i], "--out") && i + 1 < argc) {
 			out = argv[++i];
 		} else if (!strcmp(argv[i], "--base") && i + 1 < argc) {
-			if (!parse_u64(argv[++i], &base)) {
+			if (!pcsc_parse_u64_str(argv[++i], &base)) {
 				die_msg("pack: bad --base");
 				return EXIT_USAGE;
 			}

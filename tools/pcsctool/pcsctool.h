@@ -67,7 +67,6 @@ extern const char *prog;
 /* Print "pcsctool: <msg>" to stderr. */
 void die_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-bool parse_u64(const char *s, uint64_t *v);
 /* "[SSSS:]BB:DD.F" (hex). */
 bool parse_bdf(const char *s, pci_sbdf_t *sbdf);
 /* "START:SIZE" */

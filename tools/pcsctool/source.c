@@ -7,6 +7,7 @@
 #include <libfdt.h>
 #include <pcsc/errno.h>
 #include <pcsc/pcsc_fdt.h>
+#include <pcsc/parse.h>
 #include "pcsctool.h"
 
 int source_arg(struct source *s, int argc, char **argv, int *i)
@@ -17,7 +18,7 @@ int source_arg(struct source *s, int argc, char **argv, int *i)
 	if (!strcmp(a, "--image") && v) {
 		s->image = v;
 	} else if ((!strcmp(a, "--base") || !strcmp(a, "--kho-fdt") || !strcmp(a, "--S")) && v) {
-		if (!parse_u64(v, &x)) {
+		if (!pcsc_parse_u64_str(v, &x)) {
 			die_msg("%s needs a number", a);
 			return -EXIT_USAGE;
 		}
@@ -32,7 +33,7 @@ int source_arg(struct source *s, int argc, char **argv, int *i)
 			return -EXIT_USAGE;
 		}
 	} else if (!strcmp(a, "--kho-bitmap") && v) {
-		if (!parse_u64(v, &x) || (x != 512 && x != 4096)) {
+		if (!pcsc_parse_u64_str(v, &x) || (x != 512 && x != 4096)) {
 			die_msg("--kho-bitmap must be 512 or 4096");
 			return -EXIT_USAGE;
 		}

@@ -7,18 +7,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <pcsc/errno.h>
+#include <pcsc/parse.h>
 #include "pcsctool.h"
-
-bool parse_u64(const char *s, uint64_t *v)
-{
-	char *end;
-
-	if (!s || !*s || *s == '-')
-		return false;
-	errno = 0;
-	*v = strtoull(s, &end, 0);
-	return !errno && !*end;
-}
 
 bool parse_bdf(const char *s, pci_sbdf_t *sbdf)
 {
@@ -49,7 +39,7 @@ bool parse_range(const char *s, uint64_t *start, uint64_t *size)
 	if (!colon)
 		return false;
 	*colon = 0;
-	return parse_u64(buf, start) && parse_u64(colon + 1, size) && *size;
+	return pcsc_parse_u64_str(buf, start) && pcsc_parse_u64_str(colon + 1, size) && *size;
 }
 
 uint8_t *read_file(const char *path, size_t *len)
