@@ -18,6 +18,7 @@
  *  12  u32 KHO scratch array size in bytes (0 = no scratch array)
  */
 #define FUZZ_HDR		16
+#define FUZZ_MAX_PAGES		256	/* inputs up to 1 MiB (fuzz.mk's -max_len is 64 KiB) */
 #define FUZZ_OFF_KHO		0
 #define FUZZ_OFF_MODE		4
 #define FUZZ_OFF_FLAGS		5

@@ -48,6 +48,8 @@ struct ctx {
 	const char **rule;
 	char *why;
 	size_t whylen;
+	uint64_t map;		/* the map judge decoded, and its kind */
+	bool radix;
 };
 
 /* A zero-filled 4 GiB window: the KHO root is looked up in a copy of its
@@ -123,6 +125,21 @@ static void mark(struct ctx *c, uint64_t a, u128 e, uint8_t flag)
 		return;
 	for (i = (lo - c->in->base) / PG; i <= ((uint64_t)hi - 1 - c->in->base) / PG; i++)
 		c->pg[i] |= flag;
+}
+
+/* Flag the RAM pages [a, e) wholly covers (a preserved folio is the
+ * whole page or nothing: part of one is not a preserved page). */
+static void mark_whole(struct ctx *c, uint64_t a, u128 e, uint8_t flag)
+{
+	u128 lo = ((u128)a + PG - 1) & ~(u128)(PG - 1), hi = e & ~(u128)(PG - 1);
+	u128 i;
+
+	if (lo < c->in->base)
+		lo = c->in->base;
+	if (hi > c->end)
+		hi = c->end;
+	for (i = lo; i + PG <= hi; i += PG)
+		c->pg[(uint64_t)(i - c->in->base) / PG] |= flag;
 }
 
 /* Pages of [a, a+len) (inside RAM) with any of flags; all of flags when all. */
@@ -230,7 +247,7 @@ static void mark_bits(struct ctx *c, const uint8_t *bm, uint32_t nbits, uint64_t
 		if (bm[k / 8] & (1u << (k % 8))) {
 			uint64_t fs = start + (k << shift);
 
-			mark(c, fs, (u128)fs + ((u128)1 << shift), P_PRES);
+			mark_whole(c, fs, (u128)fs + ((u128)1 << shift), P_PRES);
 		}
 }
 
@@ -305,7 +322,7 @@ static int radix_leaf(struct ctx *c, const uint8_t *leaf, uint64_t key)
 		if (!i || shift > 63)
 			return bad(c, "map", "radix key 0x%x has no order a shift can express", i);
 		pa = (uint64_t)(i ^ (1u << h)) << shift;
-		mark(c, pa, (u128)pa + ((u128)1 << shift), P_PRES);
+		mark_whole(c, pa, (u128)pa + ((u128)1 << shift), P_PRES);
 	}
 	return 0;
 }
@@ -576,6 +593,8 @@ static int judge(struct ctx *c, bool *kept)
 		}
 	}
 
+	c->map = map;
+	c->radix = abi->radix;
 	if (abi->radix) {
 		o = decode_radix(c, map);
 	} else {
@@ -594,8 +613,8 @@ static int judge(struct ctx *c, bool *kept)
 	return check_pcsc_fdt(c, pf, abi->blob_size, blob);
 }
 
-enum oracle_outcome oracle_judge(const struct oracle_in *in, const char **rule, char *why,
-				 size_t whylen)
+enum oracle_outcome oracle_judge(const struct oracle_in *in, struct oracle_map *map,
+				 const char **rule, char *why, size_t whylen)
 {
 	struct ctx c;
 	bool kept = false;
@@ -615,6 +634,14 @@ enum oracle_outcome oracle_judge(const struct oracle_in *in, const char **rule, 
 	if (!c.pg || !shadow)
 		abort();
 	v = judge(&c, &kept);
+	if (!v && kept && map) {
+		size_t i;
+
+		map->phys = c.map;
+		map->radix = c.radix;
+		for (i = 0; i < c.npages; i++)
+			map->preserved[i] = (c.pg[i] & P_PRES) != 0;
+	}
 	free(c.pg);
 	return v ? ORACLE_VIOLATION : kept ? ORACLE_KEPT : ORACLE_UNREACHABLE;
 }

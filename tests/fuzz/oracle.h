@@ -19,6 +19,15 @@ struct oracle_in {
 	uint16_t S;			/* pcsc_data config-space size the session was given */
 };
 
+/* The map as the oracle decoded it, for differential checks of lib/'s own
+ * lookups; filled only when the verdict is ORACLE_KEPT. */
+struct oracle_map {
+	uint64_t phys;		/* preserved-memory-map */
+	int radix;		/* kho-v2+ radix tree (else kho-v1 chunk list) */
+	uint8_t *preserved;	/* caller's (size + 4095) / 4096 bytes: 1 where RAM page i
+				 * is wholly preserved, else 0 */
+};
+
 /* What a verdict rests on, for the fuzz log and the README's statistics. */
 enum oracle_outcome {
 	ORACLE_UNREACHABLE,	/* no pcsc child the next kernel's lookup finds */
@@ -30,11 +39,11 @@ enum oracle_outcome {
  * oracle_judge - the safety invariant of SPEC §3 over in->ram, read as the
  * next kernel reads it. The rules are in tests/fuzz/README.md ("The
  * oracle"). Returns the outcome; on ORACLE_VIOLATION rule names the broken
- * rule (a fixed string) and why (whylen bytes) says where.
+ * rule (a fixed string) and why (whylen bytes) says where. map may be NULL.
  * oracle_init must have been called once.
  */
-enum oracle_outcome oracle_judge(const struct oracle_in *in, const char **rule, char *why,
-				 size_t whylen);
+enum oracle_outcome oracle_judge(const struct oracle_in *in, struct oracle_map *map,
+				 const char **rule, char *why, size_t whylen);
 
 /* oracle_init - reserve the zero-filled window the KHO root is looked up in
  * (4 GiB + 2 pages of untouched anonymous memory). Returns 0, -1 on failure. */

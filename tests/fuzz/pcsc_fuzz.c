@@ -103,6 +103,27 @@ static void count(const struct pcsc_session_out *out, enum oracle_outcome o)
 	}
 }
 
+/*
+ * kho_radix_is_preserved (the O(depth) lookup tools and the bench use; the
+ * session reads the whole tree instead) must agree with the oracle's own
+ * decoding on every whole RAM page of a radix map the session accepted.
+ */
+static void radix_lookup_agrees(const struct physmem *pm, const struct oracle_map *om, size_t size)
+{
+	size_t i;
+
+	for (i = 0; i < size / 4096; i++) {
+		uint64_t page = FUZZ_BASE + (uint64_t)i * 4096;
+
+		if (kho_radix_is_preserved(pm, om->phys, page, 4096) != om->preserved[i]) {
+			fprintf(stderr, "pcsc_fuzz: kho_radix_is_preserved(0x%llx) says %d, the map "
+				"(root 0x%llx) decodes to %d\n", (unsigned long long)page,
+				!om->preserved[i], (unsigned long long)om->phys, om->preserved[i]);
+			abort();
+		}
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int ready;
@@ -112,6 +133,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct physmem pm;
 	struct pci_cfg cfg;
 	struct oracle_in oi;
+	struct oracle_map om;
+	uint8_t preserved[FUZZ_MAX_PAGES];
 	enum oracle_outcome o;
 	const char *rule;
 	char why[160];
@@ -133,7 +156,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			atexit(print_stats);
 		ready = 1;
 	}
-	if (size < FUZZ_HDR)
+	if (size < FUZZ_HDR || size > FUZZ_MAX_PAGES * 4096ul)
 		return 0;
 	/* An exact-size heap copy: ASan catches any read past the image. */
 	ram = malloc(size);
@@ -194,7 +217,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		oi.bitmap_forced = in.kho_bitmap;
 		oi.bitmap_used = out.kho_bitmap;
 		oi.S = in.S;
-		o = oracle_judge(&oi, &rule, why, sizeof(why));
+		om.preserved = preserved;
+		o = oracle_judge(&oi, &om, &rule, why, sizeof(why));
 		if (want_stats)
 			count(&out, o);
 		if (o == ORACLE_VIOLATION && !waived(rule)) {
@@ -202,6 +226,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				rule, why, out.status, out.msg);
 			abort();
 		}
+		if (o == ORACLE_KEPT && om.radix)
+			radix_lookup_agrees(&pm, &om, size);
 	}
 	free(ram);
 	ram = NULL;

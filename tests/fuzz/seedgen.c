@@ -228,7 +228,7 @@ static int self_check(const uint8_t *img, size_t n, const struct seed *sd, const
 	/* What a correct session reads a kho-v1 map with. */
 	oi.bitmap_used = oi.bitmap_forced ? oi.bitmap_forced : 512;
 	oi.S = sd->S;
-	o = oracle_judge(&oi, &rule, why, sizeof(why));
+	o = oracle_judge(&oi, NULL, &rule, why, sizeof(why));
 	if (sd->raw ? o == ORACLE_VIOLATION && !strcmp(rule, sd->raw) : o == ORACLE_KEPT)
 		return 0;
 	fprintf(stderr, "seedgen: oracle on %s: expected %s, got %s %s\n", path,
