@@ -171,6 +171,7 @@ int kho_open(const struct physmem *pm, uint64_t fdt_phys, uint64_t max_size, str
 	ki->pcsc_node = fdt_subnode_offset(ki->fdt, 0, PCSC_KHO_NAME);
 	if (ki->pcsc_node < 0)
 		ki->pcsc_node = -1;
+	ki->has_luo = fdt_subnode_offset(ki->fdt, 0, KHO_LUO_NODE) >= 0;
 	compat = fdt_getprop(ki->fdt, 0, "compatible", &len);
 	if (kho_abi_match(compat, compat ? len : 0, &ki->abi)) {
 		if (compat && len > 0) {
@@ -198,6 +199,13 @@ int kho_open(const struct physmem *pm, uint64_t fdt_phys, uint64_t max_size, str
 		err = get_u64(ki->fdt, ki->pcsc_node, KHO_PROP_BLOB_SIZE, &ki->pcsc_blob_size,
 			      ki->msg, "KHO pcsc node");
 	return err;
+}
+
+uint32_t kho_v1_bitmap(const struct kho_info *ki, uint32_t forced)
+{
+	if (forced)
+		return forced;
+	return ki && ki->has_luo ? KHO_BITMAP_4096 : 0;
 }
 
 int kho_map_read(const struct physmem *pm, const struct kho_abi *abi, uint64_t map_phys,

@@ -148,8 +148,8 @@ static enum pcsc_session_state locate_kho(struct pcsc_session *s)
 	meta = carve(&s->arena, (size_t)nr * sizeof(*meta));
 	if (!ranges || !meta)
 		return reject(s, -PCSC_ENOSPC, "arena too small for the KHO map");
-	err = kho_map_read(in->pm, s->ki.abi, s->ki.map_phys, in->kho_bitmap, ranges, nr, meta, nr,
-			   &s->kmap);
+	err = kho_map_read(in->pm, s->ki.abi, s->ki.map_phys, kho_v1_bitmap(&s->ki, in->kho_bitmap),
+			   ranges, nr, meta, nr, &s->kmap);
 	if (err)
 		return reject(s, err, s->kmap.msg);
 	s->out->kho_bitmap = s->kmap.bitmap_bytes;

@@ -20,6 +20,7 @@
 #define KHO_CHUNK_MAX_ELMS	((KHO_CHUNK_SIZE - KHO_CHUNK_HDR_SIZE) / KHO_CHUNK_ENTRY_SIZE)	/* 255 */
 #define KHO_BITMAP_512		512u	/* 6.16, 6.17: PRESERVE_BITS = 512 * 8 */
 #define KHO_BITMAP_4096		4096u	/* 6.18 - 7.0: PRESERVE_BITS = PAGE_SIZE * 8 */
+#define KHO_LUO_NODE		"LUO"	/* Live Update Orchestrator subtree, 6.19 on */
 /* kho-v2+ radix tree (7.1 on): every node one page; key = 1 << (52 - order)
  * | pa >> (12 + order); level L (5..1) indexes key bits [(L-1)*9 + 15, +9),
  * the level-0 leaf is a 32768-bit bitmap of key bits [0, 15). */
@@ -96,6 +97,8 @@ struct kho_info {
 	int npcsc;		/* children named "pcsc" or "pcsc@..." */
 	uint64_t pcsc_fdt_phys;	/* its abi->subtree_prop, 0 when absent */
 	uint64_t pcsc_blob_size;	/* its "blob-size" (abi->blob_size), else 0 */
+	bool has_luo;		/* a "LUO" child: Linux 6.19+, so kho-v1 bitmaps
+				 * are PAGE_SIZE (docs/abi.md 1d) */
 	char msg[KHO_MSG_MAX];	/* why kho_open failed, "" on success */
 };
 
@@ -138,6 +141,15 @@ struct kho_map {
 	uint32_t bitmaps;	/* bitmaps read (kho-v1 entries, radix leaves) */
 	char msg[KHO_MSG_MAX];
 };
+
+/*
+ * kho_v1_bitmap - the kho-v1 bitmap size to read: forced (512 or 4096, the
+ * pcsc.kho_bitmap= option) when given; else 4096 when the root proves its
+ * kernel writes PAGE_SIZE bitmaps (a LUO subtree: 6.19 on); else 0 (read
+ * 512, the only size a map itself can be proven to have). A size from the
+ * LUO proof is read as forced: a map that proves 512 is then refused.
+ */
+uint32_t kho_v1_bitmap(const struct kho_info *ki, uint32_t forced);
 
 /*
  * kho_map_read - read the preserved-memory map at map_phys (0 = empty) in

@@ -411,6 +411,28 @@ static void map_forced_4096_on_a_512_map_fails(void **state)
 	assert_int_equal(kho_map_read(&ram.pm, NULL, first, 0, rr, 64, mm, 64, &m), -PCSC_EALIGN);
 }
 
+/* A LUO subtree proves Linux 6.19+, whose kho-v1 bitmaps are PAGE_SIZE;
+ * the option still wins; without either, 0 (read 512). */
+static void luo_subtree_proves_4096(void **state)
+{
+	struct kho_info ki;
+	int node;
+
+	(void)state;
+	assert_int_equal(kho_open(&ram.pm, lo.kho_fdt, 0, &ki), 0);
+	assert_false(ki.has_luo);
+	assert_int_equal(kho_v1_bitmap(&ki, 0), 0);
+	assert_int_equal(fdt_open_into(kfdt(), kfdt(), 4096), 0);
+	node = fdt_add_subnode(kfdt(), 0, "LUO");
+	assert_true(node > 0);
+	assert_int_equal(fdt_setprop_u64(kfdt(), node, "fdt", 0x1000), 0);
+	assert_int_equal(kho_open(&ram.pm, lo.kho_fdt, 0, &ki), 0);
+	assert_true(ki.has_luo);
+	assert_int_equal(kho_v1_bitmap(&ki, 0), 4096);
+	assert_int_equal(kho_v1_bitmap(&ki, 512), 512);
+	assert_int_equal(kho_v1_bitmap(NULL, 0), 0);
+}
+
 static void abi_table_matches_stringlists(void **state)
 {
 	const struct kho_abi *abi;
@@ -664,6 +686,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(map_full_arena_is_compacted, setup, teardown),
 		cmocka_unit_test_setup_teardown(map_v1_4096_read_as_512_only_loses, setup, teardown),
 		cmocka_unit_test_setup_teardown(map_forced_4096_on_a_512_map_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(luo_subtree_proves_4096, setup, teardown),
 		cmocka_unit_test(abi_table_matches_stringlists),
 		cmocka_unit_test_setup_teardown(open_v4_reads_preserved_data_and_blob_size, setup,
 						teardown),

@@ -319,6 +319,34 @@ static void every_kho_abi_verifies(void **state)
 	}
 }
 
+/* A LUO subtree next to pcsc says 6.19+: a PAGE_SIZE-bitmap map verifies
+ * without pcsc.kho_bitmap, and a 512-byte map is refused, not misread. */
+static void luo_subtree_reads_kho_v1_as_4096(void **state)
+{
+	int node, v;
+
+	(void)state;
+	for (v = 0; v < 2; v++) {
+		build_abi = &kho_abis[0];
+		build_bitmap = v ? 512 : 4096;
+		build(4096);
+		assert_int_equal(fdt_open_into(kho_fdt(), kho_fdt(), 4096), 0);
+		node = fdt_add_subnode(kho_fdt(), 0, "LUO");
+		assert_true(node > 0);
+		assert_int_equal(fdt_setprop_u64(kho_fdt(), node, "fdt", 0), 0);
+		assert_int_equal(pcsc_session_run(&in, &out), 0);
+		if (!v) {
+			assert_int_equal(out.status, 0);
+			assert_int_equal(out.kho_bitmap, 4096);
+			assert_int_equal(out.counts.v[PCSC_VALID], 5);
+		} else {
+			assert_int_equal(out.status, -PCSC_EINVAL);
+			assert_true(out.detached);
+		}
+		teardown(NULL);
+	}
+}
+
 /* kho-v3+: blob-size bounds the blob on the way in and is rewritten to
  * the size handed over on the way out. */
 static void blob_size_is_checked_and_kept_true(void **state)
@@ -733,6 +761,7 @@ int main(void)
 		cmocka_unit_test_teardown(bad_kho_root_is_reported_not_detached, teardown),
 		cmocka_unit_test_teardown(pcsc_fdt_over_owned_memory_is_never_written, teardown),
 		cmocka_unit_test_teardown(every_kho_abi_verifies, teardown),
+		cmocka_unit_test_teardown(luo_subtree_reads_kho_v1_as_4096, teardown),
 		cmocka_unit_test_teardown(blob_size_is_checked_and_kept_true, teardown),
 		cmocka_unit_test_teardown(unknown_kho_compatible_detaches, teardown),
 		cmocka_unit_test_teardown(forced_bitmap_size_the_map_refutes_detaches, teardown),
