@@ -1,9 +1,9 @@
-# tests/fuzz/fuzz.mk - libFuzzer harness over KHO + pcsc parsing, verify and hand-over, judged by
+# tests/fuzz/fuzz.mk - libFuzzer harness over KHO + pcsc parsing, verify and handover, judged by
 # an independent oracle after every input.
 #   make -f tests/fuzz/fuzz.mk O=build FUZZ_SECONDS=60 run
 # Builds lib/ with clang (ASan + UBSan + coverage), the oracle with ASan + UBSan only (its branches
 # are no goal for the fuzzer), seeds the corpus with cache_gen output (tests/fuzz/seedgen.c), then
-# fuzzes for FUZZ_SECONDS. Exit status != 0 on a crash or an unsafe hand-over.
+# fuzzes for FUZZ_SECONDS. Exit status != 0 on a crash or an unsafe handover.
 O ?= build
 FUZZ_SECONDS ?= 60
 FZ := $(O)/fuzz

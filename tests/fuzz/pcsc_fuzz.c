@@ -1,6 +1,6 @@
 /* pcsc_fuzz.c - libFuzzer harness: the input is a RAM image holding a KHO root FDT, its map,
  * a scratch array, a pcsc FDT and pcsc_data blocks; pcsc_session_run parses, verifies, patches
- * and reports it, then oracle.c judges what the next kernel would adopt. Any unsafe hand-over,
+ * and reports it, then oracle.c judges what the next kernel would adopt. Any unsafe handover,
  * read outside the image (ASan) or undefined behaviour aborts: a finding. */
 #include <stddef.h>
 #include <stdint.h>
@@ -222,7 +222,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (want_stats)
 			count(&out, o);
 		if (o == ORACLE_VIOLATION && !waived(rule)) {
-			fprintf(stderr, "pcsc_fuzz: UNSAFE HAND-OVER [%s] %s (session: status %d \"%s\")\n",
+			fprintf(stderr, "pcsc_fuzz: UNSAFE HANDOVER [%s] %s (session: status %d \"%s\")\n",
 				rule, why, out.status, out.msg);
 			abort();
 		}

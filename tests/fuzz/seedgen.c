@@ -1,4 +1,4 @@
-/* seedgen.c - writes fuzz seeds with cache_gen: hand-overs in every KHO layout (v1-512, v1-4096,
+/* seedgen.c - writes fuzz seeds with cache_gen: handovers in every KHO layout (v1-512, v1-4096,
  * v2, v3, v4) with a scratch array, every mode, and damaged ones; checks the oracle on each.
  * Host tool only. */
 #include <stdint.h>
@@ -241,7 +241,7 @@ int main(int argc, char **argv)
 {
 	static uint8_t img[IMG_BUF];
 	static const struct seed seeds[] = {
-		/* clean hand-overs: every layout, both S, every mode */
+		/* clean handovers: every layout, both S, every mode */
 		{ "v1-512", 256, 0, 0, 4, F_NONE, 0, NULL },
 		{ "v1-512", 4096, 1, 1, 3, F_NONE, 0, NULL },
 		{ "v1-4096", 256, 0, 2, 4, F_NONE, 0, NULL },
