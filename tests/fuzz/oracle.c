@@ -251,8 +251,7 @@ static void mark_bits(struct ctx *c, const uint8_t *bm, uint32_t nbits, uint64_t
 		}
 }
 
-static int decode_chunks(struct ctx *c, uint64_t chunk, uint32_t bmbytes,
-					 bool forced4096)
+static int decode_chunks(struct ctx *c, uint64_t chunk, uint32_t bmbytes, bool forced4096)
 {
 	while (chunk) {
 		const uint8_t *ch;
@@ -281,7 +280,8 @@ static int decode_chunks(struct ctx *c, uint64_t chunk, uint32_t bmbytes,
 			mark(c, bm, (u128)bm + bmbytes, P_META);
 			/* A 4096-byte kernel page-allocates each bitmap and starts
 			 * it on a 32768-folio boundary: anything else is a map a
-			 * 512-byte kernel wrote, whatever the operator said. */
+			 * 512-byte kernel wrote, whatever the operator or a LUO
+			 * child said. */
 			if (forced4096 && ((bm & (PG - 1)) || (u128)start % span))
 				return bad(c, "map", "forced 4096 but entry 0x%llx/0x%llx proves 512",
 					   (unsigned long long)start, (unsigned long long)bm);
@@ -598,15 +598,19 @@ static int judge(struct ctx *c, bool *kept)
 	if (abi->radix) {
 		o = decode_radix(c, map);
 	} else {
-		uint32_t want = in->bitmap_forced ? in->bitmap_forced : 512;
+		/* The size a correct session reads: the operator's, else 4096
+		 * when a LUO child proves Linux 6.19+ (docs/abi.md), else 512. */
+		uint32_t want = in->bitmap_forced;
 
+		if (!want)
+			want = fdt_subnode_offset(root, 0, "LUO") >= 0 ? 4096 : 512;
 		if (want != 512 && want != 4096)
 			return bad(c, "bitmap-size", "kho_bitmap %u is no size, yet the cache was kept",
 				   want);
 		if (in->bitmap_used != want)
 			return bad(c, "bitmap-size", "kho-v1 read with %u-byte bitmaps, %u expected",
 				   in->bitmap_used, want);
-		o = decode_chunks(c, map, want, want == 4096 && in->bitmap_forced);
+		o = decode_chunks(c, map, want, want == 4096);
 	}
 	if (o)
 		return o;

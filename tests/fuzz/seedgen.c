@@ -42,6 +42,7 @@ enum fault {
 	F_ROOT_V16,		/* not a fault: the KHO root as a version 16 FDT (libfdt reads it) */
 	F_RADIX_KEY0,		/* the radix path moved to table index 0 at every level: key 0 */
 	F_RADIX_ORDER,		/* the root slot moved to index 0: a key of order 34 */
+	F_LUO,			/* not a fault: a "LUO" child in the KHO root (Linux 6.19+: 4096) */
 };
 
 struct seed {
@@ -173,6 +174,12 @@ static size_t make(uint8_t *img, const struct seed *sd)
 	    cache_gen_kho_fdt(img + (kfdt - FUZZ_BASE), PAGE, abi, sd->fault == F_COMPAT ? "kho-v9" : NULL,
 			      first, pfdt, blob))
 		exit(1);
+	if (sd->fault == F_LUO) {
+		uint8_t *h = img + (kfdt - FUZZ_BASE);
+
+		if (fdt_open_into(h, h, PAGE) || fdt_add_subnode(h, 0, "LUO") < 0 || fdt_pack(h))
+			exit(1);
+	}
 	if (sd->fault == F_ROOT_V16) {
 		uint8_t *h = img + (kfdt - FUZZ_BASE);
 
@@ -226,7 +233,7 @@ static int self_check(const uint8_t *img, size_t n, const struct seed *sd, const
 	oi.scratch = FUZZ_BASE + v;
 	oi.bitmap_forced = fuzz_bitmaps[FUZZ_FLAG_BITMAP(img[FUZZ_OFF_FLAGS])];
 	/* What a correct session reads a kho-v1 map with. */
-	oi.bitmap_used = oi.bitmap_forced ? oi.bitmap_forced : 512;
+	oi.bitmap_used = oi.bitmap_forced ? oi.bitmap_forced : sd->fault == F_LUO ? 4096 : 512;
 	oi.S = sd->S;
 	o = oracle_judge(&oi, NULL, &rule, why, sizeof(why));
 	if (sd->raw ? o == ORACLE_VIOLATION && !strcmp(rule, sd->raw) : o == ORACLE_KEPT)
@@ -254,6 +261,7 @@ int main(int argc, char **argv)
 		{ "v1-4096", 256, 0, 1, 4, F_MAP_BITMAP, 0, NULL },	/* 512 map, forced 512 */
 		{ "v1-512", 256, 0, 0, 4, F_ROOT_V16, 0, NULL },
 		{ "v3", 256, 1, 0, 4, F_ROOT_V16, 1, NULL },
+		{ "v1-4096", 256, 1, 0, 4, F_LUO, 0, NULL },		/* unforced, read as 4096 */
 		/* damaged: the session must drop the entry or detach the cache */
 		{ "v1-512", 256, 0, 2, 4, F_NONE, 0, "map" },		/* forced 4096 on a 512 map */
 		{ "v1-512", 256, 0, 3, 4, F_NONE, 0, "bitmap-size" },	/* invalid forced size */
@@ -270,6 +278,7 @@ int main(int argc, char **argv)
 		{ "v1-4096", 4096, 0, 2, 3, F_DA_OUTSIDE, 0, "entry-ram" },
 		{ "v4", 256, 0, 0, 4, F_RADIX_KEY0, 1, "map" },
 		{ "v2", 256, 0, 0, 4, F_RADIX_ORDER, 1, "pcsc-fdt-preserved" },
+		{ "v1-512", 256, 0, 0, 4, F_LUO, 0, "map" },		/* LUO proves 4096: the map 512 */
 	};
 	unsigned int line, i;
 	int bad = 0;
