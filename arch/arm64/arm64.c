@@ -20,9 +20,6 @@
 /* Polls per byte before giving up: a stuck UART must not hang the jump. */
 #define UART_SPIN_MAX		100000
 #define PSCI_0_2_FN_SYSTEM_OFF	0x84000008u
-/* booting.rst caps the DTB at 2 MiB, but QEMU hands a -dtb blob on padded
- * past that (a 1 MiB dumpdtb grows to ~2.1 MiB): accept up to 16 MiB. */
-#define DTB_MAX_SIZE		(16u << 20)
 
 unsigned int arm64_el;
 const void *arm64_dtb;
@@ -217,7 +214,6 @@ static void uart_layout(const void *fdt, int node)
 
 void arm64_main(const void *dtb, unsigned int el)
 {
-	struct phys_ranges ram;
 	int rc;
 
 	arm64_el = el;
@@ -243,12 +239,11 @@ void arm64_main(const void *dtb, unsigned int el)
 		pcsc_log("pcsc: dtb unusable: %s", pcsc_strerror(rc));
 		arch_poweroff(2);
 	}
-	memset(&ram, 0, sizeof(ram));
-	rc = arm64_ram_from_dt(dtb, &ram, NULL);
-	if (rc)
-		pcsc_log("pcsc: /memory: %s (RAM outside the image stays uncached)",
-			 pcsc_strerror(rc));
-	arm64_mmu_map_ram(&ram);
+	/* The map the flow runs on, from what the DTB says: switched to
+	 * before anything but the DTB (and a UEFI memory map) was read. */
+	arm64_mem_discover(dtb, &arm64_mem);
+	arm64_mmu_final(dtb, fdt_totalsize(dtb),
+			console.kind == DT_CONSOLE_NONE ? 0 : console.base, &arm64_mem);
 	platform.arch = (void *)(uintptr_t)dtb;
 	stub_main(&platform);
 }

@@ -1,5 +1,6 @@
 /* arch/arm64/head.S - arm64 Image header and entry: relocate, BSS, stack, FP,
- * identity map with the MMU on, vectors, then C. Never assumes a load address. */
+ * vectors, the boot map with the MMU on, then C; the switch to the final map
+ * and the MMU-off jump. Never assumes a load address. */
 
 /*
  * Boot protocol (Linux Documentation/arch/arm64/booting.rst): entered at EL2
@@ -11,12 +12,9 @@
 
 #define R_AARCH64_RELATIVE	1027
 
-/* MAIR attribute indices: 0 Device-nGnRnE, 1 Device-nGnRE, 2 Normal WB. */
+/* MAIR attribute indices (arch/arm64/mmu.c encodes its descriptors with
+ * them): 0 Device-nGnRnE, 1 Device-nGnRE, 2 Normal write-back RW-allocate. */
 #define MAIR_VALUE		0xff0400
-#define BLK_DEVICE		(0x405)		/* block, AttrIndx 1, AF */
-#define BLK_NORMAL		(0x709)		/* block, AttrIndx 2, inner shareable, AF */
-#define XN_EL2			(1 << 54)	/* EL2 regime: XN */
-#define XN_EL1			(3 << 53)	/* EL1 regime: UXN | PXN */
 /* T0SZ 16 (48-bit VA), inner/outer WB WA walks, inner shareable, 4K granule. */
 #define TCR_COMMON		(16 | (1 << 8) | (1 << 10) | (3 << 12))
 #define TCR_EL1_EPD1		(1 << 23)	/* no TTBR1 walks */
@@ -27,8 +25,6 @@
 #define SCTLR_C			(1 << 2)
 #define SCTLR_I			(1 << 12)
 #define SCTLR_WXN		(1 << 19)
-/* How much the 1 GiB block map covers: 4 level-1 tables = 2 TiB. */
-#define PGT_L1_TABLES		4
 
 	.section .head.text, "ax"
 	.globl	_head
@@ -135,7 +131,11 @@ primary_entry:
 7:	msr	vbar_el1, x1
 8:	isb
 
+	/* The boot map (arch/arm64/mmu.c, run with the MMU off: all of it
+	 * is built -mstrict-align and stores nothing but aligned words). */
 	mov	x0, x19
+	mov	x1, x20
+	bl	arm64_mmu_early
 	mov	x1, x20
 	bl	mmu_on_identity
 
@@ -166,53 +166,13 @@ dcache_inval_range:
 	ret
 
 /*
- * mmu_on_identity(x0 dtb, x1 el) - identity map of the low 2 TiB in 1 GiB
- * blocks, Device-nGnRE and execute-never everywhere except the blocks
- * holding this image and the DTB, which are Normal write-back so libfdt and
- * newlib may make unaligned accesses. arm64_mmu_map_ram() later turns every
- * RAM block from /memory Normal. Then MMU, D- and I-cache on.
+ * mmu_on_identity(x0 ttbr, x1 el) - translation on at our EL with the boot
+ * map arm64_mmu_early built: MAIR, TCR (48-bit VA, 4 KiB granule, walks
+ * inner shareable write-back), TTBR0, then MMU, D- and I-cache on.
+ * SCTLR.WXN on: no page of that map is both writable and executable.
  */
 mmu_on_identity:
-	adrp	x2, __pgt_l0
-	add	x2, x2, :lo12:__pgt_l0
-	add	x3, x2, #4096		/* first level-1 table */
-	mov	x4, #0
-1:	add	x5, x3, x4, lsl #12
-	orr	x5, x5, #3		/* table descriptor */
-	str	x5, [x2, x4, lsl #3]
-	add	x4, x4, #1
-	cmp	x4, #PGT_L1_TABLES
-	b.lo	1b
-
-	/* Execute-never for Device blocks: the EL2 regime has one XN bit
-	 * (54); EL1 and the VHE EL2&0 regime (HCR_EL2.E2H) use UXN|PXN. */
-	ldr	x6, =(BLK_DEVICE | XN_EL1)
-	cmp	x1, #2
-	b.ne	2f
-	mrs	x9, hcr_el2
-	tbnz	x9, #HCR_E2H_BIT, 2f
-	ldr	x6, =(BLK_DEVICE | XN_EL2)
-2:	mov	x4, #0
-3:	lsl	x5, x4, #30
-	orr	x5, x5, x6
-	str	x5, [x3, x4, lsl #3]
-	add	x4, x4, #1
-	cmp	x4, #(PGT_L1_TABLES * 512)
-	b.lo	3b
-
-	ldr	x6, =BLK_NORMAL
-	adrp	x4, _head
-	lsr	x4, x4, #30
-	lsl	x5, x4, #30
-	orr	x5, x5, x6
-	str	x5, [x3, x4, lsl #3]
-	lsr	x4, x0, #30
-	cmp	x4, #(PGT_L1_TABLES * 512)
-	b.hs	4f			/* DTB beyond the map: C will say so */
-	lsl	x5, x4, #30
-	orr	x5, x5, x6
-	str	x5, [x3, x4, lsl #3]
-4:	dsb	sy
+	dsb	sy			/* table stores (MMU off: Device) complete */
 
 	/* Physical address size from ID_AA64MMFR0_EL1.PARange, capped at 48
 	 * bits (52 would need TCR.DS with 4K pages). */
@@ -230,7 +190,7 @@ mmu_on_identity:
 	ldr	x8, =(TCR_COMMON | TCR_EL1_EPD1)
 	orr	x8, x8, x7, lsl #32	/* IPS */
 	msr	tcr_el1, x8
-	msr	ttbr0_el1, x2
+	msr	ttbr0_el1, x0
 	isb
 	tlbi	vmalle1
 	dsb	nsh
@@ -240,7 +200,7 @@ mmu_on_identity:
 	orr	x8, x8, #SCTLR_C
 	orr	x8, x8, #SCTLR_I
 	bic	x8, x8, #SCTLR_A	/* unaligned Normal accesses allowed */
-	bic	x8, x8, #SCTLR_WXN	/* our image is one RWX block: WXN would fault it */
+	orr	x8, x8, #SCTLR_WXN	/* writable => execute-never */
 	msr	sctlr_el1, x8
 	isb
 	ret
@@ -256,7 +216,7 @@ mmu_on_identity:
 11:	ldr	x8, =(TCR_COMMON | TCR_EL2_RES1)
 	orr	x8, x8, x7, lsl #16	/* PS */
 12:	msr	tcr_el2, x8
-	msr	ttbr0_el2, x2
+	msr	ttbr0_el2, x0
 	isb
 	tlbi	alle2
 	dsb	nsh
@@ -266,11 +226,55 @@ mmu_on_identity:
 	orr	x8, x8, #SCTLR_C
 	orr	x8, x8, #SCTLR_I
 	bic	x8, x8, #SCTLR_A
-	bic	x8, x8, #SCTLR_WXN
+	orr	x8, x8, #SCTLR_WXN
 	msr	sctlr_el2, x8
 	isb
 	ret
 	.ltorg
+
+/*
+ * arm64_mmu_switch(x0 ttbr, x1 el) - from the boot map to the final map.
+ * Changing a live map entry by entry would need break-before-make on every
+ * block that changes type (and the code runs from some of them); instead
+ * translation goes off for a few instructions: both maps are identity maps
+ * of this code, so fetching continues at the same physical addresses. No
+ * load or store between MMU off and on (data accesses would be Device and
+ * bypass what the D-cache holds); the walker reads the new tables through
+ * the cache (TCR: inner shareable write-back walks), so the dsb that orders
+ * the table stores is all they need. The TLB is emptied while translation
+ * is off: no entry of the boot map survives into the final one.
+ */
+	.globl	arm64_mmu_switch
+arm64_mmu_switch:
+	dsb	ish			/* every table store visible to the walker */
+	cmp	x1, #2
+	b.eq	1f
+	mrs	x2, sctlr_el1
+	bic	x3, x2, #SCTLR_M
+	msr	sctlr_el1, x3
+	isb
+	msr	ttbr0_el1, x0
+	isb
+	tlbi	vmalle1
+	dsb	nsh
+	isb
+	orr	x2, x2, #SCTLR_WXN
+	msr	sctlr_el1, x2
+	isb
+	ret
+1:	mrs	x2, sctlr_el2
+	bic	x3, x2, #SCTLR_M
+	msr	sctlr_el2, x3
+	isb
+	msr	ttbr0_el2, x0
+	isb
+	tlbi	alle2			/* EL2, or EL2&0 with HCR_EL2.E2H */
+	dsb	nsh
+	isb
+	orr	x2, x2, #SCTLR_WXN
+	msr	sctlr_el2, x2
+	isb
+	ret
 
 /*
  * arm64_jump_next(x0 entry, x1 dtb, x2 el) - MMU and D-cache off at our EL

@@ -153,6 +153,39 @@ int arm64_ram_from_dt(const void *fdt, struct phys_ranges *ram, struct dt_scan_s
 			       EFI_MMAP_USABLE | EFI_MMAP_FIRMWARE, true, ram, NULL);
 }
 
+struct arm64_mem arm64_mem;
+
+void arm64_mem_discover(const void *fdt, struct arm64_mem *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->ram_rc = arm64_ram_from_dt(fdt, &m->ram, &m->ram_st);
+	m->nomap_rc = dt_mem_nomap(fdt, &m->nomap, NULL);
+}
+
+/* Every ECAM window Device-nGnRE in the live map before the walk reads
+ * it; a window the table pool cannot take is dropped, never read. */
+static void ecam_map(struct ecam *e)
+{
+	unsigned int i = 0, j, n;
+	int rc;
+
+	for (n = 0; n < ECAM_MAX_WINDOWS && i < e->n; n++) {
+		const struct ecam_window *w = &e->win[i];
+
+		rc = arm64_mmu_map_device(w->base, ecam_window_size(w));
+		if (!rc) {
+			i++;
+			continue;
+		}
+		pcsc_log_at(PCSC_LOG_PROBLEM, "pcsc: ecam %04x:%02x-%02x at 0x%llx not mapped: %s: "
+			    "not walked", w->seg, w->bus_start, w->bus_end,
+			    (unsigned long long)w->base, pcsc_strerror(rc));
+		for (j = i + 1; j < e->n; j++)
+			e->win[j - 1] = e->win[j];
+		e->n--;
+	}
+}
+
 /* No pci-host-ecam-generic node: ACPI arm64, ECAM from MCFG found through
  * the EFI system table /chosen names (the same lib/ code as x86). */
 static void ecam_from_acpi(struct stub_platform *p, const struct dt_chosen *ch)
@@ -191,9 +224,12 @@ void arch_platform_discover(struct stub_platform *p)
 	p->kho_fdt = p->kho_fdt_size = p->kho_scratch = p->kho_scratch_size = 0;
 	p->has_next = false;
 
-	memset(&st, 0, sizeof(st));
-	rc = arm64_ram_from_dt(fdt, &p->mem.ram, &st);
-	scan_report("memory", rc, &st);
+	/* RAM as arm64_main found it, less what its map left out (no-map,
+	 * memreserve, what the table pool could not reach): physmem refuses
+	 * everything else, so no entry or KHO block is read through a hole. */
+	scan_report("memory", arm64_mem.ram_rc, &arm64_mem.ram_st);
+	arm64_mmu_report(&arm64_mem);
+	p->mem.ram = arm64_mem.mapped;
 
 	memset(&st, 0, sizeof(st));
 	rc = dt_ecam_scan(fdt, &p->ecam, &st);
@@ -223,6 +259,7 @@ void arch_platform_discover(struct stub_platform *p)
 	rc = dt_chosen_parse(fdt, &ch);
 	if (!p->ecam.n)
 		ecam_from_acpi(p, &ch);
+	ecam_map(&p->ecam);
 	if (rc && rc != -PCSC_ENOTFOUND)
 		pcsc_log("pcsc: dt chosen: %s", pcsc_strerror(rc));
 	if (!rc && ch.err)
