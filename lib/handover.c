@@ -216,44 +216,78 @@ static uint32_t be32_at(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* A root libfdt rejected: walk its tokens ourselves, every step at least 4
- * bytes forward inside [off_dt_struct, +size_dt_struct) and the mapped
- * blob, and rename each depth-1 pcsc node. */
+/* The last component of a node name: FDT versions before 16 name nodes by
+ * full path ("/pcsc"), as libfdt's fdt_get_name strips it. */
+static const char *name_component(const char *name, size_t *len)
+{
+	const char *c = name;
+	size_t i;
+
+	for (i = 0; i < *len; i++)
+		if (name[i] == '/')
+			c = name + i + 1;
+	*len -= (size_t)(c - name);
+	return c;
+}
+
+/*
+ * A root libfdt rejected: walk its tokens ourselves the way libfdt's
+ * fdt_next_tag does (version 17 bounds the structure block by
+ * size_dt_struct, older ones by the blob; before 16, property values of 8
+ * bytes or more are 8-aligned and names are paths), every step at least 4
+ * bytes forward, every length compared as a difference so nothing wraps,
+ * and rename each depth-1 pcsc node in place.
+ */
 static int detach_scan(uint8_t *fdt, uint32_t size)
 {
-	uint32_t off = be32_at(fdt + 8), end = off + be32_at(fdt + 36), depth = 0;
+	uint32_t base = be32_at(fdt + 8), version = be32_at(fdt + 20), end = size, off, depth = 0;
 	int renamed = 0;
 
-	if (end < off || end > size)
-		end = size;
-	while (off + 4 <= end) {
-		uint32_t tag = be32_at(fdt + off), len;
-		size_t nl;
+	if (size < 40 || base >= size)
+		return 0;
+	if (version >= 17 && be32_at(fdt + 36) <= size - base)
+		end = base + be32_at(fdt + 36);
+	for (off = base; end - off >= 4;) {
+		uint32_t tag = be32_at(fdt + off), len, adv;
+		const char *c;
+		size_t nl, cl;
 
 		off += 4;
 		switch (tag) {
 		case FDT_BEGIN_NODE:
 			nl = strnlen((const char *)fdt + off, end - off);
-			if (off + nl >= end)
+			if (nl >= end - off)
 				return renamed;		/* name runs off the block */
-			if (depth == 1 && is_pcsc_name((const char *)fdt + off, nl)) {
-				fdt[off + 3] = '-';	/* "pcsc" -> "pcs-" */
+			cl = nl;
+			c = name_component((const char *)fdt + off, &cl);
+			if (depth == 1 && is_pcsc_name(c, cl)) {
+				fdt[(const uint8_t *)c - fdt + 3] = '-';	/* "pcsc" -> "pcs-" */
 				renamed++;
 			}
 			depth++;
-			off += ((uint32_t)nl + 1 + 3) & ~3u;
+			adv = ((uint32_t)nl + 4) & ~3u;
+			if (adv > end - off)
+				return renamed;
+			off += adv;
 			break;
 		case FDT_END_NODE:
 			if (!depth || !--depth)
 				return renamed;
 			break;
 		case FDT_PROP:
-			if (off + 8 > end)
+			if (end - off < 8)
 				return renamed;
 			len = be32_at(fdt + off);
-			if (len > end - off - 8)
+			off += 8;
+			if (version < 16 && len >= 8 && ((off - base) & 7)) {
+				if (end - off < 4)
+					return renamed;
+				off += 4;
+			}
+			adv = len > end - off ? UINT32_MAX : (len + 3) & ~3u;
+			if (adv > end - off)
 				return renamed;
-			off += 8 + ((len + 3) & ~3u);
+			off += adv;
 			break;
 		case FDT_NOP:
 			break;
@@ -272,6 +306,14 @@ int handover_detach(const struct kho_info *ki, const struct physmem *pm)
 		return -PCSC_EINVAL;
 	if (!ki->checked) {
 		n = detach_scan(ki->fdt, ki->fdt_size);
+		/* A root that goes on past what could be mapped (over 1 MiB, or
+		 * out of RAM): a lookup by the next kernel could reach beyond
+		 * the scan. Only a corrupt root is like this (kexec hands over
+		 * one page): its header is made invalid, so no kernel uses it. */
+		if (ki->truncated) {
+			memset(ki->fdt, 0, 4);
+			n++;
+		}
 		if (n)
 			physmem_wrote(pm, ki->fdt_phys, ki->fdt_size);
 		return n;

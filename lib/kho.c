@@ -100,6 +100,20 @@ static int get_u64(const void *fdt, int node, const char *prop, uint64_t *v, cha
 	return 0;
 }
 
+/* Bytes of [phys, phys+len) that lie in one RAM range from phys on. */
+static uint32_t ram_extent(const struct physmem *pm, uint64_t phys, uint32_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < pm->ram.n; i++) {
+		const struct phys_range *r = &pm->ram.r[i];
+
+		if (phys >= r->start && phys < r->end)
+			return r->end - phys < len ? (uint32_t)(r->end - phys) : len;
+	}
+	return 0;
+}
+
 /* The header, then the whole blob mapped (even when it fails a later
  * check: a detach needs the bytes). */
 static int map_root(const struct physmem *pm, uint64_t fdt_phys, uint64_t max_size,
@@ -125,16 +139,27 @@ static int map_root(const struct physmem *pm, uint64_t fdt_phys, uint64_t max_si
 		return -PCSC_EBADFDT;
 	}
 	total = fdt_totalsize(hdr);
-	if (total < FDT_V17_SIZE || total > KHO_FDT_MAX_SIZE) {
-		kho_say(ki->msg, "KHO FDT totalsize %u outside %u..%u", (unsigned int)total,
-			(unsigned int)FDT_V17_SIZE, (unsigned int)KHO_FDT_MAX_SIZE);
+	if (total < FDT_V17_SIZE) {
+		kho_say(ki->msg, "KHO FDT totalsize %u below the header", (unsigned int)total);
 		return -PCSC_EBADFDT;
 	}
-	ki->fdt = physmem_map(pm, fdt_phys, total);
+	ki->fdt = total <= KHO_FDT_MAX_SIZE ? physmem_map(pm, fdt_phys, total) : NULL;
 	if (!ki->fdt) {
-		kho_say(ki->msg, "KHO FDT 0x%llx+%u not in RAM", (unsigned long long)fdt_phys,
-			(unsigned int)total);
-		return -PCSC_ENOTRAM;
+		/* Corrupt (kexec hands over one page): keep what RAM holds of
+		 * it so a detach can still reach the pcsc child. */
+		uint32_t m = total < KHO_FDT_MAX_SIZE ? total : KHO_FDT_MAX_SIZE;
+
+		m = ram_extent(pm, fdt_phys, m);
+		ki->fdt = m >= FDT_V17_SIZE ? physmem_map(pm, fdt_phys, m) : NULL;
+		ki->fdt_size = ki->fdt ? m : 0;
+		ki->truncated = ki->fdt != NULL;
+		if (total > KHO_FDT_MAX_SIZE)
+			kho_say(ki->msg, "KHO FDT totalsize %u outside %u..%u", (unsigned int)total,
+				(unsigned int)FDT_V17_SIZE, (unsigned int)KHO_FDT_MAX_SIZE);
+		else
+			kho_say(ki->msg, "KHO FDT 0x%llx+%u not in RAM", (unsigned long long)fdt_phys,
+				(unsigned int)total);
+		return total > KHO_FDT_MAX_SIZE ? -PCSC_EBADFDT : -PCSC_ENOTRAM;
 	}
 	ki->fdt_size = total;
 	if (total > max_size) {

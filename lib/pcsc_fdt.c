@@ -131,6 +131,30 @@ static void say(char *msg, size_t msglen, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* libfdt 1.6.1's checks let the memory-reservation, structure and strings
+ * blocks overlap; a blob that does cannot be edited in place safely (a
+ * property rewrite lands in another block). Bounded by the checked header. */
+static bool blocks_overlap(const void *fdt)
+{
+	uint64_t b[3][2];
+	int n = fdt_num_mem_rsv(fdt), i, j;
+
+	if (n < 0)
+		return true;
+	b[0][0] = fdt_off_mem_rsvmap(fdt);
+	b[0][1] = b[0][0] + 16u * ((uint64_t)n + 1);	/* entries and the terminator */
+	b[1][0] = fdt_off_dt_struct(fdt);
+	b[1][1] = b[1][0] + fdt_size_dt_struct(fdt);
+	b[2][0] = fdt_off_dt_strings(fdt);
+	b[2][1] = b[2][0] + fdt_size_dt_strings(fdt);
+	for (i = 0; i < 3; i++)
+		for (j = i + 1; j < 3; j++)
+			if (b[i][0] < b[i][1] && b[j][0] < b[j][1] &&	/* empty: no bytes */
+			    b[i][0] < b[j][1] && b[j][0] < b[i][1])
+				return true;
+	return false;
+}
+
 int pcsc_blob_check(const void *buf, size_t size, const char *what, const char *compat_want,
 		    char *msg, size_t msglen)
 {
@@ -161,6 +185,10 @@ int pcsc_blob_check(const void *buf, size_t size, const char *what, const char *
 		err = fdt_check_full(buf, fdt_totalsize(buf));
 	if (err) {
 		say(msg, msglen, "%s invalid: %s", what, fdt_strerror(err));
+		return -PCSC_EBADFDT;
+	}
+	if (blocks_overlap(buf)) {
+		say(msg, msglen, "%s blocks overlap", what);
 		return -PCSC_EBADFDT;
 	}
 	if (!compat_want)

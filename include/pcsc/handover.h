@@ -71,8 +71,10 @@ int handover_patch(void *fdt, uint32_t room, const struct pcsc_index *idx,
  * bounded tag-by-tag scan of its structure block, as far as it is well
  * formed (the next kernel's libfdt cannot read past where the scan stops
  * either), renames each such depth-1 node in place to "pcs-...", which no
- * lookup of "pcsc" matches. Reports the rewritten root through
- * physmem_wrote(pm).
+ * lookup of "pcsc" matches; a root mapped only in part (ki->truncated:
+ * over 1 MiB or past RAM, so corrupt) also gets its magic zeroed, as the
+ * next kernel's lookup could reach past the scan. Reports the rewritten
+ * root through physmem_wrote(pm).
  * Returns the number of nodes made unusable (0: none was there);
  * -PCSC_EINVAL (ki->fdt NULL: nothing mapped to edit);
  * -PCSC_EBADFDT (libfdt refused to NOP a node of a checked root).

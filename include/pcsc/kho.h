@@ -89,7 +89,9 @@ struct kho_info {
 	void *fdt;		/* mapped root FDT (writable: detach NOPs a node);
 				 * set whenever the header was readable and the
 				 * blob mappable, even if a later check failed */
-	uint32_t fdt_size;	/* fdt_totalsize */
+	uint32_t fdt_size;	/* fdt_totalsize, or what was mappable when truncated */
+	bool truncated;		/* totalsize runs past 1 MiB or past RAM: only
+				 * fdt_size bytes are mapped (never checked) */
 	bool checked;		/* fdt_check_full passed: libfdt may edit it */
 	const struct kho_abi *abi;	/* the root's ABI, NULL when unknown */
 	uint64_t map_phys;	/* preserved-memory-map, 0 when the map is empty */
@@ -109,7 +111,9 @@ struct kho_info {
  * compatible against kho_abis (ki->abi), preserved-memory-map a u64, and
  * the pcsc child's abi->subtree_prop (and "blob-size") as u64s.
  * totalsize above max_size (0: KHO_FDT_MAX_SIZE) fails after mapping, so a
- * caller can still detach.
+ * caller can still detach; a totalsize above KHO_FDT_MAX_SIZE or past RAM
+ * maps what RAM holds of the first KHO_FDT_MAX_SIZE bytes (ki->truncated)
+ * and fails.
  * Returns 0 (ki filled, pcsc_node >= 0, npcsc == 1);
  * -PCSC_EALIGN (fdt_phys not 8-byte aligned);
  * -PCSC_ENOTRAM (header or blob not mappable: ki->msg says which),

@@ -45,6 +45,8 @@ seeds: $(FZ)/seedgen
 	$(FZ)/seedgen $(CORPUS)
 
 run: build seeds
+	# Every finding so far, replayed first with nothing waived: fixed stays fixed.
+	PCSC_FUZZ_WAIVE= $(FZ)/pcsc_fuzz $(wildcard tests/fuzz/findings/*.bin)
 	PCSC_FUZZ_WAIVE="$(strip $(FUZZ_WAIVE))" $(FZ)/pcsc_fuzz -max_total_time=$(FUZZ_SECONDS) \
 		-max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
 		-dict=tests/fuzz/pcsc.dict -artifact_prefix=$(FZ)/ $(CORPUS)

@@ -190,6 +190,34 @@ static void digest_of_a_block_filling_the_buffer(void **state)
 	blob_helpers_ram_free(&r2);
 }
 
+/* A root whose totalsize runs past what can be mapped (fuzz finding F2):
+ * what RAM holds is scanned, the pcsc child renamed, and the root's magic
+ * zeroed so no kernel reads past the scan. An offset that wraps (F3) scans
+ * nothing and reads nothing out of bounds (ASan). */
+static void detach_of_a_root_mapped_in_part(void **state)
+{
+	uint8_t *k = blob_helpers_at(&ram, lo.kho_fdt);
+	struct kho_info ki;
+
+	(void)state;
+	fdt_set_totalsize(k, 2u << 20);
+	assert_int_equal(kho_open(&ram.pm, lo.kho_fdt, 0, &ki), -PCSC_EBADFDT);
+	assert_true(ki.truncated);
+	assert_false(ki.checked);
+	assert_non_null(ki.fdt);
+	assert_int_equal(handover_detach(&ki, &ram.pm), 2);	/* renamed + invalidated */
+	assert_non_null(memmem(k, 4096, "pcs-", 5));
+	assert_int_equal(fdt_magic(k), 0);
+	/* F3: off_dt_struct near 2^32 in a root libfdt refuses. */
+	memset(k, 0, 64);
+	fdt_set_magic(k, FDT_MAGIC);
+	fdt_set_totalsize(k, 64);
+	fdt_set_off_dt_struct(k, 0xfffffffcu);
+	fdt_set_version(k, 17);
+	assert_int_equal(kho_open(&ram.pm, lo.kho_fdt, 0, &ki), -PCSC_EBADFDT);
+	assert_int_equal(handover_detach(&ki, &ram.pm), 0);
+}
+
 static void patch_removes_and_adds_properties(void **state)
 {
 	uint8_t *fdt = blob_helpers_at(&ram, lo.pcsc_fdt);
@@ -364,6 +392,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(patch_without_room_keeps_removals, setup, teardown),
 		cmocka_unit_test_setup_teardown(patch_scratch_too_small, setup, teardown),
 		cmocka_unit_test(digest_of_a_block_filling_the_buffer),
+		cmocka_unit_test_setup_teardown(detach_of_a_root_mapped_in_part, setup, teardown),
 		cmocka_unit_test_setup_teardown(detach_nops_the_pcsc_child, setup, teardown),
 		cmocka_unit_test_setup_teardown(detach_renames_pcsc_in_a_root_libfdt_rejects, setup,
 						teardown),
