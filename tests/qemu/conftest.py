@@ -159,9 +159,23 @@ def need_tool(name):
 ARM64_STUB = os.path.join(O, "arm64", "pcsc-stub.bin")
 
 
+# The stub is quiet by default (docs/report.md: summary level); the tests
+# parse its discovery, walk and per-entry lines, so every boot asks for
+# them unless the command line names a level itself.
+REPORT_FULL = "pcsc.report=full"
+
+
+def with_report(cmdline):
+    """cmdline plus pcsc.report=full unless it sets pcsc.report= itself."""
+    if "pcsc.report=" in cmdline:
+        return cmdline
+    return f"{REPORT_FULL} {cmdline}".strip()
+
+
 def arm64_cmd(kernel=None, devices=(), dtb=None, extra=(), mem="1G", machine="virt"):
     """qemu-system-aarch64 -M virt -cpu max command line for kernel (the
-    stub by default) with extra -device arguments (strings)."""
+    stub by default) with extra -device arguments (strings); /chosen/bootargs
+    (-append) always carries pcsc.report=full (with_report)."""
     cmd = [need_tool("qemu-system-aarch64"), "-M", machine, "-cpu", "max",
            "-m", mem, "-display", "none", "-no-reboot", "-monitor", "none",
            "-serial", "stdio", "-nic", "none", "-kernel", kernel or need(ARM64_STUB)]
@@ -169,7 +183,13 @@ def arm64_cmd(kernel=None, devices=(), dtb=None, extra=(), mem="1G", machine="vi
         cmd += ["-dtb", dtb]
     for d in devices:
         cmd += ["-device", d]
-    cmd += list(extra)
+    extra = list(extra)
+    if "-append" in extra:
+        i = extra.index("-append") + 1
+        extra[i] = with_report(extra[i])
+    elif "dumpdtb=" not in machine:
+        extra += ["-append", REPORT_FULL]
+    cmd += extra
     return cmd
 
 

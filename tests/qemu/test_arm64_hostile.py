@@ -148,17 +148,18 @@ def test_arm64_ramcheck_names_the_first_changed_byte(hm):
 
 
 def test_arm64_hostile_100000_nodes_within_bounds(hm):
-    """docs/bounds.md: the pcsc FDT is counted once (one pass over its
-    structure block), then refused before any entry is judged and before
-    the walk: 0 config reads, 0 verdict lines, the count reported."""
+    """The index is built in one bounded pass over the structure block that
+    stops at its cap (the arena's room, far below 100,000 entries): refused
+    there, before any entry is judged and before the walk: 0 config reads,
+    0 verdict lines, no entry counted past the cap."""
     case = next(c for c in hostile.CASES if c.name == "pcsc_100000_nodes")
     fx, snap = hm.run(case)
     from conftest import pcsc_lines, summary
     lines = pcsc_lines(snap["serial"])
     s = summary(lines)
     assert snap["reached"] and s, snap["serial"]
-    assert (s["entries"], s["cfg_reads"], s["funcs"], s["handover"]) == \
-        (100000, 0, 0, "detached"), lines
+    assert (s["cfg_reads"], s["funcs"], s["handover"]) == (0, 0, "detached"), lines
+    assert s["entries"] < 100000, lines
     assert hostile.verdict_lines(lines) == [], lines
     assert_ram_intact(snap, [RAM], allowed_ranges(hm, fx, lines))
 

@@ -5,7 +5,7 @@ import pytest
 from conftest import arm64_cmd, report_lines, summary, topology_backends, linux_pci_list
 from kexecutil import debian_kernel, first_initramfs, kernel_config, run_chain, show_entries, wrap
 
-CMDLINE = "console=ttyAMA0 panic=-1 rdinit=/init"
+CMDLINE = "console=ttyAMA0 panic=-1 rdinit=/init pcsc.report=full"
 
 # Root ports (one holding the device the GONE test unplugs), an x3130 switch,
 # a multi-function device on the root bus: hot-pluggable slots need a port.

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from conftest import run_qemu, walk_lines
-from x86util import (BootParams, EXIT_OK, assert_x86_exit, q35_e820, run_x86,
+from x86util import (BootParams, EXIT_OK, assert_x86_exit, q35_e820, run_x86, second_copy,
                      stub_flat_binary, SETUP_KEXEC_KHO)
 
 BP_ADDR = 0x1000000         # 16 MiB: free RAM on a 1 GiB q35 machine
@@ -98,15 +98,15 @@ def test_x86_64bit_entry_with_rsi_boot_params(tmp_path):
     # boot_params' command line and finds the RSDP by the BIOS scan (no
     # acpi_rsdp_addr, no PVH start info).
     rsdp = machine_rsdp()
-    bp = BootParams(BP_ADDR, cmdline="console=ttyS0 pcsc.exit=debug pcsc.mode=strict")
+    bp = BootParams(BP_ADDR, cmdline="console=ttyS0 pcsc.exit=debug pcsc.mode=strict "
+                                     "pcsc.report=full")
     bp.add_kho(0x3000000, 0x2000, 0x4000000, 0x200000)
     flat = stub_flat_binary()
     r = boot_with(tmp_path, bp,
                   append=f"pcsc.exit=debug pcsc.x86.selftest=chain64@{CHAIN_ADDR:#x}",
                   devices=[f"loader,file={flat},addr={CHAIN_ADDR:#x},force-raw=on"])
     assert_x86_exit(r)
-    i = r.lines.index(f"x86 selftest chain64 to {CHAIN_ADDR + 0x200:#x}")
-    second = r.lines[i + 1:]
+    second = second_copy(r, CHAIN_ADDR)
     assert re.match(rf"^x86_64 entry 64bit image {CHAIN_ADDR:#x}-0x[0-9a-f]+ "
                     rf"boot_params {BP_ADDR:#x} start_info 0x0$", second[0]), r.describe()
     assert second[1] == "pcsc-stub 0.1", r.describe()
@@ -139,14 +139,13 @@ def test_x86_64bit_entry_above_4g(tmp_path, cpu):
     high = 0x140000000
     e820 = machine_e820(mem_mib=5120)
     assert (0x100000000, 0xc0000000, 1) in e820, e820
-    bp = BootParams(BP_ADDR, e820=e820, cmdline="pcsc.exit=debug")
+    bp = BootParams(BP_ADDR, e820=e820, cmdline="pcsc.exit=debug pcsc.report=full")
     flat = stub_flat_binary()
     r = boot_with(tmp_path, bp, mem="5G", extra=["-cpu", cpu],
                   append=f"pcsc.exit=debug pcsc.x86.selftest=chain64@{high:#x}",
                   devices=[f"loader,file={flat},addr={high:#x},force-raw=on"])
     assert_x86_exit(r)
-    i = r.lines.index(f"x86 selftest chain64 to {high + 0x200:#x}")
-    second = r.lines[i + 1:]
+    second = second_copy(r, high)
     assert re.match(rf"^x86_64 entry 64bit image {high:#x}-0x[0-9a-f]+ "
                     rf"boot_params {BP_ADDR:#x} start_info 0x0$", second[0]), r.describe()
     assert "ram 0x100000000-0x1c0000000" in second, r.describe()

@@ -4,7 +4,7 @@ import os
 import re
 
 from x86util import (BootParams, NEXT_EXIT, assert_x86_exit, exit_status, fake_next_kernel,
-                     run_x86, wrap_stub)
+                     run_x86, second_copy, wrap_stub)
 
 BP = 0x1000000
 NEXT = 0x2000000
@@ -81,14 +81,13 @@ def test_x86_wrapped_image_entered_through_64bit_entry(tmp_path):
     # with rsi = boot_params. The PVH copy plays kexec (selftest chain64).
     wrapped = wrap_stub(tmp_path, fake_next_kernel(tmp_path))
     at = 0x4000000
-    bp = BootParams(BP, cmdline="console=ttyS0 pcsc.exit=debug")
+    bp = BootParams(BP, cmdline="console=ttyS0 pcsc.exit=debug pcsc.report=full")
     bp.add_kho(*KHO)
     r = run_x86(devices=[bp.loader(tmp_path), f"loader,file={wrapped},addr={at:#x},force-raw=on"],
                 append=f"pcsc.exit=debug pcsc.boot_params={BP:#x} "
                        f"pcsc.x86.selftest=chain64@{at:#x}")
     assert not r.timed_out and r.rc == NEXT_EXIT, r.describe()
-    i = r.lines.index(f"x86 selftest chain64 to {at + 0x200:#x}")
-    second = r.lines[i + 1:]
+    second = second_copy(r, at)
     assert second[0].startswith(f"x86_64 entry 64bit image {at:#x}-"), r.describe()
     m = [re.match(r"^next kernel bzImage at (0x[0-9a-f]+) size", l) for l in second]
     src = int(next(x for x in m if x).group(1), 16)

@@ -155,8 +155,10 @@ def test_x86_ramcheck_names_the_first_changed_byte(hm):
 
 
 def test_x86_hostile_100000_nodes_within_bounds(hm):
-    """docs/bounds.md: counted once, refused before any entry is judged and
-    before the walk: 0 config reads, 0 verdict lines, the count reported."""
+    """The index is built in one bounded pass over the structure block that
+    stops at its cap (the arena's room, far below 100,000 entries): refused
+    there, before any entry is judged and before the walk: 0 config reads,
+    0 verdict lines, no entry counted past the cap."""
     from conftest import summary
     import hostile as h
     case = next(c for c in h.CASES if c.name == "pcsc_100000_nodes")
@@ -164,8 +166,8 @@ def test_x86_hostile_100000_nodes_within_bounds(hm):
     lines = pcsc_lines(snap["serial"])
     s = summary(lines)
     assert snap["reached"] and s, snap["serial"]
-    assert (s["entries"], s["cfg_reads"], s["funcs"], s["handover"]) == \
-        (100000, 0, 0, "detached"), lines
+    assert (s["cfg_reads"], s["funcs"], s["handover"]) == (0, 0, "detached"), lines
+    assert s["entries"] < 100000, lines
     assert h.verdict_lines(lines) == [], lines
     assert_ram_intact(snap, hm.ram, allowed_ranges(hm, fx, lines))
 

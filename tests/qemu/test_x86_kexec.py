@@ -6,7 +6,7 @@ from conftest import report_lines, summary, topology_backends, linux_pci_list
 from kexecutil import debian_kernel, first_initramfs, kernel_config, run_chain, show_entries, wrap
 from x86util import x86_cmd
 
-CMDLINE = "console=ttyS0 panic=-1 rdinit=/init"
+CMDLINE = "console=ttyS0 panic=-1 rdinit=/init pcsc.report=full"
 # q35 RAM starts at 0; the capture goes at RAM + 512 MiB, clear of the chain.
 CAPTURE = "--base 0 --ram-size 0x40000000"
 

@@ -52,13 +52,14 @@ def test_x86_wrapped_stub_entered_like_kexec_boots_debian(tmp_path, linux):
     # The whole kexec story on x86: one image (stub + embedded bzImage,
     # wrap_stub) entered at its 64-bit entry with rsi = boot_params (the PVH
     # copy plays kexec), then Debian's kernel entered the same way.
-    from x86util import BootParams, run_x86, wrap_stub, machine_e820
+    from x86util import BootParams, run_x86, second_copy, wrap_stub, machine_e820
     kernel, busybox = linux
     wrapped = wrap_stub(tmp_path, kernel)
     at = 0x4000000
     initrd = linux_initramfs(tmp_path, busybox)
     bp = BootParams(0x800000, e820=machine_e820(),
-                    cmdline="console=ttyS0 panic=-1 rdinit=/init pcsc.exit=debug")
+                    cmdline="console=ttyS0 panic=-1 rdinit=/init pcsc.exit=debug "
+                            "pcsc.report=full")
     bp.ramdisk = (INITRD_AT, os.path.getsize(initrd))
     bp.type_of_loader = 0xff
     r = run_x86(devices=[bp.loader(tmp_path), f"loader,file={wrapped},addr={at:#x},force-raw=on",
@@ -66,8 +67,7 @@ def test_x86_wrapped_stub_entered_like_kexec_boots_debian(tmp_path, linux):
                 append=f"pcsc.exit=debug pcsc.boot_params=0x800000 "
                        f"pcsc.x86.selftest=chain64@{at:#x}", timeout=150)
     assert not r.timed_out, r.describe()
-    i = r.lines.index(f"x86 selftest chain64 to {at + 0x200:#x}")
-    second = r.lines[i + 1:]
+    second = second_copy(r, at)
     assert second[0].startswith(f"x86_64 entry 64bit image {at:#x}-"), r.describe()
     assert any(l.startswith("next kernel bzImage at ") for l in second), r.describe()
     assert any(l.startswith("next kernel protocol 2.15 at ") for l in second), r.describe()

@@ -20,7 +20,8 @@ def test_x86_q35_default_topology_exact_walk():
     totals = [l for l in r.lines if l.startswith("walk functions=")]
     assert totals and totals[0].startswith(
         "walk functions=20 buses=8 cfg_reads="), r.describe()
-    assert " unnumbered_bridges=0 bad_bridges=0 crs_timeouts=0 overflow=0 " in totals[0]
+    assert (" unnumbered_bridges=0 bad_bridges=0 crs_timeouts=0 cap_loops=0 "
+            "vf_out_of_range=0 overflow=0") in totals[0]
 
 
 def test_x86_q35_topology_same_walk_through_boot_params(tmp_path):

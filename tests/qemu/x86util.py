@@ -10,7 +10,7 @@ import os
 import struct
 import subprocess
 
-from conftest import O, need, need_tool, run_qemu, DEFAULT_TIMEOUT
+from conftest import O, need, need_tool, run_qemu, with_report, DEFAULT_TIMEOUT
 
 X86_STUB = os.path.join(O, "x86_64", "pcsc-stub.elf")
 X86_LOAD_ADDR = 0x100000
@@ -37,7 +37,8 @@ SETUP_KEXEC_KHO = 10        # arch/x86/include/uapi/asm/setup_data.h
 def x86_cmd(kernel=None, devices=(), append="pcsc.exit=debug", extra=(), mem="1G",
             machine="q35", serial=("stdio",)):
     """qemu-system-x86_64 -M q35 command line booting the stub (PVH);
-    serial: the -serial backends, COM1 first."""
+    serial: the -serial backends, COM1 first; the command line always
+    carries pcsc.report=full (conftest.with_report)."""
     cmd = [need_tool("qemu-system-x86_64"), "-M", machine, "-m", mem,
            "-display", "none", "-no-reboot", "-monitor", "none"]
     for s in serial:
@@ -45,7 +46,7 @@ def x86_cmd(kernel=None, devices=(), append="pcsc.exit=debug", extra=(), mem="1G
     cmd += ["-nic", "none", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
             "-kernel", kernel or need(X86_STUB)]
     if append is not None:
-        cmd += ["-append", append]
+        cmd += ["-append", with_report(append)]
     for d in devices:
         cmd += ["-device", d]
     cmd += list(extra)
@@ -63,6 +64,15 @@ def assert_x86_exit(r, status=EXIT_OK, last="poweroff 0"):
     assert status not in (0, 1)
     assert r.rc == status, r.describe()
     assert r.lines and r.lines[-1] == last, r.describe()
+
+
+def second_copy(r, addr):
+    """The pcsc lines of the stub copy entered at addr through its 64-bit
+    entry (selftest chain64: the PVH copy plays kexec), from its entry line."""
+    i = [n for n, l in enumerate(r.lines)
+         if l.startswith(f"x86_64 entry 64bit image {addr:#x}-")]
+    assert len(i) == 1, r.describe()
+    return r.lines[i[0]:]
 
 
 def stub_flat_binary():
