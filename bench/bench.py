@@ -413,6 +413,9 @@ def print_table(res):
               f"writes={q['linux_writes']}  linux/stub accesses="
               f"{q['ratio']:.1f}x  emulated (TCG) wall: stub {q['stub_s']:.2f}s "
               f"linux {q['linux_s']:.1f}s"
+              + (f"  stub serial {q['stub_serial_bytes']} bytes "
+                 f"({1000 * q['stub_serial_bytes'] / UART_BPS:.1f} ms at 115200 baud)"
+                 if "stub_serial_bytes" in q else "")
               + (f"  (firmware before both, excluded: {q['firmware_reads']} reads "
                  f"{q['firmware_writes']} writes)" if "firmware_reads" in q else ""))
     print("image sizes (size(1): text data bss; file bytes)")
