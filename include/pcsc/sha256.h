@@ -16,6 +16,9 @@ struct sha256_ctx {
 	uint32_t nbuf;		/* bytes waiting in buf */
 };
 
+/* FIPS 180-4 §4.2.2: the round constants, for every compression function. */
+extern const uint32_t sha256_k[64];
+
 /* Compress n consecutive 64-byte blocks at p into the state h. */
 typedef void sha256_blocks_fn(uint32_t h[8], const uint8_t *p, size_t n);
 
