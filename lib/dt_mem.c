@@ -129,34 +129,37 @@ static void add_reserved_children(const void *fdt, struct phys_ranges *rs,
 	}
 }
 
-int dt_mem_reserved(const void *fdt, struct phys_ranges *rsv, struct dt_scan_stats *stp)
+/* The memreserve block and /reserved-memory (all children, or only the
+ * no-map ones) into rs; *full when rs ran out of room. */
+static int scan_reserved(const void *fdt, struct phys_ranges *rs, struct dt_scan_stats *stp,
+			 bool nomap_only, bool *full)
 {
 	struct dt_scan_stats local;
 	struct dt_scan_stats *st = stp ? stp : &local;
-	bool full = false;
 
 	memset(st, 0, sizeof(*st));
 	st->first_err_node = -1;
+	*full = false;
 	if (!fdt || fdt_check_header(fdt))
 		return -PCSC_EBADFDT;
-	add_memreserve(fdt, rsv, st, &full);
-	add_reserved_children(fdt, rsv, st, false, &full);
+	add_memreserve(fdt, rs, st, full);
+	add_reserved_children(fdt, rs, st, nomap_only, full);
 	return st->first_err;
+}
+
+int dt_mem_reserved(const void *fdt, struct phys_ranges *rsv, struct dt_scan_stats *stp)
+{
+	bool full;
+
+	return scan_reserved(fdt, rsv, stp, false, &full);
 }
 
 int dt_mem_nomap(const void *fdt, struct phys_ranges *nomap, struct dt_scan_stats *stp)
 {
-	struct dt_scan_stats local;
-	struct dt_scan_stats *st = stp ? stp : &local;
-	bool full = false;
+	bool full;
+	int rc = scan_reserved(fdt, nomap, stp, true, &full);
 
-	memset(st, 0, sizeof(*st));
-	st->first_err_node = -1;
-	if (!fdt || fdt_check_header(fdt))
-		return -PCSC_EBADFDT;
-	add_memreserve(fdt, nomap, st, &full);
-	add_reserved_children(fdt, nomap, st, true, &full);
 	/* An incomplete list is worse than a bad node: whoever maps around
 	 * it would map a region it was never told about. */
-	return full ? -PCSC_ENOSPC : st->first_err;
+	return full ? -PCSC_ENOSPC : rc;
 }
