@@ -181,6 +181,9 @@ static void discover_ram(struct stub_platform *p, const struct x86_boot *b)
 	}
 	if (!n)
 		pcsc_log("pcsc: x86 no e820 and no pvh memmap: no RAM known");
+	/* From here the page tables know RAM: all of it write-back, anything
+	 * else the stub reads uncached. */
+	x86_paging_set_ram(&p->mem.ram);
 	/* The BIOS data area, EBDA and the 0xE0000 BIOS segment: RSDP scan. */
 	add_range(&fwmem.ram, 0, 0x100000, "firmware");
 }

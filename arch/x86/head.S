@@ -82,23 +82,20 @@ pvh_body:
 	xorl	%eax, %eax
 	rep stosl
 
-	/* Identity map 0..4 GiB with 2 MiB pages: covers us, the start info,
-	 * the firmware tables and q35's ECAM at 0xB0000000. C extends the map
-	 * (x86_map_identity) for anything higher. */
-	leal	(x86_pdpt - pvh_start32)(%ebp), %eax
+	/* Bootstrap map: our image only (2 MiB pages from 0 to its end; the
+	 * PVH note puts it at 1 MiB, so one PD). x86_paging_init replaces it
+	 * with tables built from the memory map before anything else is read;
+	 * the start info is mapped there. */
+	leal	(x86_boot_pdpt - pvh_start32)(%ebp), %eax
 	orl	$0x3, %eax			/* present | writable */
-	movl	%eax, (x86_pml4 - pvh_start32)(%ebp)
-	leal	(x86_pdpt - pvh_start32)(%ebp), %edi
-	leal	(x86_pd - pvh_start32)(%ebp), %eax
+	movl	%eax, (x86_boot_pml4 - pvh_start32)(%ebp)
+	leal	(x86_boot_pd - pvh_start32)(%ebp), %eax
 	orl	$0x3, %eax
-	movl	$4, %ecx
-2:	movl	%eax, (%edi)
-	addl	$4096, %eax
-	addl	$8, %edi
-	loop	2b
-	leal	(x86_pd - pvh_start32)(%ebp), %edi
+	movl	%eax, (x86_boot_pdpt - pvh_start32)(%ebp)
+	leal	(x86_boot_pd - pvh_start32)(%ebp), %edi
+	leal	(__image_end - pvh_start32 + 0x1fffff)(%ebp), %ecx
+	shrl	$21, %ecx			/* 2 MiB pages up to our end */
 	movl	$0x83, %eax			/* present | writable | 2 MiB page */
-	movl	$2048, %ecx
 3:	movl	%eax, (%edi)
 	addl	$0x200000, %eax
 	addl	$8, %edi
@@ -107,7 +104,7 @@ pvh_body:
 	movl	%cr4, %eax
 	orl	$0x20, %eax			/* PAE: required by long mode */
 	movl	%eax, %cr4
-	leal	(x86_pml4 - pvh_start32)(%ebp), %eax
+	leal	(x86_boot_pml4 - pvh_start32)(%ebp), %eax
 	movl	%eax, %cr3
 	movl	$X86_MSR_EFER, %ecx
 	rdmsr
@@ -259,13 +256,12 @@ x86_farptr:
 
 	.bss
 	.balign 4096
-	.globl x86_pml4, x86_pdpt, x86_pd
-x86_pml4:
+x86_boot_pml4:					/* PVH bootstrap only (see pvh_body) */
 	.skip	4096
-x86_pdpt:
+x86_boot_pdpt:
 	.skip	4096
-x86_pd:
-	.skip	4 * 4096			/* 0..4 GiB in 2 MiB pages */
+x86_boot_pd:
+	.skip	4096
 	.balign 16
 	.globl x86_stack_bottom, x86_stack_top
 x86_stack_bottom:

@@ -75,7 +75,8 @@ static int place(const struct phys_ranges *ram, const struct phys_ranges *owned,
 	if (!rd8(src + BZ_RELOCATABLE)) {
 		d = rd64(src + BZ_PREF_ADDRESS);
 		if (phys_ranges_contains(ram, d, init) && !phys_ranges_overlaps(owned, d, init) &&
-		    d + init <= limit && (d >= src + size || d + init <= src)) {
+		    d + init <= limit && (d >= src + size || d + init <= src) &&
+		    !x86_map_identity(d, init, false)) {
 			*dest = d;
 			return 0;
 		}
@@ -84,8 +85,11 @@ static int place(const struct phys_ranges *ram, const struct phys_ranges *owned,
 	d = (src + size + align - 1) & ~(align - 1);
 	if (resv_end && resv_end < limit)
 		limit = resv_end;
+	/* A slot must also be mapped: RAM the page-table pool could not hold
+	 * (arch/x86/paging.c) is skipped, not jumped into. */
 	for (unsigned int i = 0; i < PLACE_TRIES && d + init <= limit; i++, d += align)
-		if (phys_ranges_contains(ram, d, init) && !phys_ranges_overlaps(owned, d, init)) {
+		if (phys_ranges_contains(ram, d, init) && !phys_ranges_overlaps(owned, d, init) &&
+		    !x86_map_identity(d, init, false)) {
 			*dest = d;
 			return 0;
 		}
@@ -119,10 +123,10 @@ int x86_next_enter(const struct phys_ranges *ram, const struct phys_ranges *owne
 	if (resv && (uint64_t)(uintptr_t)__image_start + resv >= src + size)
 		resv_end = (uint64_t)(uintptr_t)__image_start + resv;
 	rc = place(ram, owned, src, size, resv_end, &dest);
-	if (rc || x86_map_identity(dest, rd32(src + BZ_INIT_SIZE), false)) {
+	if (rc) {
 		pcsc_log("pcsc: next kernel: no room for init_size 0x%x (%s)",
-			 rd32(src + BZ_INIT_SIZE), pcsc_strerror(rc ? rc : -PCSC_ENOSPC));
-		return rc ? rc : -PCSC_ENOSPC;
+			 rd32(src + BZ_INIT_SIZE), pcsc_strerror(rc));
+		return rc;
 	}
 	/* The setup header, as kexec's bzImage64 loader copies it: from 0x1f1
 	 * to the end the jump at 0x200 announces. */
@@ -153,5 +157,6 @@ int x86_next_enter(const struct phys_ranges *ram, const struct phys_ranges *owne
 		 rd16(src + BZ_VERSION) >> 8, rd16(src + BZ_VERSION) & 0xff,
 		 (unsigned long long)dest, rd32(src + BZ_INIT_SIZE),
 		 (unsigned long long)(dest + X86_ENTRY64_OFF), (unsigned long long)bp);
+	x86_paging_handover();
 	x86_jump64(dest + X86_ENTRY64_OFF, bp);
 }

@@ -1,4 +1,4 @@
-/* arch/x86/x86.c - the x86_64 hooks of include/pcsc/arch.h, identity paging, exceptions and the C entry.
+/* arch/x86/x86.c - the x86_64 hooks of include/pcsc/arch.h, exceptions and the C entry (paging: paging.c).
  * Must never write PCI config space, and never print from an exception taken inside the exception path. */
 #include <stdbool.h>
 #include <stdint.h>
@@ -149,164 +149,6 @@ __attribute__((noreturn)) void arch_poweroff(int code)
 	poweroff_hw(code);
 }
 
-/* ------------------------------------------------------------- paging ---- */
-extern uint64_t x86_pml4[512], x86_pdpt[512], x86_pd[4][512];
-
-#define PTE_P		0x001ull
-#define PTE_W		0x002ull
-#define PTE_PWT		0x008ull
-#define PTE_PCD		0x010ull
-#define PTE_PS		0x080ull
-#define PTE_ADDR	0x000ffffffffff000ull
-#define GIB		(1ull << 30)
-#define PHYS_LIMIT	(1ull << 52)
-
-/* Tables for anything above 4 GiB: one PDPT per 512 GiB, one PD per GiB
- * when the CPU has no 1 GiB pages. Enough for high ECAM and RAM of a
- * test machine; a refusal is reported, never silently ignored. */
-#define POOL_PDPT	8
-#define POOL_PD		64
-static uint64_t pool_pdpt[POOL_PDPT][512] __attribute__((aligned(4096)));
-static uint64_t pool_pd[POOL_PD][512] __attribute__((aligned(4096)));
-static unsigned int pool_pdpt_used, pool_pd_used;
-static int gb_pages = -1;
-
-static bool cpu_has_gb_pages(void)
-{
-	uint32_t a, b, c, d;
-
-	if (gb_pages < 0) {
-		__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0x80000000u), "c"(0));
-		gb_pages = 0;
-		if (a >= 0x80000001u) {
-			__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
-					 : "a"(0x80000001u), "c"(0));
-			gb_pages = !!(d & (1u << 26));
-		}
-	}
-	return gb_pages;
-}
-
-static void flush_tlb(void)
-{
-	uint64_t cr3;
-
-	__asm__ volatile("mov %%cr3, %0; mov %0, %%cr3" : "=r"(cr3) : : "memory");
-}
-
-/* The PD behind 1 GiB slot pdpt[l3]: the existing one, or a new one that
- * splits a 1 GiB page into 2 MiB pages with the same attributes. NULL when
- * the pool is empty. */
-static uint64_t *pd_for(uint64_t *pdpt, unsigned int l3, uint64_t gb)
-{
-	uint64_t *pd, attr;
-
-	if (!(pdpt[l3] & PTE_PS))
-		return (uint64_t *)(uintptr_t)(pdpt[l3] & PTE_ADDR);
-	if (pool_pd_used >= POOL_PD)
-		return NULL;
-	attr = pdpt[l3] & (PTE_P | PTE_W | PTE_PWT | PTE_PCD | PTE_PS);
-	pd = pool_pd[pool_pd_used++];
-	for (unsigned int i = 0; i < 512; i++)
-		pd[i] = (gb * GIB + ((uint64_t)i << 21)) | attr;
-	pdpt[l3] = (uint64_t)(uintptr_t)pd | PTE_P | PTE_W;
-	return pd;
-}
-
-int x86_map_identity(uint64_t phys, uint64_t len, bool device)
-{
-	uint64_t attr = PTE_P | PTE_W | PTE_PS | (device ? PTE_PCD | PTE_PWT : 0);
-	uint64_t first, last;
-	bool changed = false;
-
-	if (!len)
-		return 0;
-	if (phys + (len - 1) < phys || phys + (len - 1) >= PHYS_LIMIT)
-		return -PCSC_ERANGE;
-	first = phys / GIB;
-	last = (phys + len - 1) / GIB;
-	for (uint64_t gb = first; gb <= last; gb++) {
-		uint64_t *pdpt, *pd;
-		unsigned int l4 = (unsigned int)(gb >> 9), l3 = (unsigned int)(gb & 511);
-
-		if (!(x86_pml4[l4] & PTE_P)) {
-			if (pool_pdpt_used >= POOL_PDPT)
-				return -PCSC_ENOSPC;
-			pdpt = pool_pdpt[pool_pdpt_used++];
-			x86_pml4[l4] = (uint64_t)(uintptr_t)pdpt | PTE_P | PTE_W;
-		}
-		pdpt = (uint64_t *)(uintptr_t)(x86_pml4[l4] & PTE_ADDR);
-		if (pdpt[l3] & PTE_P) {
-			/* Mapped already (the low 4 GiB always is, write-back).
-			 * RAM keeps its mapping; a device range (ECAM) must not
-			 * be cached whatever the MTRRs say, so its 2 MiB pages
-			 * become uncached, splitting a 1 GiB page if needed. */
-			uint64_t lo = gb == first ? (phys - gb * GIB) >> 21 : 0;
-			uint64_t hi = gb == last ? (phys + len - 1 - gb * GIB) >> 21 : 511;
-
-			if (!device)
-				continue;
-			pd = pd_for(pdpt, l3, gb);
-			if (!pd)
-				return -PCSC_ENOSPC;
-			for (uint64_t i = lo; i <= hi; i++) {
-				if ((pd[i] & (PTE_PCD | PTE_PWT)) == (PTE_PCD | PTE_PWT))
-					continue;
-				pd[i] |= PTE_PCD | PTE_PWT;
-				changed = true;
-			}
-			continue;
-		}
-		changed = true;
-		if (cpu_has_gb_pages()) {
-			pdpt[l3] = (gb * GIB) | attr;
-			continue;
-		}
-		if (pool_pd_used >= POOL_PD)
-			return -PCSC_ENOSPC;
-		pd = pool_pd[pool_pd_used++];
-		for (unsigned int i = 0; i < 512; i++)
-			pd[i] = (gb * GIB + ((uint64_t)i << 21)) | attr;
-		pdpt[l3] = (uint64_t)(uintptr_t)pd | PTE_P | PTE_W;
-	}
-	/* A CR3 reload drops every non-global translation: needed when an
-	 * existing entry changed attributes; cheap insurance for new ones.
-	 * physmem calls this per mapping, so skip it when nothing changed. */
-	if (changed)
-		flush_tlb();
-	return 0;
-}
-
-#define X86_CR4_LA57	(1ull << 12)
-static uint64_t x86_pml5[512] __attribute__((aligned(4096)));
-
-void x86_paging_init(void)
-{
-	uint64_t pml4 = (uint64_t)(uintptr_t)x86_pml4, cr4;
-
-	/* Same tables head.S builds on the PVH path; rewriting identical
-	 * entries under a live CR3 is harmless. */
-	x86_pml4[0] = (uint64_t)(uintptr_t)x86_pdpt | PTE_P | PTE_W;
-	for (unsigned int i = 0; i < 4; i++) {
-		x86_pdpt[i] = (uint64_t)(uintptr_t)x86_pd[i] | PTE_P | PTE_W;
-		for (unsigned int j = 0; j < 512; j++)
-			x86_pd[i][j] = ((uint64_t)i * GIB + ((uint64_t)j << 21)) | PTE_P | PTE_W | PTE_PS;
-	}
-	/* The 64-bit entry may run us above 4 GiB: map ourselves before CR3
-	 * moves to our tables (the caller's map covers us until then). */
-	(void)x86_map_identity((uint64_t)(uintptr_t)__image_start,
-			       (uint64_t)(__image_end - __image_start), false);
-	/* An old kernel with 5-level paging kexecs us with CR4.LA57 still set
-	 * (it cannot be cleared in long mode): CR3 must then name a PML5, or
-	 * our PML4 is read as one and the first access triple-faults. */
-	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
-	if (cr4 & X86_CR4_LA57) {
-		x86_pml5[0] = pml4 | PTE_P | PTE_W;
-		pml4 = (uint64_t)(uintptr_t)x86_pml5;
-	}
-	__asm__ volatile("mov %0, %%cr3" : : "r"(pml4) : "memory");
-}
-
 /* ---------------------------------------------------------- exceptions ---- */
 struct idt_entry {
 	uint16_t off0;
@@ -388,11 +230,12 @@ static void x86_selftest(const char *what)
 			arch_poweroff(X86_EXIT_FATAL);
 		}
 		pcsc_log("pcsc: x86 selftest chain64 to 0x%llx", (unsigned long long)(to + X86_ENTRY64_OFF));
+		x86_paging_handover();
 		x86_jump64(to + X86_ENTRY64_OFF, x86_boot.boot_params);
 	}
 	if (!strcmp(what, "pf")) {
-		/* 1 TiB + 0x123: never mapped by us (nothing above 4 GiB is,
-		 * unless asked). */
+		/* 1 TiB + 0x123: never mapped by us (no RAM, ECAM or firmware
+		 * table of a test machine is there). */
 		(void)arch_mmio_read32(0x10000000123ull);
 	} else if (!strcmp(what, "ud")) {
 		__builtin_trap();

@@ -195,14 +195,43 @@ int x86_next_enter(const struct phys_ranges *ram, const struct phys_ranges *owne
  * then stub_main. start_info/boot_params are 0 when absent. Never returns. */
 __attribute__((noreturn)) void x86_main(uint64_t start_info, uint64_t boot_params, int entry);
 
+/* Page tables (paging.c) come from a pool of this many 4 KiB tables. */
+#define X86_PT_POOL		96
+
+/* x86_paging_init - our own tables (4- or 5-level, as CR4.LA57 says),
+ * mapping only the image: text write-back read-only executable, the rest
+ * write-back writable, never executable (EFER.NXE set when the CPU has NX;
+ * CR0.WP set so read-only binds us too). PAT indices for WB and UC read
+ * from IA32_PAT (the power-on value written only when it has neither).
+ * Loaded into CR3. Called once, before anything else is mapped. */
+void x86_paging_init(void);
+
 /* x86_map_identity - make [phys, phys+len) reachable at the same virtual
- * address (2 MiB or 1 GiB pages; uncached when device). Returns 0;
- * -PCSC_ERANGE (wraps or above 52 bits); -PCSC_ENOSPC (table pool full). */
+ * address, page by page as what it is: device (ECAM): uncached, read-only;
+ * otherwise, once x86_paging_set_ram ran, RAM pages write-back and every
+ * other page (firmware tables, the BIOS area) uncached read-only; before
+ * it, write-back (only the boot structures the protocol puts in RAM are
+ * read then). Pages already mapped keep their mapping; granules are 1 GiB
+ * (CPUID Page1GB), 2 MiB or 4 KiB, the largest a whole slot allows.
+ * Returns 0; -PCSC_ERANGE (wraps, or at or above MAXPHYADDR, 2^47 with 4
+ * levels); -PCSC_EOVERLAP (device: the range holds RAM or pages mapped
+ * otherwise); -PCSC_ENOSPC (the pool cannot hold it: nothing is mapped,
+ * and the first refusal is logged). */
 int x86_map_identity(uint64_t phys, uint64_t len, bool device);
 
-/* x86_paging_init - our own identity map of the low 4 GiB plus the image,
- * loaded into CR3. Idempotent. */
-void x86_paging_init(void);
+/* x86_paging_set_ram - the RAM map (e820 type 1, page-rounded inward) is
+ * known: map all of it write-back, and classify later requests by it. ram
+ * must stay valid (it is the platform's). A range the pool cannot hold
+ * stays unmapped (logged). */
+void x86_paging_set_ram(const struct phys_ranges *ram);
+
+/* x86_paging_handover - just before the jump: every mapping writable and
+ * executable, as in kexec's own identity map (memory types unchanged), and
+ * EFER.NXE / CR0.WP back to what the entry found. */
+void x86_paging_handover(void);
+
+/* x86_paging_tables_used - tables taken from the pool so far. */
+unsigned int x86_paging_tables_used(void);
 
 /* x86_idt_init - exception vectors 0..31 to x86_exception. */
 void x86_idt_init(void);
@@ -229,7 +258,7 @@ bool x86_cmdline_value(const char *cmdline, const char *key, char *out, size_t s
 bool x86_parse_u64(const char *s, uint64_t *out);
 
 /* Provided by head.S and the linker script. */
-extern char __image_start[], __image_end[], __bss_start[], __bss_end[];
+extern char __image_start[], __text_end[], __image_end[], __bss_start[], __bss_end[];
 extern char x86_stack_bottom[], x86_stack_top[];
 extern char x86_isr_stubs[];
 extern uint64_t x86_bad_relocs;

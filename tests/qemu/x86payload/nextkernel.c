@@ -59,6 +59,21 @@ static uint64_t rd(uint64_t a, int n)
 	return v;
 }
 
+/* A real kernel reads nothing outside RAM through the loader's identity map
+ * (the stub maps RAM, not every address): [a, a+n) in one e820 RAM entry. */
+static int in_e820_ram(uint64_t bp, uint64_t a, uint64_t n)
+{
+	uint64_t cnt = rd(bp + 0x1e8, 1);
+
+	for (uint64_t i = 0; i < cnt && i < 128; i++) {
+		uint64_t e = bp + 0x2d0 + 20 * i;
+
+		if (rd(e + 16, 4) == 1 && rd(e, 8) <= a && a + n <= rd(e, 8) + rd(e + 8, 8))
+			return 1;
+	}
+	return 0;
+}
+
 void next_main(uint64_t bp, uint64_t rip)
 {
 	uint64_t flags, sd;
@@ -106,9 +121,13 @@ void next_main(uint64_t bp, uint64_t rip)
 
 			puts_(" kho fdt ");
 			hex(fdt);
-			puts_(" magic ");
-			hex((rd(fdt, 1) << 24) | (rd(fdt + 1, 1) << 16) | (rd(fdt + 2, 1) << 8) |
-			    rd(fdt + 3, 1));
+			if (!in_e820_ram(bp, fdt, 4)) {
+				puts_(" not in RAM");
+			} else {
+				puts_(" magic ");
+				hex((rd(fdt, 1) << 24) | (rd(fdt + 1, 1) << 16) |
+				    (rd(fdt + 2, 1) << 8) | rd(fdt + 3, 1));
+			}
 		}
 		puts_("\r\n");
 		sd = rd(sd, 8);
