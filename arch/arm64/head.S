@@ -10,6 +10,8 @@
  * absolute pointer is fixed up here from .rela.dyn before any C runs.
  */
 
+#include <pcsc/wrap.h>
+
 #define R_AARCH64_RELATIVE	1027
 
 /* MAIR attribute indices (arch/arm64/mmu.c encodes its descriptors with
@@ -46,13 +48,13 @@ _head:
 	.long	0			/* res5: no PE header */
 
 	/*
-	 * 0x40: the next-kernel descriptor (struct arm64_next_desc, see
-	 * arch/arm64/next.h). Zero here; a wrapper (pcsctool wrap) fills it
+	 * 0x40: the next-kernel descriptor (struct pcsc_arm64_next_desc,
+	 * include/pcsc/wrap.h). Zero here; a wrapper (pcsctool wrap) fills it
 	 * in the file when it appends the next kernel's Image.
 	 */
 	.globl	arm64_next_desc
 arm64_next_desc:
-	.ascii	"PCSCNEXT"
+	.ascii	PCSC_ARM64_NEXT_MAGIC
 	.quad	0			/* offset of the next Image from _head */
 	.quad	0			/* its length in the file */
 	.quad	0			/* flags (none defined) */

@@ -4,36 +4,14 @@
 #define PCSC_ARCH_ARM64_NEXT_H
 
 #include <stdint.h>
+#include <pcsc/wrap.h>
 
-/*
- * Wrapped Image, as `pcsctool wrap --arch arm64 STUB.bin NEXT.Image` (and
- * tests/qemu/conftest.py wrap_arm64) write it:
- *
- *   [0, stub_len)             the stub's .bin, header first
- *   zeroes up to next_off     next_off = the stub's image_size (BSS, stack)
- *                             rounded up to 2 MiB
- *   [next_off, +next_len)     the next kernel's Image file, unchanged
- *
- * The stub's header fields are patched: image_size = next_off +
- * next text_offset + max(next_len, next image_size), so the loader reserves
- * room for the next kernel's BSS; the descriptor at file offset 0x40 gets
- * magic "PCSCNEXT", offset = next_off, size = next_len, flags = 0.
- * The loader puts _head on a 2 MiB boundary (text_offset 0), so the
- * embedded Image already sits 2 MiB aligned: it runs in place when its
- * text_offset is 0 and is moved up by text_offset otherwise.
- */
-struct arm64_next_desc {
-	char magic[8];		/* "PCSCNEXT" */
-	uint64_t offset;	/* from _head; 0 = no next kernel */
-	uint64_t size;		/* Image file length */
-	uint64_t flags;		/* 0 */
-};
-
-#define ARM64_NEXT_ALIGN	(2ull << 20)
-#define ARM64_IMAGE_MAGIC	0x644d5241u	/* "ARM\x64" at 0x38 */
+/* The wrapped-Image format: include/pcsc/wrap.h. */
+#define ARM64_NEXT_ALIGN	PCSC_ARM64_NEXT_ALIGN
+#define ARM64_IMAGE_MAGIC	PCSC_ARM64_IMAGE_MAGIC
 
 /* The descriptor in head.S (file offset 0x40). */
-extern struct arm64_next_desc arm64_next_desc;
+extern struct pcsc_arm64_next_desc arm64_next_desc;
 
 /*
  * arm64_next_find - validate the descriptor and the embedded Image header:

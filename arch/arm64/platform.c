@@ -14,11 +14,11 @@
 #include "arm64.h"
 #include "next.h"
 
-#define IMAGE_HDR_TEXT_OFFSET	0x08
-#define IMAGE_HDR_IMAGE_SIZE	0x10
-#define IMAGE_HDR_FLAGS		0x18
-#define IMAGE_HDR_MAGIC		0x38
-#define IMAGE_HDR_LEN		64
+#define IMAGE_HDR_TEXT_OFFSET	PCSC_ARM64_HDR_TEXT_OFFSET
+#define IMAGE_HDR_IMAGE_SIZE	PCSC_ARM64_HDR_IMAGE_SIZE
+#define IMAGE_HDR_FLAGS		PCSC_ARM64_HDR_FLAGS
+#define IMAGE_HDR_MAGIC		PCSC_ARM64_HDR_MAGIC
+#define IMAGE_HDR_LEN		PCSC_ARM64_HDR_LEN
 
 static uint64_t rd64(uint64_t addr)
 {
@@ -37,7 +37,7 @@ int arm64_next_find(uint64_t *entry, uint64_t *text_offset, uint64_t *footprint)
 	uint64_t room = own_footprint(), off = arm64_next_desc.offset, len = arm64_next_desc.size;
 	uint64_t img, toff, isize, need;
 
-	if (memcmp(arm64_next_desc.magic, "PCSCNEXT", 8) || !off)
+	if (memcmp(arm64_next_desc.magic, PCSC_ARM64_NEXT_MAGIC, 8) || !off)
 		return -PCSC_ENOTFOUND;
 	if (off & (ARM64_NEXT_ALIGN - 1))
 		return -PCSC_EALIGN;

@@ -25,8 +25,8 @@ pvh_start32:
 	.org	X86_HDR_OFF
 	.globl pcsc_x86_hdr
 pcsc_x86_hdr:
-	.ascii	"PCSCX86H"			/* magic */
-	.long	1				/* version */
+	.ascii	PCSC_X86_HDR_MAGIC		/* include/pcsc/wrap.h */
+	.long	PCSC_X86_HDR_VERSION
 	.long	0				/* flags */
 	.quad	0				/* next_offset: embedded bzImage, from +0 */
 	.quad	0				/* next_size */

@@ -3,13 +3,15 @@
 #ifndef PCSC_ARCH_X86_H
 #define PCSC_ARCH_X86_H
 
+#include <pcsc/wrap.h>
+
 /* Link (and PVH load) address: QEMU loads the ELF at its p_paddr and jumps
  * to the PVH note's address, which is this constant (linker/x86_64.lds
  * asserts pvh_start32 sits here). The 64-bit entry is 0x200 bytes in, the
  * offset the bzImage 64-bit boot protocol uses. */
-#define X86_LOAD_ADDR		0x100000
-#define X86_ENTRY64_OFF		0x200
-#define X86_HDR_OFF		0x100	/* struct pcsc_x86_hdr */
+#define X86_LOAD_ADDR		PCSC_X86_LOAD_ADDR	/* include/pcsc/wrap.h */
+#define X86_ENTRY64_OFF		PCSC_X86_ENTRY64_OFF
+#define X86_HDR_OFF		PCSC_X86_HDR_OFF	/* struct pcsc_x86_hdr */
 
 /* How the image was entered (third argument of x86_main). */
 #define X86_ENTRY_PVH		1
@@ -86,16 +88,8 @@
 
 #define X86_CMDLINE_MAX		2048
 
-/* The image descriptor at +0x100 (head.S), filled by a wrapper. */
-struct pcsc_x86_hdr {
-	char magic[8];			/* "PCSCX86H" */
-	uint32_t version;		/* 1 */
-	uint32_t flags;
-	uint64_t next_offset;		/* embedded bzImage from the image start, at or
-					 * after the end of BSS; 0 = none */
-	uint64_t next_size;
-} __attribute__((packed));
-
+/* The image descriptor at +0x100 (head.S), filled by a wrapper: the
+ * struct is include/pcsc/wrap.h's. */
 extern struct pcsc_x86_hdr pcsc_x86_hdr;
 
 /* What the entry path learnt before the flow starts; p->arch points here. */

@@ -1,5 +1,5 @@
 /* wrap.c - `pcsctool wrap`: the stub and the next kernel as one image (arm64 here, format
- * arch/arm64/next.h; x86_64 in wrap_x86.c), and the pcsc.kho_bitmap option the running
+ * include/pcsc/wrap.h; x86_64 in wrap_x86.c), and the pcsc.kho_bitmap option the running
  * kernel needs. Never modifies the next kernel's bytes, never embeds a host fact in the image. */
 #include <errno.h>
 #include <inttypes.h>
@@ -7,15 +7,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <pcsc/wrap.h>
 #include "pcsctool.h"
 #include "wrap_x86.h"
 
-#define IMG_HDR_LEN	0x40
-#define IMG_MAGIC_OFF	0x38
-#define NEXT_DESC_OFF	0x40
-#define NEXT_DESC_LEN	32
-#define SZ_2M		(2ull << 20)
-#define WRAP_MAX	(1ull << 31)	/* what kexec and QEMU load comfortably */
+/* The format's numbers: include/pcsc/wrap.h. */
+#define IMG_HDR_LEN	PCSC_ARM64_HDR_LEN
+#define IMG_MAGIC_OFF	PCSC_ARM64_HDR_MAGIC
+#define NEXT_DESC_OFF	PCSC_ARM64_NEXT_DESC_OFF
+#define NEXT_DESC_LEN	PCSC_ARM64_NEXT_DESC_LEN
+#define SZ_2M		((uint64_t)PCSC_ARM64_NEXT_ALIGN)
+#define WRAP_MAX	((uint64_t)PCSC_WRAP_MAX)
 
 static uint64_t ld64(const uint8_t *p)
 {
@@ -58,7 +60,7 @@ static int wrap_arm64(const char *stub_path, const char *next_path, const char *
 		return EXIT_IO;
 	}
 	if (!is_arm64_image(stub, slen) || slen < NEXT_DESC_OFF + NEXT_DESC_LEN ||
-	    memcmp(stub + NEXT_DESC_OFF, "PCSCNEXT", 8)) {
+	    memcmp(stub + NEXT_DESC_OFF, PCSC_ARM64_NEXT_MAGIC, 8)) {
 		die_msg("%s: not a pcsc-stub arm64 Image (magic, LE, PCSCNEXT descriptor)", stub_path);
 		return EXIT_DATA;
 	}

@@ -6,15 +6,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pcsc/wrap.h>
 #include "pcsctool.h"
 #include "wrap_x86.h"
 
 #define SETUP_LEN	1024u		/* boot sector + setup_sects = 1 */
 #define PM_ALIGN	0x1000u		/* the embedded bzImage starts on a page */
 #define KALIGN		0x200000u	/* kernel_alignment we ask of the loader */
-#define STUB_LOAD	0x100000u	/* X86_LOAD_ADDR */
-#define HDR_OFF		0x100u		/* struct pcsc_x86_hdr */
-#define WRAP_MAX	(1ull << 31)
+#define STUB_LOAD	PCSC_X86_LOAD_ADDR	/* include/pcsc/wrap.h */
+#define HDR_OFF		PCSC_X86_HDR_OFF	/* struct pcsc_x86_hdr */
+#define WRAP_MAX	((uint64_t)PCSC_WRAP_MAX)
 
 static uint32_t ld32(const uint8_t *p)
 {
@@ -88,8 +89,8 @@ int wrap_x86_64(const char *stub_path, const char *next_path, const char *out)
 		die_msg("%s: %s", next_path, strerror(errno));
 		return EXIT_IO;
 	}
-	if (stub_segment(stub, slen, &seg, &filesz, &memsz) || filesz < HDR_OFF + 32 ||
-	    memcmp(seg + HDR_OFF, "PCSCX86H", 8)) {
+	if (stub_segment(stub, slen, &seg, &filesz, &memsz) || filesz < HDR_OFF + PCSC_X86_HDR_LEN ||
+	    memcmp(seg + HDR_OFF, PCSC_X86_HDR_MAGIC, 8)) {
 		die_msg("%s: not the x86_64 pcsc-stub ELF (one PT_LOAD at 1 MiB, PCSCX86H at +0x100)",
 			stub_path);
 		return EXIT_DATA;
