@@ -88,7 +88,8 @@ def test_x86_kexec_from_debian_into_wrapped_stub_then_debian(tmp_path, linux):
     image = pcsctool_wrap_x86(tmp_path, kernel)
     stage2 = linux_initramfs(tmp_path, busybox)
     initrd = kexec_initramfs(tmp_path, busybox, image, stage2,
-                             "console=ttyS0 panic=-1 rdinit=/init pcsc.exit=debug")
+                             "console=ttyS0 panic=-1 rdinit=/init pcsc.exit=debug "
+                             "pcsc.report=full")
     r = run_x86(devices=default_topology(vfs=8), extra=topology_backends() + ["-initrd", initrd],
                 kernel=kernel, append="console=ttyS0 panic=-1 rdinit=/init", timeout=170)
     assert not r.timed_out, r.describe()
