@@ -7,6 +7,7 @@
 #include <pcsc/errno.h>
 #include <pcsc/log.h>
 #include <pcsc/physmem.h>
+#include <pcsc/wrap.h>
 #include "arm64.h"
 #include "next.h"
 
@@ -19,8 +20,7 @@
 #define PA_BITS_MAX		48u
 /* The boot map covers the low 2 TiB Device-nGnRE (as it always did). */
 #define EARLY_DEVICE_END	(2ull << 40)
-/* Image header: image_size, and the most of it the boot map believes. */
-#define IMAGE_HDR_IMAGE_SIZE	0x10
+/* The most of our header's image_size the boot map believes. */
 #define EARLY_ROOM_MAX		(1ull << 30)
 /* Tables the final map leaves for windows found after it (ECAM from ACPI
  * MCFG): RAM mapping stops short of them. */
@@ -236,7 +236,7 @@ uint64_t arm64_mmu_early(const void *dtb, unsigned int el)
 	/* What the loader reserved past the image (image_size in our header:
 	 * a wrapped next kernel), so arch_boot_next can still move it should
 	 * the final map never come. booting.rst: those bytes are ours. */
-	room = *(volatile const uint64_t *)(uintptr_t)(head + IMAGE_HDR_IMAGE_SIZE);
+	room = *(volatile const uint64_t *)(uintptr_t)(head + PCSC_ARM64_HDR_IMAGE_SIZE);
 	if (room > end - head && room <= EARLY_ROOM_MAX)
 		map_range(&m, end, head + room, MAP_DATA);
 	/* booting.rst: the DTB is 8-byte aligned. Its header says how much
