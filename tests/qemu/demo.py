@@ -24,7 +24,16 @@ def next_kernel(tmp):
     return next_payload(tmp, facts), [], "test payload"
 
 
+# What the stub reads (README "Kernel releases it speaks"): said first, so a
+# newcomer knows which old kernels this demo stands for.
+RELEASES = ("   KHO formats read: kho-v1 (Linux 6.16 - 7.0; 512-byte bitmaps, or 4096 with "
+            "pcsc.kho_bitmap=4096 / a LUO subtree for 6.17.9+), kho-v2, kho-v3 (7.1), "
+            "kho-v4 (7.2-rc); any other KHO root: the cache is detached, the boot goes on")
+
+
 def main():
+    print("== pcsc-stub demo: a kexec live update's step between two kernels")
+    print(RELEASES)
     tmp = tempfile.mkdtemp(prefix="pcsc-demo-")
     nxt, nxt_extra, nxt_name = next_kernel(tmp)
     wrapped = wrap_arm64(ARM64_STUB, nxt, os.path.join(tmp, "stub+next.Image"))
