@@ -29,7 +29,8 @@ import pytest
 from conftest import O, need, pcsc_lines
 from x86util import (BootParams, NEXT_EXIT, PAYLOAD_DIR, X86_LOAD_ADDR, X86_STUB,
                      fake_next_kernel, machine_e820, wrap_stub, x86_cmd)
-from x86paging import PAT_UC, PAT_WB, PAT_NAMES, elf_symbols, overlapping, run_to_stops, unmapped
+from x86paging import (PAT_UC, PAT_WB, PAT_NAMES, elf_symbols, info_tlb, overlapping,
+                       run_to_stops, unmapped)
 
 MIB, GIB = 1 << 20, 1 << 30
 MEM_MIB = 3072              # q35: 2 GiB below the PCI hole, 1 GiB at 4 GiB (a whole 1 GiB page)
@@ -198,6 +199,24 @@ def ecam_window(b):
 
 
 # ------------------------------------------------------------------ rules --
+def test_x86_page_tables_walker_agrees_with_qemu_info_tlb(booted):
+    """The Python walk (x86paging.walk) and QEMU's own (`info tlb`) list the
+    same leaves with the same bits, at both stops: what the other tests
+    judge is what the CPU translates. (`info tlb` shows no PAT bit: it
+    drops bit 7 of a 4 KiB PTE and never prints bit 12.)"""
+    for which in ("session", "jump"):
+        s = stop(booted, which)
+        q = info_tlb(s["info_tlb"])
+        assert sorted(q) == [l.va for l in s["leaves"]], f"{which}: leaf lists differ"
+        for l in s["leaves"]:
+            pa, f = q[l.va]
+            e = l.entry & ~(0x80 if l.level == 1 else 0)
+            want = "".join(c if e >> b & 1 else "-" for c, b in
+                           (("X", 63), ("G", 8), ("P", 7), ("D", 6), ("A", 5), ("C", 4), ("T", 3),
+                            ("U", 2), ("W", 1)))
+            assert (pa, f) == (l.pa, want), f"{which}: {l.va:#x}: qemu {pa:#x} {f}, walk {l.pa:#x} {want}"
+
+
 def test_x86_page_tables_ram_is_write_back(booted):
     """Every page the e820 calls RAM is mapped 1:1, write-back."""
     s, pat = stop(booted, "jump"), booted["pat"]

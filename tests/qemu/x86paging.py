@@ -105,6 +105,21 @@ def unmapped(leaves, start, end):
     return out
 
 
+TLB_RE = re.compile(r"^([0-9a-f]+): ([0-9a-f]+) ([-X])([-G])([-P])([-D])([-A])([-C])([-T])([-U])([-W])$")
+
+
+def info_tlb(text):
+    """QEMU's own walk (HMP `info tlb`): {va: (pa, raw flag string)}, one
+    line per leaf, flags of the leaf entry: NX, G, PS/PAT, D, A, PCD, PWT,
+    U, W (target/i386/monitor.c print_pte)."""
+    out = {}
+    for line in text.splitlines():
+        m = TLB_RE.match(line.strip())
+        assert m, f"info tlb: {line!r}"
+        out[int(m.group(1), 16)] = (int(m.group(2), 16), "".join(m.groups()[2:]))
+    return out
+
+
 REG_RE = re.compile(r"\b(RIP|CR0|CR3|CR4|EFER)=([0-9a-fA-F]+)")
 
 
@@ -168,7 +183,8 @@ def run_to_stops(cmd, stops, timeout=90):
             regs = registers(q)
             assert regs["RIP"] in armed, f"stopped at {regs['RIP']:#x}, not at a breakpoint"
             levels = 5 if regs["CR4"] & (1 << 12) else 4
-            snaps.append({"at": regs["RIP"], "regs": regs, "levels": levels,
+            tlb = q.cmd("human-monitor-command", **{"command-line": "info tlb"})
+            snaps.append({"at": regs["RIP"], "regs": regs, "levels": levels, "info_tlb": tlb,
                           "leaves": walk(read_page, regs["CR3"], levels)})
             # QEMU reports a breakpoint again when continued from it
             armed.discard(regs["RIP"])
