@@ -131,7 +131,10 @@ int wrap_x86_64(const char *stub_path, const char *next_path, const char *out)
 	st32(img + 0x230, KALIGN);			/* kernel_alignment */
 	img[0x234] = 1;					/* relocatable_kernel */
 	img[0x235] = 21;				/* min_alignment: 2 MiB */
-	st16(img + 0x236, 0x0003);			/* XLF_KERNEL_64 | CAN_BE_LOADED_ABOVE_4G */
+	/* XLF_KERNEL_64 | CAN_BE_LOADED_ABOVE_4G, and XLF_5LEVEL (0x20) when
+	 * the embedded kernel says it copes with 5-level paging: a 5-level
+	 * old kernel's kexec_file_load refuses an image without it. */
+	st16(img + 0x236, (uint16_t)(0x0003 | (next[0x236] & 0x20)));
 	st32(img + 0x238, 2047);			/* cmdline_size */
 	st64(img + 0x258, 0x1000000);			/* pref_address */
 	st32(img + 0x260, (uint32_t)init);		/* init_size */
