@@ -275,7 +275,7 @@ def main():
         r["headline"] = {"saved_native_s": r["reprobe_total"] * 1e-6,
                          "saved_vm_s": r["reprobe_total"] * 1e-5, "stub_s": own}
     qemu = []
-    if not quick:
+    if not quick and os.environ.get("PCSC_BENCH_QEMU", "1") != "0":
         try:
             os.environ["O"] = o     # read by tests/qemu/conftest.py at import
             sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
