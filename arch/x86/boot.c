@@ -9,42 +9,13 @@
 #include <pcsc/ecam.h>
 #include <pcsc/errno.h>
 #include <pcsc/log.h>
+#include <pcsc/parse.h>
 #include <pcsc/physmem.h>
 #include "../../stub/stub.h"
 #include "cf8.h"
 #include "x86.h"
 
 /* ------------------------------------------------------- command line ---- */
-bool x86_parse_u64(const char *s, uint64_t *out)
-{
-	unsigned int base = 10, digits = 0;
-	uint64_t v = 0;
-
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		s += 2;
-	}
-	for (; *s && digits < 32; s++, digits++) {
-		unsigned int d;
-
-		if (*s >= '0' && *s <= '9')
-			d = (unsigned int)(*s - '0');
-		else if (base == 16 && *s >= 'a' && *s <= 'f')
-			d = (unsigned int)(*s - 'a' + 10);
-		else if (base == 16 && *s >= 'A' && *s <= 'F')
-			d = (unsigned int)(*s - 'A' + 10);
-		else
-			return false;
-		if (v > (UINT64_MAX - d) / base)
-			return false;
-		v = v * base + d;
-	}
-	if (!digits || *s)
-		return false;
-	*out = v;
-	return true;
-}
-
 bool x86_cmdline_value(const char *cmdline, const char *key, char *out, size_t size)
 {
 	return pcsc_bootopt_value(cmdline, X86_CMDLINE_MAX, key, out, size);
@@ -94,8 +65,8 @@ void x86_cmdline_parse(struct x86_boot *b)
 	    x86_cmdline_value(b->cmdline, "pcsc.x86.next", v, sizeof(v))) {
 		char *comma = strchr(v, ',');
 
-		if (!comma || (*comma = '\0', !x86_parse_u64(v, &b->next_src)) ||
-		    !x86_parse_u64(comma + 1, &b->next_size) || !b->next_src || !b->next_size) {
+		if (!comma || (*comma = '\0', !pcsc_parse_u64_str(v, &b->next_src)) ||
+		    !pcsc_parse_u64_str(comma + 1, &b->next_size) || !b->next_src || !b->next_size) {
 			pcsc_log("pcsc: pcsc.x86.next wants ADDR,SIZE: ignored");
 			b->next_src = b->next_size = 0;
 		}
@@ -103,7 +74,7 @@ void x86_cmdline_parse(struct x86_boot *b)
 	/* PVH test entry: the boot_params page the test placed in RAM. */
 	if (b->entry == X86_ENTRY_PVH &&
 	    x86_cmdline_value(b->cmdline, "pcsc.boot_params", v, sizeof(v))) {
-		if (x86_parse_u64(v, &bp) && bp && !(bp & 0xfff))
+		if (pcsc_parse_u64_str(v, &bp) && bp && !(bp & 0xfff))
 			b->boot_params = bp;
 		else
 			pcsc_log("pcsc: pcsc.boot_params=%s ignored: not a page address", v);

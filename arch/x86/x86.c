@@ -8,6 +8,7 @@
 #include <pcsc/handover.h>
 #include <pcsc/kho.h>
 #include <pcsc/log.h>
+#include <pcsc/parse.h>
 #include "../../stub/stub.h"
 #include "x86.h"
 
@@ -223,7 +224,7 @@ static void x86_selftest(const char *what)
 {
 	uint64_t to;
 
-	if (!strncmp(what, "chain64@", 8) && x86_parse_u64(what + 8, &to)) {
+	if (!strncmp(what, "chain64@", 8) && pcsc_parse_u64_str(what + 8, &to)) {
 		if (!x86_boot.boot_params || x86_map_identity(to, 2 << 20, false)) {
 			pcsc_log("pcsc: x86 selftest chain64 needs pcsc.boot_params and RAM at 0x%llx",
 				 (unsigned long long)to);

@@ -248,8 +248,6 @@ void x86_cmdline_parse(struct x86_boot *b);
  * terminated, at most size-1 bytes). Returns true when key was present. */
 bool x86_cmdline_value(const char *cmdline, const char *key, char *out, size_t size);
 
-/* x86_parse_u64 - "0x..." hex or decimal; false on garbage or overflow. */
-bool x86_parse_u64(const char *s, uint64_t *out);
 
 /* Provided by head.S and the linker script. */
 extern char __image_start[], __text_end[], __image_end[], __bss_start[], __bss_end[];
