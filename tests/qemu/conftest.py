@@ -578,17 +578,20 @@ SZ_2M = 2 << 20
 
 def wrap_arm64(stub, nxt, out):
     """stub + next Image -> one arm64 Image, in the format of
-    arch/arm64/next.h (what `pcsctool wrap --arch arm64` writes)."""
+    include/pcsc/wrap.h (what `pcsctool wrap --arch arm64` writes)."""
     import struct
+    from wrapfmt import (ARM64_IMAGE_SIZE_OFF, ARM64_MAGIC_OFF, ARM64_NEXT_ALIGN,
+                         ARM64_NEXT_DESC_OFF, ARM64_NEXT_MAGIC)
     s = bytearray(open(stub, "rb").read())
     n = open(nxt, "rb").read()
-    assert s[0x38:0x3c] == b"ARM\x64" and n[0x38:0x3c] == b"ARM\x64"
-    assert s[0x40:0x48] == b"PCSCNEXT"
-    image_size = struct.unpack_from("<Q", s, 0x10)[0]
-    off = (image_size + SZ_2M - 1) // SZ_2M * SZ_2M
+    mo, do = ARM64_MAGIC_OFF, ARM64_NEXT_DESC_OFF
+    assert s[mo:mo + 4] == b"ARM\x64" and n[mo:mo + 4] == b"ARM\x64"
+    assert s[do:do + 8] == ARM64_NEXT_MAGIC
+    image_size = struct.unpack_from("<Q", s, ARM64_IMAGE_SIZE_OFF)[0]
+    off = (image_size + ARM64_NEXT_ALIGN - 1) // ARM64_NEXT_ALIGN * ARM64_NEXT_ALIGN
     toff, isize = struct.unpack_from("<QQ", n, 8)
-    struct.pack_into("<Q", s, 0x10, off + toff + max(len(n), isize))
-    struct.pack_into("<QQQ", s, 0x48, off, len(n), 0)
+    struct.pack_into("<Q", s, ARM64_IMAGE_SIZE_OFF, off + toff + max(len(n), isize))
+    struct.pack_into("<QQQ", s, do + 8, off, len(n), 0)
     with open(out, "wb") as f:
         f.write(bytes(s) + bytes(off - len(s)) + n)
     return out

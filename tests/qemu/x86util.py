@@ -331,10 +331,11 @@ def wrap_stub(tmp_path, bzimage, name="wrapped.bin"):
     load = [l.split() for l in ph.splitlines() if l.strip().startswith("LOAD")]
     assert len(load) == 1, ph
     memsz = int(load[0][5], 16)
-    assert flat[0x100:0x108] == b"PCSCX86H"
+    from wrapfmt import X86_HDR_MAGIC, X86_HDR_OFF
+    assert flat[X86_HDR_OFF:X86_HDR_OFF + 8] == X86_HDR_MAGIC
     off = (memsz + 0xfff) & ~0xfff
     kernel = open(bzimage, "rb").read()
-    struct.pack_into("<QQ", flat, 0x110, off, len(kernel))
+    struct.pack_into("<QQ", flat, X86_HDR_OFF + 16, off, len(kernel))
     out = os.path.join(str(tmp_path), name)
     with open(out, "wb") as f:
         f.write(bytes(flat) + bytes(off - len(flat)) + kernel)
