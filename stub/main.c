@@ -8,7 +8,6 @@
 #include <pcsc/log.h>
 #include <pcsc/session.h>
 #include <pcsc/sha256.h>
-#include "stub.h"
 
 /* Sizes of the one arena (BSS, no malloc): cache entries, live functions
  * and KHO preserved ranges the session can hold. Past them the session

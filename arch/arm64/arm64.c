@@ -9,7 +9,6 @@
 #include <pcsc/handover.h>
 #include <pcsc/kho.h>
 #include <pcsc/log.h>
-#include "../../stub/stub.h"
 #include "arm64.h"
 
 #define PL011_DR		0x00

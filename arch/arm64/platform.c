@@ -10,7 +10,6 @@
 #include <pcsc/ecam.h>
 #include <pcsc/errno.h>
 #include <pcsc/log.h>
-#include "../../stub/stub.h"
 #include "arm64.h"
 #include "next.h"
 

@@ -11,7 +11,6 @@
 #include <pcsc/log.h>
 #include <pcsc/parse.h>
 #include <pcsc/physmem.h>
-#include "../../stub/stub.h"
 #include "cf8.h"
 #include "x86.h"
 

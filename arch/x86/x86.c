@@ -9,7 +9,6 @@
 #include <pcsc/kho.h>
 #include <pcsc/log.h>
 #include <pcsc/parse.h>
-#include "../../stub/stub.h"
 #include "x86.h"
 
 struct x86_boot x86_boot;
