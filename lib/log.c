@@ -341,6 +341,12 @@ void pcsc_log_set_report(enum pcsc_report r)
 	log_hold_len = 0;
 }
 
+void pcsc_log_release(void)
+{
+	if (log_deferred)
+		pcsc_log_set_report(PCSC_REPORT_FULL);
+}
+
 unsigned long long pcsc_log_bytes(void)
 {
 	return log_bytes;

@@ -175,6 +175,7 @@ void arm64_exception(uint64_t idx, const uint64_t *regs)
 		for (;;)
 			__asm__ volatile("wfi");
 	}
+	pcsc_log_release();	/* before the level is known: the context too */
 	pcsc_log_at(PCSC_LOG_ALERT, "pcsc: exception vector=%u esr=0x%llx elr=0x%llx (image+0x%llx) far=0x%llx lr=0x%llx",
 		 (unsigned int)idx, (unsigned long long)READ_EL_SYSREG(esr), (unsigned long long)elr,
 		 (unsigned long long)(elr - (uint64_t)(uintptr_t)_head),

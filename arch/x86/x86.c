@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <pcsc/arch.h>
+#include <pcsc/bootopt.h>
 #include <pcsc/errno.h>
 #include <pcsc/handover.h>
 #include <pcsc/kho.h>
@@ -191,6 +192,7 @@ __attribute__((noreturn)) void x86_exception(const uint64_t *frame)
 	if (in_exception++)
 		poweroff_hw(X86_EXIT_EXCEPTION);	/* faulted while reporting */
 	__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
+	pcsc_log_release();	/* before the level is known: the context too */
 	pcsc_log_at(PCSC_LOG_ALERT, "pcsc: exception vector=%u error=0x%llx rip=0x%llx (image+0x%llx) cr2=0x%llx",
 		 (unsigned int)frame[0], (unsigned long long)frame[1],
 		 (unsigned long long)frame[2],
@@ -259,6 +261,14 @@ __attribute__((noreturn)) void x86_main(uint64_t start_info, uint64_t boot_param
 	x86_boot.start_info = start_info;
 	x86_boot.boot_params = boot_params;
 	x86_cmdline_parse(&x86_boot);
+	{
+		/* The command line is known: the console level with it, so
+		 * an early exit (selftests, a fault) prints what was asked. */
+		struct pcsc_bootopts o;
+
+		pcsc_bootopts_parse(x86_boot.cmdline, sizeof(x86_boot.cmdline), &o, NULL, 0);
+		pcsc_log_set_report(o.report);
+	}
 
 	pcsc_log("pcsc: x86_64 entry %s image 0x%llx-0x%llx boot_params 0x%llx start_info 0x%llx",
 		 entry == X86_ENTRY_PVH ? "pvh" : "64bit",

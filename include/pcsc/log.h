@@ -68,6 +68,11 @@ void pcsc_log_set_report(enum pcsc_report r);
  * (the stub's first lines come before its command line is parsed). */
 void pcsc_log_defer(void);
 
+/* pcsc_log_release - on a failure path before the level is known (an early
+ * exception): print what was held as if the level were FULL, in order, so
+ * the failure report has its context. A no-op when nothing is held. */
+void pcsc_log_release(void);
+
 /* pcsc_log_bytes - bytes handed to the sink so far (newlines included). */
 unsigned long long pcsc_log_bytes(void);
 

@@ -60,9 +60,6 @@ def test_x86_invalid_opcode_is_reported_and_exits():
     assert any(l.startswith("exception vector=6 ") for l in r.lines), r.describe()
 
 
-@pytest.mark.xfail(strict=True, reason="x86_main holds detail lines (pcsc_log_defer) and runs the "
-                   "selftest before stub_main sets the report level: an early exit drops them, "
-                   "'poweroff 3' included, even with pcsc.report=full")
 @pytest.mark.parametrize("selftest", ["pf", "ud"])
 def test_x86_early_exception_keeps_the_lines_asked_for(selftest):
     # pcsc.report=full (x86_cmd): the entry line and the poweroff line

@@ -263,6 +263,18 @@ static void deferred_lines_wait_for_the_level(void **state)
 	emit_one_of_each();
 	pcsc_log_set_report(PCSC_REPORT_SUMMARY);
 	assert_string_equal(all, "r\na\n");
+	/* A failure before the level is known prints what was held, in order,
+	 * before its own alert; once the level is known, release does nothing. */
+	all_len = 0;
+	pcsc_log_defer();
+	pcsc_log("entry");
+	pcsc_log_release();
+	pcsc_log_at(PCSC_LOG_ALERT, "exception");
+	assert_string_equal(all, "entry\nexception\n");
+	pcsc_log_set_report(PCSC_REPORT_SUMMARY);
+	pcsc_log_release();
+	pcsc_log("detail");
+	assert_string_equal(all, "entry\nexception\n");
 	/* Past the hold buffer, later details are dropped, earlier kept. */
 	all_len = 0;
 	pcsc_log_defer();
