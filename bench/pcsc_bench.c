@@ -371,6 +371,27 @@ __attribute__((noinline)) int bench_phase_walk(struct bench *b)
 	return (int)b->walk.n;
 }
 
+/* A fresh old-kernel handover in the image (each session patches it) and
+ * the session's input over it, as the stub would fill it. */
+static void session_input(struct bench *b, enum pcsc_mode mode, uint32_t funcs, void *arena,
+			  size_t size, struct pcsc_session_in *in)
+{
+	handover_write(b);
+	pci_sim_cfg_init(&b->cfg, &b->sim);
+	memset(in, 0, sizeof(*in));
+	in->cfg = &b->cfg;
+	in->windows = b->sim.win;
+	in->nwindows = b->sim.nwin;
+	in->pm = &b->pm;
+	in->kho_fdt = b->lo.kho_fdt;
+	in->mode = mode;
+	in->S = S_CFG;
+	in->max_funcs = funcs;
+	in->max_ranges = 512u;	/* 2 x 512 x 16 = the formula's 1024 x 32 */
+	in->arena = arena;
+	in->arena_size = size;
+}
+
 /* Console bytes the session printed, counted by the log sink (a real
  * server's UART moves ~11.5 KB/s: bench.py prices them). */
 static uint64_t console_bytes, console_lines;
@@ -410,20 +431,7 @@ static int session_phase(struct bench *b)
 	uint8_t *arena = xcalloc(1, size);
 	int err;
 
-	handover_write(b);
-	pci_sim_cfg_init(&b->cfg, &b->sim);
-	memset(&in, 0, sizeof(in));
-	in.cfg = &b->cfg;
-	in.windows = b->sim.win;
-	in.nwindows = b->sim.nwin;
-	in.pm = &b->pm;
-	in.kho_fdt = b->lo.kho_fdt;
-	in.mode = PCSC_MODE_QUICK;
-	in.S = S_CFG;
-	in.max_funcs = b->nfunc_cap;
-	in.max_ranges = 512u;
-	in.arena = arena;
-	in.arena_size = size;
+	session_input(b, PCSC_MODE_QUICK, b->nfunc_cap, arena, size, &in);
 	console_bytes = console_lines = 0;
 	/* As the stub: the CPU's SHA-256 instructions when present
 	 * (PCSC_BENCH_SHA=portable measures the fallback). */
@@ -529,20 +537,7 @@ static void run_session(struct bench *b, enum pcsc_mode mode, struct sess_result
 	if (!arena)
 		die("out of memory", 0);
 	memset(arena, 0xa5, size);
-	handover_write(b);	/* each session patches the image: start fresh */
-	pci_sim_cfg_init(&b->cfg, &b->sim);
-	memset(&in, 0, sizeof(in));
-	in.cfg = &b->cfg;
-	in.windows = b->sim.win;
-	in.nwindows = b->sim.nwin;
-	in.pm = &b->pm;
-	in.kho_fdt = b->lo.kho_fdt;
-	in.mode = mode;
-	in.S = S_CFG;
-	in.max_funcs = funcs;
-	in.max_ranges = 512u;	/* 2 x 512 x 16 = the formula's 1024 x 32 */
-	in.arena = arena;
-	in.arena_size = size;
+	session_input(b, mode, funcs, arena, size, &in);
 	memset(sr, 0, sizeof(*sr));
 	err = pcsc_session_run(&in, &sr->out);
 	if (err || sr->out.status) {
