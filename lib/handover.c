@@ -206,11 +206,6 @@ int handover_patch(void *fdt, uint32_t room, const struct pcsc_index *idx,
 	return 0;
 }
 
-static bool is_pcsc_name(const char *name, size_t len)
-{
-	return len >= 4 && !memcmp(name, PCSC_KHO_NAME, 4) && (len == 4 || name[4] == '@');
-}
-
 static uint32_t be32_at(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -260,7 +255,7 @@ static int detach_scan(uint8_t *fdt, uint32_t size)
 				return renamed;		/* name runs off the block */
 			cl = nl;
 			c = name_component((const char *)fdt + off, &cl);
-			if (depth == 1 && is_pcsc_name(c, cl)) {
+			if (depth == 1 && pcsc_kho_child_name(c, cl)) {
 				fdt[(const uint8_t *)c - fdt + 3] = '-';	/* "pcsc" -> "pcs-" */
 				renamed++;
 			}

@@ -74,8 +74,7 @@ static int kho_count_pcsc(const void *fdt)
 	fdt_for_each_subnode(node, fdt, 0) {
 		const char *name = fdt_get_name(fdt, node, &len);
 
-		if (name && len >= 4 && !memcmp(name, PCSC_KHO_NAME, 4) &&
-		    (len == 4 || name[4] == '@'))
+		if (name && len >= 0 && pcsc_kho_child_name(name, (size_t)len))
 			n++;
 	}
 	return n;

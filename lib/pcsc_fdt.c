@@ -109,6 +109,11 @@ int pcsc_name_format(pci_sbdf_t sbdf, char *buf)
 	return 16;
 }
 
+bool pcsc_kho_child_name(const char *name, size_t len)
+{
+	return len >= 4 && !memcmp(name, PCSC_KHO_NAME, 4) && (len == 4 || name[4] == '@');
+}
+
 void pcsc_printable(char *dst, size_t dlen, const char *src, int slen)
 {
 	size_t o = 0;

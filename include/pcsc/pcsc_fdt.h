@@ -3,6 +3,7 @@
 #ifndef PCSC_PCSC_FDT_H
 #define PCSC_PCSC_FDT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <pcsc/pci.h>
@@ -118,6 +119,10 @@ int pcsc_name_format(pci_sbdf_t sbdf, char *buf);
  * msg (msglen bytes) may be NULL.
  */
 int pcsc_fdt_check(const void *buf, size_t size, char *msg, size_t msglen);
+
+/* pcsc_kho_child_name - would the next kernel's fdt_subnode_offset(root,
+ * 0, "pcsc") take a child named name[0..len)? ("pcsc" or "pcsc@..."). */
+bool pcsc_kho_child_name(const char *name, size_t len);
 
 /* pcsc_printable - copy at most 32 printable bytes of the untrusted
  * string src[0..slen) into dst (dlen bytes, NUL-terminated) for a message:

@@ -214,6 +214,18 @@ static void index_reads_what_libfdt_would(void **state)
 	assert_int_equal(pcsc_index_build(f, arena, 16, &idx), -PCSC_EBADFDT);
 }
 
+/* The names the next kernel's by-name lookup of "pcsc" takes. */
+static void kho_child_names(void **state)
+{
+	(void)state;
+	assert_true(pcsc_kho_child_name("pcsc", 4));
+	assert_true(pcsc_kho_child_name("pcsc@1", 6));
+	assert_false(pcsc_kho_child_name("pcsc1", 5));
+	assert_false(pcsc_kho_child_name("pcs-", 4));
+	assert_false(pcsc_kho_child_name("pcsc", 3));
+	assert_false(pcsc_kho_child_name("LUO", 3));
+}
+
 static void strings_for_every_verdict_and_reason(void **state)
 {
 	unsigned int i;
@@ -240,6 +252,7 @@ int main(void)
 		cmocka_unit_test(index_sorted_with_bad_entries),
 		cmocka_unit_test(index_arena_too_small),
 		cmocka_unit_test(index_reads_what_libfdt_would),
+		cmocka_unit_test(kho_child_names),
 		cmocka_unit_test(strings_for_every_verdict_and_reason),
 	};
 
