@@ -670,6 +670,8 @@ LINUX_INIT = b"""#!/bin/busybox sh
 /bin/busybox mkdir -p /proc /sys
 /bin/busybox mount -t proc proc /proc
 /bin/busybox mount -t sysfs sysfs /sys
+# kernel messages (tsc calibration, ...) would land inside these lines
+echo 1 > /proc/sys/kernel/printk
 for d in /sys/bus/pci/devices/*; do
   echo "linux-pci: ${d##*/} $(/bin/busybox cat $d/vendor) $(/bin/busybox cat $d/device)"
 done
@@ -694,10 +696,13 @@ def linux_initramfs(tmp_path, busybox):
 
 
 def linux_pci_list(text):
-    """'linux-pci:' lines -> [(sbdf, vendor, device)] in the walk's format."""
+    """'linux-pci:' lines -> [(sbdf, vendor, device)] in the walk's format.
+    A kernel message may still be printed into a line after its last
+    field; the fields themselves are whole or the line does not count."""
     out = []
     for line in text.replace("\r", "").splitlines():
-        m = re.match(r"^linux-pci: ([0-9a-f:.]+) 0x([0-9a-f]{4}) 0x([0-9a-f]{4})$", line.strip())
+        m = re.match(r"^linux-pci: ([0-9a-f:.]+) 0x([0-9a-f]{4}) 0x([0-9a-f]{4})(?![0-9a-f])",
+                     line.strip())
         if m:
             out.append(m.groups())
     return out
