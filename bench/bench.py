@@ -277,7 +277,7 @@ def main():
     qemu = []
     if not quick and os.environ.get("PCSC_BENCH_QEMU", "1") != "0":
         try:
-            os.environ["O"] = o     # read by tests/qemu/conftest.py at import
+            os.environ["O"] = o     # read by tests/qemu/qemurun.py at import
             sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
             import qemu_bench
             qemu = qemu_bench.run_all(o, work)

@@ -13,7 +13,11 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
                                 "tests", "qemu"))
-import conftest as q  # noqa: E402  (the QEMU harness shared with the tests)
+from arm64util import Arm64Machine, arm64_cmd, assert_clean_poweroff  # noqa: E402
+from linuxguest import debian_arm64, linux_initramfs, linux_pci_list  # noqa: E402
+from qemurun import run_qemu  # noqa: E402
+from stubout import summary  # noqa: E402
+from topology import default_topology, topology_backends  # noqa: E402
 
 LINUX_TIMEOUT = 150
 # Everything on the root bus: QEMU virt booted with -kernel has no firmware to
@@ -46,30 +50,30 @@ def trace_args(path):
 
 def arm64(o, work):
     tmp = tempfile.mkdtemp(prefix="qemu-arm64-", dir=work)
-    back = q.topology_backends()
-    m = q.Arm64Machine(tmp, ARM64_DEVICES, extra=back, old_kernel=False)
+    back = topology_backends()
+    m = Arm64Machine(tmp, ARM64_DEVICES, extra=back, old_kernel=False)
     walk = m.walk()
     cache = m.gen(walk)
     st = os.path.join(tmp, "stub.trace")
     m.extra = back + trace_args(st)
     # The stub's own default console (the harness asks for full otherwise).
     r = m.boot(cache=cache, append="pcsc.report=summary")
-    q.assert_clean_poweroff(r)
-    summ = q.summary(r.lines) or {}
+    assert_clean_poweroff(r)
+    summ = summary(r.lines) or {}
     s_reads, s_writes = count_trace(st)
     serial = len(r.out.encode())
 
-    image, busybox = q.debian_arm64()
-    initrd = q.linux_initramfs(tmp, busybox)
+    image, busybox = debian_arm64()
+    initrd = linux_initramfs(tmp, busybox)
     lt = os.path.join(tmp, "linux.trace")
-    cmd = q.arm64_cmd(kernel=image, devices=ARM64_DEVICES,
+    cmd = arm64_cmd(kernel=image, devices=ARM64_DEVICES,
                       extra=back + ["-initrd", initrd, "-append",
                                     "console=ttyAMA0 panic=-1 quiet"] + trace_args(lt))
-    lr = q.run_qemu(cmd, timeout=LINUX_TIMEOUT)
+    lr = run_qemu(cmd, timeout=LINUX_TIMEOUT)
     if lr.timed_out or "linux-pci: done" not in lr.out:
         raise RuntimeError("Debian kernel did not list its PCI devices\n" + lr.describe()[-1500:])
     l_reads, l_writes = count_trace(lt)
-    linux_funcs = len(q.linux_pci_list(lr.out))
+    linux_funcs = len(linux_pci_list(lr.out))
     return {"arch": "arm64", "functions": len(walk), "linux_functions": linux_funcs,
             "kernel": os.path.basename(image), "stub_reads": s_reads,
             "stub_writes": s_writes, # the stub's own count (walk + verify) includes probes of empty
@@ -109,8 +113,8 @@ def x86_trace_args(path):
 def x86_64(o, work):
     import x86util as x
     tmp = tempfile.mkdtemp(prefix="qemu-x86-", dir=work)
-    back = q.topology_backends()
-    devices = q.default_topology(vfs=8)
+    back = topology_backends()
+    devices = default_topology(vfs=8)
     m = x.X86Machine(tmp, devices, extra=back, old_kernel=False)
     walk = m.walk()
     cache = m.gen(walk)
@@ -118,7 +122,7 @@ def x86_64(o, work):
     m.extra = back + x86_trace_args(st)
     r = m.boot(cache=cache, append="pcsc.exit=debug pcsc.report=summary")
     x.assert_x86_exit(r)
-    summ = q.summary(r.lines) or {}
+    summ = summary(r.lines) or {}
     serial = len(r.out.encode())
     # x86: SeaBIOS enumerates (and writes) before any kernel runs. It only
     # touches COM1's control registers; the stub's first access of the data
@@ -130,11 +134,11 @@ def x86_64(o, work):
     fw_r, fw_w = rw(s_ev[:fw])
 
     bz, busybox = x.debian_amd64()
-    initrd = q.linux_initramfs(tmp, busybox)
+    initrd = linux_initramfs(tmp, busybox)
     lt = os.path.join(tmp, "linux.trace")
     cmd = x.x86_cmd(kernel=bz, devices=devices, append="console=ttyS0 panic=-1",
                     extra=back + ["-initrd", initrd] + x86_trace_args(lt))
-    lr = q.run_qemu(cmd, timeout=LINUX_TIMEOUT)
+    lr = run_qemu(cmd, timeout=LINUX_TIMEOUT)
     if lr.timed_out or "linux-pci: done" not in lr.out:
         raise RuntimeError("Debian kernel did not list its PCI devices\n" + lr.describe()[-1500:])
     # The same firmware ran first (identical trace lines): the rest is
@@ -144,7 +148,7 @@ def x86_64(o, work):
         raise RuntimeError("firmware part of the Linux trace differs from the stub's")
     l_reads, l_writes = rw(l_ev[fw:])
     return {"arch": "x86_64", "functions": len(walk),
-            "linux_functions": len(q.linux_pci_list(lr.out)),
+            "linux_functions": len(linux_pci_list(lr.out)),
             "kernel": os.path.basename(bz), "stub_reads": s_reads, "stub_writes": s_writes,
             "stub_reads_counted": summ.get("cfg_reads"),
             "firmware_reads": fw_r, "firmware_writes": fw_w,

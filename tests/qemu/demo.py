@@ -6,9 +6,9 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from conftest import (ARM64_STUB, Arm64Machine, arm64_machine_facts,  # noqa: E402
-                      debian_arm64, default_topology, linux_initramfs, next_payload,
-                      pick_faults, topology_backends, wrap_arm64)
+from arm64util import arm64_machine_facts, ARM64_STUB, Arm64Machine, next_payload, wrap_arm64
+from linuxguest import debian_arm64, linux_initramfs
+from topology import default_topology, pick_faults, topology_backends
 
 
 def next_kernel(tmp):

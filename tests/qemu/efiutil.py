@@ -20,7 +20,8 @@ import re
 import shutil
 import subprocess
 
-from conftest import O, need, need_tool, pcsc_lines, run_qemu
+from qemurun import need, need_tool, O, run_qemu
+from stubout import pcsc_lines
 
 TIMEOUT = 60
 

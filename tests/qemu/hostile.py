@@ -593,7 +593,7 @@ def expected_report(case, fx):
 def check_report(case, fx, lines):
     """Assert the stub's pcsc lines against the case's expectation; returns
     a list of mismatch texts (empty when all is as expected)."""
-    from conftest import summary
+    from stubout import summary
     exp_v, exp_opt, exp_s = expected_report(case, fx)
     errs = []
     got_v = verdict_lines(lines)
@@ -635,7 +635,7 @@ def pcsc_children_in_ram(snap, ram, fx, which="after"):
 
 def gen_fixture(tmp_path, case, topo_text, ram, at, arch, facts, saved):
     """pcsctool gen + the case's patch, in tmp_path/<case name>."""
-    from conftest import pcsctool_gen
+    from cacheutil import pcsctool_gen
     d = os.path.join(str(tmp_path), case.name)
     if os.path.exists(d):
         shutil.rmtree(d)

@@ -16,7 +16,9 @@ import subprocess
 import threading
 import time
 
-from conftest import O, TOP, need, need_tool, newc_archive, linux_initramfs, pcsc_lines
+from linuxguest import linux_initramfs, newc_archive
+from qemurun import need, need_tool, O, TOP
+from stubout import pcsc_lines
 
 CHAIN_TIMEOUT = 280          # issue 9: each chain under 5 minutes under TCG
 

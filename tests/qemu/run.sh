@@ -6,7 +6,7 @@ set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 O=${O:-build}
 ARCHES=${ARCHES:-"arm64 x86_64"}
-# Modules parametrised by arch read $ARCHES (conftest.arches()).
+# Modules parametrised by arch read $ARCHES (qemurun.arches()).
 export O ARCHES
 files=""
 for a in $ARCHES; do

@@ -3,8 +3,10 @@
 # configuration table (tables written into guest RAM by the test).
 import os
 
-from conftest import (ARM64_STUB, arm64_cmd, arm64_dumpdtb, assert_clean_poweroff,
-                      dtb_as_acpi, run_qemu, walk_lines)
+from acpiutil import dtb_as_acpi
+from arm64util import arm64_cmd, arm64_dumpdtb, ARM64_STUB, assert_clean_poweroff
+from qemurun import run_qemu
+from stubout import walk_lines
 
 
 def test_arm64_acpi_ecam_from_mcfg_walks_the_same_functions(tmp_path):
@@ -40,7 +42,7 @@ def test_arm64_acpi_bad_checksum_leaves_nothing_to_walk(tmp_path):
 
 def test_arm64_no_pci_node_and_no_uefi_says_so(tmp_path):
     import subprocess
-    from conftest import dtb_ecam_windows
+    from dtbutil import dtb_ecam_windows
     dtb = arm64_dumpdtb(tmp_path)
     for w in dtb_ecam_windows(dtb):
         subprocess.run(["fdtput", "-r", dtb, w[0]], check=True)

@@ -2,7 +2,7 @@
 # and EL2, reports what the DTB says, and powers off via PSCI. Never edits the build.
 import re
 
-from conftest import assert_clean_poweroff, run_arm64
+from arm64util import assert_clean_poweroff, run_arm64
 
 
 def test_arm64_banner_and_poweroff_el1():
@@ -55,7 +55,7 @@ def test_arm64_exception_is_reported_and_the_stub_still_finishes(tmp_path):
     # synchronous external abort. The vector reports ESR/ELR/FAR, then (no
     # next kernel) powers off with status 3.
     import subprocess
-    from conftest import arm64_dumpdtb
+    from arm64util import arm64_dumpdtb
     dtb = arm64_dumpdtb(tmp_path)
     subprocess.run(["fdtput", "-t", "x", dtb, _pcie_node(dtb), "reg",
                     "0x70", "0x0", "0x0", "0x10000000"], check=True)
@@ -73,7 +73,7 @@ def test_arm64_exception_is_reported_and_the_stub_still_finishes(tmp_path):
 
 def test_arm64_image_header_per_booting_rst():
     import struct
-    from conftest import ARM64_STUB
+    from arm64util import ARM64_STUB
     hdr = open(ARM64_STUB, "rb").read(64)
     code0, code1, text_offset, image_size, flags, r2, r3, r4, magic, r5 = \
         struct.unpack("<IIQQQQQQII", hdr)

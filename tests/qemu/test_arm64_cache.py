@@ -5,8 +5,9 @@ import os
 
 import pytest
 
-from conftest import (Arm64Machine, assert_clean_poweroff, default_topology, pick_faults,
-                      saved, summary_of, topology_backends, verdicts, walk_reads)
+from arm64util import Arm64Machine, assert_clean_poweroff, walk_reads
+from stubout import summary_of, verdicts
+from topology import default_topology, pick_faults, saved, topology_backends
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +67,7 @@ def test_arm64_stale_gone_bad_entries_exact_report(machine):
             exp.append((s, f"{s} ffff:ffff BAD da unaligned"))  # never read through da
         else:
             exp.append((s, f"{s} {v}:{d} VALID"))
-    from conftest import sbdf_key
+    from topology import sbdf_key
     exp = [line for _, line in sorted(exp, key=lambda e: sbdf_key(e[0]))]
     assert verdicts(r) == exp, r.describe()
     s = summary_of(r)
@@ -128,7 +129,7 @@ def test_arm64_mode_off_passes_the_cache_through(machine):
 
 
 def test_arm64_nvme_64_vfs_judged_through_the_pf(tmp_path):
-    from conftest import nvme_sriov
+    from topology import nvme_sriov
     m = Arm64Machine(tmp_path, ["pcie-root-port,id=rp1,chassis=1,slot=1"] + nvme_sriov(64, bus="rp1"))
     live = m.walk()
     assert len([f for f in live if f[4] == "vf"]) == 64
@@ -149,9 +150,12 @@ def test_arm64_entries_inside_the_initrd_are_bad(tmp_path):
     # stub must not rewrite it: the whole cache is rejected and detached,
     # no entry is judged and no da is read.
     import subprocess
-    from conftest import (PCSCTOOL, arm64_cmd, arm64_dumpdtb, arm64_machine_facts,
-                          dtb_add_kho, pcsctool_gen, run_arm64, run_qemu, walk_lines,
-                          walk_to_topo)
+    from arm64util import arm64_cmd, arm64_dumpdtb, arm64_machine_facts, run_arm64
+    from cacheutil import PCSCTOOL, pcsctool_gen
+    from dtbutil import dtb_add_kho
+    from qemurun import run_qemu
+    from stubout import walk_lines
+    from topology import walk_to_topo
     devs = ["e1000e,addr=2.0"]
     live = walk_lines(run_arm64(devices=devs).lines)
     facts = arm64_machine_facts(tmp_path, devices=devs)

@@ -7,9 +7,11 @@ import subprocess
 
 import pytest
 
-from conftest import (ARM64_STUB, Arm64Machine, arm64_cmd, arm64_dumpdtb,
-                      arm64_machine_facts, default_topology, next_payload, run_qemu,
-                      summary, topology_backends, wrap_arm64)
+from arm64util import (arm64_cmd, arm64_dumpdtb, arm64_machine_facts, ARM64_STUB, Arm64Machine,
+                       next_payload, wrap_arm64)
+from qemurun import run_qemu
+from stubout import summary
+from topology import default_topology, topology_backends
 
 ENTERED = re.compile(r"^next: entered EL(\d) x0=(0x[0-9a-f]+) dtb=ok x1-x3=0 "
                      r"mmu=off dcache=off$", re.M)
@@ -67,7 +69,7 @@ def test_arm64_cache_verified_then_next_kernel(tmp_path, machine, el):
     first = m.boot()
     assert_jumped(first, el)
     live = [l for l in first.lines if l.startswith("walk 0000")]
-    from conftest import walk_lines
+    from stubout import walk_lines
     cache = m.gen(walk_lines(first.lines), name="chain")
     r = m.boot(cache=cache)
     assert_jumped(r, el)
@@ -95,7 +97,8 @@ def test_arm64_handover_reread_by_the_next_kernel(tmp_path):
     # The next kernel is a second copy of the stub: it re-reads the
     # handed-over pcsc FDT from memory the first one cleaned to PoC before
     # jumping with caches off, re-verifies it and recomputes the SHA-256.
-    from conftest import pick_faults, walk_lines
+    from stubout import walk_lines
+    from topology import pick_faults
     img = wrap_arm64(ARM64_STUB, ARM64_STUB, os.path.join(str(tmp_path), "stub+stub.Image"))
     m = Arm64Machine(tmp_path, default_topology(vfs=4), extra=topology_backends(), stub=img)
     first = m.boot()
@@ -138,5 +141,5 @@ def test_arm64_vhe_el2_entry(tmp_path):
     assert "payload: bridges=7 last_bus=7 pfs=1 vfs=4 e2h=1 -> stub" in r.out, r.describe()
     assert_jumped(r, 2)
     assert "ecam 0000:00-ff at 0x4010000000" in r.lines, r.describe()
-    from conftest import walk_lines
+    from stubout import walk_lines
     assert len(walk_lines(r.lines)) == 20, r.describe()

@@ -8,8 +8,12 @@ import subprocess
 import pytest
 
 import hostile
-from conftest import (ARM64_STUB, arm64_cmd, arm64_dumpdtb, arm64_machine_facts, dtb_add_kho,
-                      next_payload, run_qemu, walk_lines, walk_to_topo, wrap_arm64)
+from arm64util import (arm64_cmd, arm64_dumpdtb, arm64_machine_facts, ARM64_STUB, next_payload,
+                       wrap_arm64)
+from dtbutil import dtb_add_kho
+from qemurun import run_qemu
+from stubout import walk_lines
+from topology import walk_to_topo
 from ramcheck import assert_ram_intact, run_snapshots
 
 RAM = (0x40000000, 0x10000000)          # -m 256M
@@ -103,7 +107,7 @@ def allowed_ranges(hm, fx, lines):
 @pytest.mark.parametrize("case", hostile.CASES, ids=lambda c: c.name)
 def test_arm64_hostile(hm, case):
     fx, snap = hm.run(case)
-    from conftest import pcsc_lines
+    from stubout import pcsc_lines
     lines = pcsc_lines(snap["serial"])
     ctx = f"case {case.name}\n--- serial ---\n{snap['serial'][-6000:]}"
     # the next kernel was entered, after exactly one jump, with the same DTB
@@ -154,7 +158,7 @@ def test_arm64_hostile_100000_nodes_within_bounds(hm):
     0 verdict lines, no entry counted past the cap."""
     case = next(c for c in hostile.CASES if c.name == "pcsc_100000_nodes")
     fx, snap = hm.run(case)
-    from conftest import pcsc_lines, summary
+    from stubout import pcsc_lines, summary
     lines = pcsc_lines(snap["serial"])
     s = summary(lines)
     assert snap["reached"] and s, snap["serial"]
@@ -177,7 +181,8 @@ def test_hostile_topology_sim_within_bounds(tmp_path):
     simulated machine (pcsctool verify). Every anomaly named once, and the
     config reads within the walk's documented bound while the CRS-forever
     device's whole retry budget was spent."""
-    from conftest import PCSCTOOL, summary, pcsc_lines
+    from cacheutil import PCSCTOOL
+    from stubout import pcsc_lines, summary
     d = os.path.join(str(tmp_path), "c")
     subprocess.run([PCSCTOOL, "gen", HOSTILE_TOPO, "--out", d], check=True,
                    capture_output=True)
@@ -210,7 +215,7 @@ def test_arm64_hostile_pcsc_fdt_inside_the_initrd_is_not_written(hm):
     there. Only the stub's image and the KHO root (detach) may change."""
     case = hostile.Case("pcsc_fdt_inside_the_initrd")
     fx, snap = hm.run(case, initrd_over_pcsc=True)
-    from conftest import pcsc_lines
+    from stubout import pcsc_lines
     lines = pcsc_lines(snap["serial"])
     assert snap["reached"], snap["serial"]
     assert "initrd " + f"{fx.pcsc_pages[0]:#x}-{fx.pcsc_pages[0] + fx.pcsc_pages[1]:#x}" \
@@ -227,7 +232,7 @@ def test_arm64_checked_run_finds_the_stub_and_the_pcsc_fdt(hm):
     guest is stopped at the stub's entry and at its jump, and the ranges
     the stub may write are found from its console and the KHO root in the
     'before' dump: exactly the image and the pcsc FDT pages here."""
-    from conftest import O
+    from qemurun import O
     from ramcheck import checked_run
     case = next(c for c in hostile.CASES if c.name == "da_unaligned")
     fx = hostile.gen_fixture(hm.tmp, case, hm.topo, RAM, CACHE_AT, "arm64", hm.facts, hm.saved)
@@ -249,7 +254,7 @@ def test_arm64_hostile_all_ones_bus(tmp_path):
     answers all ones everywhere; the walk scans it once and finds nothing.
     Below a root port only device 0 can exist (PCIe), so the bus costs one
     all-ones read: the port's own probe (<= 1 + 541 reads) plus that one."""
-    from conftest import Arm64Machine
+    from arm64util import Arm64Machine
     one = Arm64Machine(tmp_path, ["pcie-root-port,id=rp9,chassis=9,slot=9,addr=9.0"]).boot()
     none = Arm64Machine(tmp_path, []).boot()
     tot = {}

@@ -2,7 +2,10 @@
 # stub + the same kernel, the stub verifies the capture (all VALID; a device_del'd device GONE), Debian boots again.
 import pytest
 
-from conftest import arm64_cmd, report_lines, summary, topology_backends, linux_pci_list
+from arm64util import arm64_cmd
+from linuxguest import linux_pci_list
+from stubout import report_lines, summary
+from topology import topology_backends
 from kexecutil import debian_kernel, first_initramfs, kernel_config, run_chain, show_entries, wrap
 
 CMDLINE = "console=ttyAMA0 panic=-1 rdinit=/init pcsc.report=full"

@@ -3,9 +3,10 @@
 # Needs network once (apt-get download); never installs anything.
 import os
 
-from conftest import (ARM64_STUB, Arm64Machine, assert_clean_poweroff, debian_arm64,
-                      default_topology, linux_initramfs, linux_pci_list, topology_backends,
-                      walk_lines, wrap_arm64)
+from arm64util import ARM64_STUB, Arm64Machine, assert_clean_poweroff, wrap_arm64
+from linuxguest import debian_arm64, linux_initramfs, linux_pci_list
+from stubout import walk_lines
+from topology import default_topology, topology_backends
 
 LINUX_TIMEOUT = 110
 

@@ -4,9 +4,13 @@
 import os
 import struct
 
-from conftest import (ARM64_STUB, arm64_cmd, arm64_dumpdtb, dtb_add_kho, next_payload,
-                      pcsctool_gen, ram_diff_pages, run_arm64, run_qemu_snapshots,
-                      walk_to_topo, walk_lines, wrap_arm64, arm64_machine_facts)
+from arm64util import (arm64_cmd, arm64_dumpdtb, arm64_machine_facts, ARM64_STUB, next_payload,
+                       run_arm64, wrap_arm64)
+from cacheutil import pcsctool_gen
+from dtbutil import dtb_add_kho
+from qemurun import ram_diff_pages, run_qemu_snapshots
+from stubout import walk_lines
+from topology import walk_to_topo
 
 RAM = (0x40000000, 0x10000000)      # -m 256M
 

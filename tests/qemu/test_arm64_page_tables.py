@@ -21,9 +21,11 @@ import time
 import pytest
 
 import ramcheck
-from conftest import (ARM64_STUB, ARM64_STUB_ADDR, arm64_cmd, arm64_dumpdtb, dtb_as_acpi,
-                      dtb_cells, dtb_ecam_windows, fdtget, need, need_tool, next_payload,
-                      payload_image, wrap_arm64)
+from acpiutil import dtb_as_acpi
+from arm64util import (arm64_cmd, arm64_dumpdtb, ARM64_STUB, ARM64_STUB_ADDR, next_payload,
+                       payload_image, wrap_arm64)
+from dtbutil import dtb_cells, dtb_ecam_windows, fdtget
+from qemurun import need, need_tool
 
 GIB, MIB2, PAGE = 1 << 30, 2 << 20, 4096
 RAM = (0x40000000, 1 << 30)                     # -m 1G

@@ -1,8 +1,9 @@
 # tests/qemu/test_arm64_topology.py - the arm64 stub's read-only walk of QEMU
 # topologies given on the command line, with and without an "old kernel".
 # Never accepts a hang or a missing poweroff line as a pass.
-from conftest import (assert_clean_poweroff, default_topology, nvme_sriov,
-                      run_arm64, run_arm64_as_old_kernel, topology_backends, walk_lines)
+from arm64util import assert_clean_poweroff, run_arm64, run_arm64_as_old_kernel
+from stubout import walk_lines
+from topology import default_topology, nvme_sriov, topology_backends
 
 ROOT_BUS = [
     ("0000:00:00.0", "1b36", "0008", "060000", "ep"),       # gpex host bridge

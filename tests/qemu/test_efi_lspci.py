@@ -10,7 +10,8 @@ does: depth first in slot order) and enables no VF, so no PF/VF marks.
 """
 import pytest
 
-from conftest import default_topology, topology_backends, walk_lines
+from stubout import walk_lines
+from topology import default_topology, topology_backends
 from efiutil import assert_exit, run_efi
 from x86util import Q35_DEFAULT_WALK, assert_x86_exit, run_x86
 

@@ -14,8 +14,10 @@ import subprocess
 
 import pytest
 
-from conftest import (PCSCTOOL, default_topology, need, pcsctool_gen, report_lines,
-                      summary, topology_backends, walk_lines, walk_to_topo)
+from cacheutil import PCSCTOOL, pcsctool_gen
+from qemurun import need
+from stubout import report_lines, summary, walk_lines
+from topology import default_topology, topology_backends, walk_to_topo
 from efiutil import assert_exit, esp_get, run_efi
 
 TIMEOUT = 120

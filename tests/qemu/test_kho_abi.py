@@ -16,8 +16,11 @@ import pytest
 
 import hostile
 import khoutil
-from conftest import (Arm64Machine, arches, assert_clean_poweroff, blob_addr, default_topology,
-                      saved, summary_of, topology_backends, verdicts)
+from arm64util import Arm64Machine, assert_clean_poweroff
+from cacheutil import blob_addr
+from qemurun import arches
+from stubout import summary_of, verdicts
+from topology import default_topology, saved, topology_backends
 
 SZ_16M = 16 << 20
 SPAN_ORDER0 = 128 << 20          # one 4096-byte bitmap of order-0 pages

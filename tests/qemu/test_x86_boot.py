@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from conftest import run_qemu
+from qemurun import run_qemu
 from x86util import (EXIT_EXCEPTION, EXIT_OK, assert_x86_exit, run_x86, x86_cmd)
 
 

@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from conftest import run_qemu, walk_lines
+from qemurun import run_qemu
+from stubout import walk_lines
 from x86util import (BootParams, EXIT_OK, assert_x86_exit, q35_e820, run_x86, second_copy,
                      stub_flat_binary, SETUP_KEXEC_KHO)
 

@@ -2,7 +2,9 @@
 # (pcsctool gen), placed with -device loader, announced by a SETUP_KEXEC_KHO setup_data entry. Never hand-types a BDF.
 import pytest
 
-from conftest import default_topology, saved, summary_of, topology_backends, verdicts, walk_reads
+from arm64util import walk_reads
+from stubout import summary_of, verdicts
+from topology import default_topology, saved, topology_backends
 from x86util import X86Machine, assert_x86_exit
 
 
@@ -51,7 +53,7 @@ def test_x86_clean_cache_all_valid_and_handed_over(machine):
 
 
 def test_x86_stale_gone_bad_entries_exact_report(machine):
-    from conftest import pick_faults, sbdf_key
+    from topology import pick_faults, sbdf_key
     f = pick_faults(machine.live)
     cache = machine.gen(machine.live, name="faults",
                         faults=[f"stale={f['stale']}:device", f"gone={f['gone']}",
@@ -78,7 +80,7 @@ def test_x86_stale_gone_bad_entries_exact_report(machine):
 
 
 def test_x86_dropped_entry_is_new(machine):
-    from conftest import pick_faults
+    from topology import pick_faults
     f = pick_faults(machine.live)
     r = machine.boot(cache=machine.gen(machine.live, name="drop", faults=[f"drop={f['stale']}"]))
     assert_x86_exit(r)

@@ -103,7 +103,7 @@ def test_x86_exception_detaches_the_cache_and_still_jumps(tmp_path):
     # A fault after the session, before the jump (selftest pf-late): the
     # stub reports it, detaches the pcsc subtree it may not have finished
     # judging, and still enters the next kernel.
-    from conftest import default_topology, topology_backends
+    from topology import default_topology, topology_backends
     from x86util import X86Machine
     m = X86Machine(tmp_path, default_topology(vfs=2), extra=topology_backends(),
                    old_kernel=False)
@@ -129,7 +129,7 @@ def test_x86_pcsctool_wrap_matches_the_documented_layout(tmp_path):
     # description (x86util.bzimage_wrap) builds, and it refuses inputs that
     # are not a stub ELF / a 64-bit bzImage.
     import subprocess
-    from conftest import O
+    from qemurun import O
     from x86util import X86_STUB, bzimage_wrap, pcsctool_wrap_x86
     k = fake_next_kernel(tmp_path)
     a = open(pcsctool_wrap_x86(tmp_path, k), "rb").read()

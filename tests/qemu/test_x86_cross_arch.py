@@ -4,7 +4,9 @@ import os
 
 import pytest
 
-from conftest import Arm64Machine, assert_clean_poweroff, nvme_sriov, pick_faults, report_lines
+from arm64util import Arm64Machine, assert_clean_poweroff
+from stubout import report_lines
+from topology import nvme_sriov, pick_faults
 from x86util import X86Machine, assert_x86_exit
 
 DEVICES = (["pcie-root-port,id=rp1,chassis=1,slot=1", "e1000e,bus=rp1,netdev=n0",
@@ -20,7 +22,7 @@ def behind_root_ports(r):
 
 
 def counts(r):
-    from conftest import summary
+    from stubout import summary
     s = summary(r.lines)
     assert s, r.describe()
     return {k: s[k] for k in ("stale", "gone", "bad", "new", "removed", "handover")}

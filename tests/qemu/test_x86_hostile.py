@@ -6,7 +6,8 @@ import re
 import pytest
 
 import hostile
-from conftest import pcsc_lines, walk_lines, walk_to_topo
+from stubout import pcsc_lines, walk_lines
+from topology import walk_to_topo
 from ramcheck import assert_ram_intact, run_snapshots
 from x86util import (BootParams, assert_x86_exit, fake_next_kernel, machine_e820, run_x86,
                      stub_flat_binary, x86_cmd)
@@ -159,7 +160,7 @@ def test_x86_hostile_100000_nodes_within_bounds(hm):
     stops at its cap (the arena's room, far below 100,000 entries): refused
     there, before any entry is judged and before the walk: 0 config reads,
     0 verdict lines, no entry counted past the cap."""
-    from conftest import summary
+    from stubout import summary
     import hostile as h
     case = next(c for c in h.CASES if c.name == "pcsc_100000_nodes")
     fx, snap = hm.run(case)
@@ -193,7 +194,7 @@ def test_x86_checked_run_finds_the_stub_and_the_pcsc_fdt(hm):
     its image, the pcsc FDT pages (from the KHO root in the 'before' dump),
     boot_params and the next kernel's placement."""
     import hostile as h
-    from conftest import O
+    from qemurun import O
     from ramcheck import checked_run
     case = next(c for c in h.CASES if c.name == "da_unaligned")
     fx = h.gen_fixture(hm.tmp, case, hm.topo, (0, hm.ram_top), CACHE_AT, "x86", hm.facts,

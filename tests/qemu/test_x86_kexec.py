@@ -2,7 +2,9 @@
 # stub + the same kernel, the stub verifies the capture (all VALID; a device_del'd device GONE), Debian boots again.
 import pytest
 
-from conftest import report_lines, summary, topology_backends, linux_pci_list
+from linuxguest import linux_pci_list
+from stubout import report_lines, summary
+from topology import topology_backends
 from kexecutil import debian_kernel, first_initramfs, kernel_config, run_chain, show_entries, wrap
 from x86util import x86_cmd
 
@@ -119,7 +121,7 @@ def test_x86_pcsc_kexec_refuses_bad_layouts(tmp_path, debian):
     # bzImage is refused before any segment.
     import os
     import subprocess
-    from conftest import O, need
+    from qemurun import need, O
     from kexecutil import kexec_tools
     kernel, _, _ = debian
     loader, _ = kexec_tools("x86_64")

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from conftest import linux_initramfs, linux_pci_list
+from linuxguest import linux_initramfs, linux_pci_list
 from x86util import X86Machine, debian_amd64
 
 KERNEL_AT = 0x2000000      # the bzImage, as the wrapped image would carry it
@@ -31,7 +31,7 @@ def boot_linux(m, tmp_path, kernel, busybox, cache=None):
 
 
 def test_x86_debian_kernel_after_stub_sees_the_walk(tmp_path, linux):
-    from conftest import default_topology, topology_backends
+    from topology import default_topology, topology_backends
     kernel, busybox = linux
     m = X86Machine(tmp_path, default_topology(vfs=8), extra=topology_backends(),
                    old_kernel=False)
@@ -82,7 +82,7 @@ def test_x86_kexec_from_debian_into_wrapped_stub_then_debian(tmp_path, linux):
     # of the stub and Debian's kernel; kexec's purgatory enters the stub's
     # 64-bit entry with rsi = boot_params; the stub walks, then enters the
     # embedded kernel, whose PCI list equals the stub's walk.
-    from conftest import default_topology, topology_backends
+    from topology import default_topology, topology_backends
     from x86util import kexec_initramfs, pcsctool_wrap_x86, run_x86
     kernel, busybox = linux
     image = pcsctool_wrap_x86(tmp_path, kernel)

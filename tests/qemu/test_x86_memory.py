@@ -7,7 +7,7 @@ import socket
 import subprocess
 import time
 
-from conftest import default_topology, pick_faults, topology_backends
+from topology import default_topology, pick_faults, topology_backends
 from x86util import X86Machine, fake_next_kernel
 
 NEXT = 0x2000000

@@ -26,7 +26,8 @@ import subprocess
 
 import pytest
 
-from conftest import O, need, pcsc_lines
+from qemurun import need, O
+from stubout import pcsc_lines
 from x86util import (BootParams, NEXT_EXIT, PAYLOAD_DIR, X86_LOAD_ADDR, X86_STUB,
                      fake_next_kernel, machine_e820, wrap_stub, x86_cmd)
 from x86paging import (PAT_UC, PAT_WB, PAT_NAMES, elf_symbols, info_tlb, overlapping,

@@ -1,6 +1,7 @@
 # tests/qemu/test_x86_topology.py - the x86 stub walks q35 topologies (root ports, x3130 switch, multi-function,
 # e1000e, virtio, nvme with SR-IOV) numbered by SeaBIOS, and prints exact walk lines. Never edits the build.
-from conftest import default_topology, topology_backends, walk_lines
+from stubout import walk_lines
+from topology import default_topology, topology_backends
 from x86util import Q35_DEFAULT_WALK, BootParams, assert_x86_exit, machine_e820, run_x86
 
 # x86util.Q35_DEFAULT_WALK: SeaBIOS numbers bridges depth first in slot order: rp1 (00:02.0) -> bus 1,

@@ -10,7 +10,8 @@ import os
 import struct
 import subprocess
 
-from conftest import O, need, need_tool, run_qemu, with_report, DEFAULT_TIMEOUT
+from qemurun import DEFAULT_TIMEOUT, need, need_tool, O, run_qemu
+from stubout import with_report
 
 X86_STUB = os.path.join(O, "x86_64", "pcsc-stub.elf")
 X86_LOAD_ADDR = 0x100000
@@ -255,7 +256,7 @@ class X86Machine:
 
     def walk(self):
         """First boot without a cache: what the stub sees live."""
-        from conftest import walk_lines
+        from stubout import walk_lines
         r = self.boot()
         assert_x86_exit(r)
         w = walk_lines(r.lines)
@@ -264,7 +265,8 @@ class X86Machine:
 
     def gen(self, walk, faults=(), name="cache", **kw):
         """pcsctool_gen of walk on this machine (kw: kho, scratch, at)."""
-        from conftest import pcsctool_gen, walk_to_topo
+        from cacheutil import pcsctool_gen
+        from topology import walk_to_topo
         ram_top = max(a + s for a, s, t in self.e820 if t == 1)
         return pcsctool_gen(self.tmp, walk_to_topo(walk, self.ecam), faults=faults,
                             ram=(0, ram_top), name=name, **kw)
@@ -349,7 +351,7 @@ def debian_amd64():
     is the host's own (make deps installs it). Returns (bzImage, busybox)."""
     import glob
     import re
-    from conftest import need_tool
+    from qemurun import need_tool
     d = os.path.join(O, "qemu", "debian-amd64")
     x = os.path.join(d, "x")
     imgs = glob.glob(os.path.join(x, "boot", "vmlinuz-*-cloud-amd64"))
@@ -420,7 +422,7 @@ def kexec_initramfs(tmp_path, busybox, image, stage2_initrd, append):
     loads the image with kexec_file_load (kexec -s; kexec_load as a
     fallback) and executes it."""
     import re
-    from conftest import newc_archive
+    from linuxguest import newc_archive
     kexec = need_tool("kexec")
     libs = re.findall(r"(/\S+\.so[.\d]*) \(", subprocess.run(
         ["ldd", kexec], capture_output=True, text=True).stdout)
