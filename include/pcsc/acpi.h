@@ -48,7 +48,7 @@ int acpi_rsdp_parse(const struct physmem *pm, uint64_t phys, struct acpi_rsdp *o
  * acpi_rsdp_scan - x86 BIOS search: the first valid RSDP on a 16-byte
  * boundary in [start, start+len) (the EBDA's first KiB, 0xE0000-0xFFFFF).
  * Returns 0 with *rsdp set; -PCSC_ENOTRAM (range not mappable);
- * -PCSC_ENOTFOUND.
+ * -PCSC_ENOTFOUND (no valid RSDP there, len below 20, or the range wraps).
  */
 int acpi_rsdp_scan(const struct physmem *pm, uint64_t start, uint64_t len, uint64_t *rsdp);
 
@@ -66,10 +66,13 @@ int acpi_table_map(const struct physmem *pm, uint64_t phys, const char *sig,
  * acpi_find_table - the first valid table with signature sig listed by the
  * XSDT (revision >= 2 and XSDT given), else by the RSDT; at most
  * ACPI_MAX_TABLES entries looked at.
- * Returns 0 with *phys set; errors of acpi_table_map for the root table;
- * -PCSC_ERANGE (root table's entry area not a whole number of entries);
- * -PCSC_ENOTFOUND (no such table); or, when the only tables with that
- * signature are invalid, the first one's error (-PCSC_ECHECKSUM ...).
+ * Returns 0 with *phys set; -PCSC_ENODEV (the RSDP gives no root table
+ * address); for the root table, acpi_table_map's -PCSC_ENOTRAM,
+ * -PCSC_ENOTFOUND (not signed "XSDT"/"RSDT"), -PCSC_ERANGE (length),
+ * -PCSC_ECHECKSUM; -PCSC_ERANGE (root table's entry area not a whole number
+ * of entries); -PCSC_ENOTFOUND (no such table, or only unmappable ones);
+ * or, when the only mappable tables with that signature are invalid, the
+ * first one's error (-PCSC_ERANGE: length; -PCSC_ECHECKSUM).
  */
 int acpi_find_table(const struct physmem *pm, const struct acpi_rsdp *rsdp,
 		    const char *sig, uint64_t *phys);
@@ -79,17 +82,23 @@ int acpi_find_table(const struct physmem *pm, const struct acpi_rsdp *rsdp,
  * acpi_table_map) into e, one window per entry and segment: window base =
  * entry base + start_bus MiB (MCFG's base is bus 0's). A refused entry is
  * skipped; the others are still added. *used (may be NULL) = entries added.
- * Returns 0 when all entries were added; -PCSC_ENOTFOUND (signature not
- * "MCFG"); -PCSC_ERANGE (length below 44, or entry area not a multiple of
- * 16, nothing added); else the first refused entry's error (-PCSC_ERANGE:
- * end bus < start bus or base wraps; ecam_add_window's errors).
+ * Returns 0 when all entries were added (also when there are none);
+ * -PCSC_ENOTFOUND (len below 36, or signature not "MCFG"); -PCSC_ERANGE
+ * (length below 44, or entry area not a multiple of 16, nothing added);
+ * else the first refused entry's error: -PCSC_ERANGE (end bus < start
+ * bus, or base wraps), -PCSC_EALIGN (window base not 1 MiB aligned),
+ * -PCSC_EOVERLAP (meets a window already in e), -PCSC_ENOSPC (e full).
  */
 int acpi_mcfg_parse(const uint8_t *mcfg, uint32_t len, struct ecam *e, unsigned int *used);
 
 /*
  * acpi_ecam_from_rsdp - RSDP -> XSDT/RSDT -> MCFG -> e, in one call.
- * Returns the first error of acpi_rsdp_parse, acpi_find_table,
- * acpi_table_map or acpi_mcfg_parse.
+ * Returns 0; the first error of acpi_rsdp_parse, acpi_find_table,
+ * acpi_table_map or acpi_mcfg_parse, in that order: -PCSC_ENOTRAM,
+ * -PCSC_ENOTFOUND (no RSDP signature, root table or MCFG), -PCSC_ECHECKSUM,
+ * -PCSC_ERANGE, -PCSC_ENODEV (RSDP with no RSDT or XSDT address); from
+ * acpi_mcfg_parse also -PCSC_EALIGN, -PCSC_EOVERLAP, -PCSC_ENOSPC, in
+ * which case the entries that were good are still in e.
  */
 int acpi_ecam_from_rsdp(const struct physmem *pm, uint64_t rsdp, struct ecam *e);
 

@@ -29,8 +29,9 @@ uint64_t cache_gen_pcsc_fdt_size(uint32_t n);
  * cache_gen_pcsc_fdt - write a pcsc FDT (root compatible "pcsc-v1", one
  * node per entry in the given order, like the RFC's sequential write) into
  * buf. The finished blob's totalsize is exact (fdt_finish).
- * Returns 0; -PCSC_ENOSPC (does not fit size); -PCSC_EINVAL (name NULL
- * and... never: NULL selects the canonical name; da_len > 64).
+ * Returns 0; -PCSC_ENOSPC (does not fit size); -PCSC_EINVAL (an entry's
+ * da_len above 64); -PCSC_EBADFDT (libfdt refused a write for another
+ * reason; not expected of a fresh buffer).
  */
 int cache_gen_pcsc_fdt(void *buf, size_t size, const char *compatible,
 		       const struct cache_gen_entry *e, uint32_t n);
@@ -41,8 +42,8 @@ int cache_gen_pcsc_fdt(void *buf, size_t size, const char *compatible,
  * cachable bits the RFC sets for a type 0 header (0x00-0x03, 0x08-0x34 and
  * each standard capability header found by following 0x34, bounded to 48
  * hops) and cached = cachable (as after the old kernel read them all).
- * Returns 0; -PCSC_EINVAL (S not 256/4096, cfg_len > S); -PCSC_ENOSPC
- * (size < PCSC_DATA_ALLOC(S)).
+ * Returns 0; -PCSC_EINVAL (S not 256/4096, cfg_len > S, cfg NULL with
+ * cfg_len > 0); -PCSC_ENOSPC (size < PCSC_DATA_ALLOC(S)).
  */
 int cache_gen_pcsc_data(void *buf, size_t size, uint16_t S, const uint8_t *cfg, uint16_t cfg_len);
 
@@ -64,7 +65,8 @@ uint64_t cache_gen_kho_map_size(const struct kho_abi *abi, uint32_t n);
  * *used = bytes from buf to the end of the last chunk or node page.
  * Returns 0; -PCSC_EALIGN (buf_phys or a range not page aligned);
  * -PCSC_ERANGE (empty or wrapping range); -PCSC_EINVAL (v1_bitmap not
- * 0/512/4096); -PCSC_ENOSPC.
+ * 0/512/4096); -PCSC_ENOSPC (the chunks, bitmaps or node pages do not fit
+ * size).
  */
 int cache_gen_kho_map(void *buf, size_t size, uint64_t buf_phys,
 		      const struct kho_range *ranges, uint32_t n,
@@ -76,7 +78,9 @@ int cache_gen_kho_map(void *buf, size_t size, uint64_t buf_phys,
  * compatible (NULL: abi's own; a string only for fault injection),
  * preserved-memory-map = map_phys, child "pcsc" with abi->subtree_prop =
  * pcsc_fdt_phys and, when the ABI has it, blob-size = blob_size (no child
- * when pcsc_fdt_phys is 0). Returns 0; -PCSC_ENOSPC.
+ * when pcsc_fdt_phys is 0).
+ * Returns 0; -PCSC_ENOSPC (does not fit size); -PCSC_EBADFDT (libfdt
+ * refused a write for another reason; not expected of a fresh buffer).
  */
 int cache_gen_kho_fdt(void *buf, size_t size, const struct kho_abi *abi, const char *compatible,
 		      uint64_t map_phys, uint64_t pcsc_fdt_phys, uint64_t blob_size);
@@ -110,8 +114,11 @@ struct cache_gen_layout {
  * from lo->base: n pcsc_data blocks, the pcsc FDT (RFC-sized), the map area
  * (16 pages + 1 per 255 folios), the KHO root FDT (one page). Preserved:
  * the data blocks and the pcsc FDT pages, nothing else (as the RFC does).
- * Returns 0; -PCSC_EINVAL (S, base alignment); -PCSC_ENOSPC (image too
- * small); errors of the writers above.
+ * Returns 0; -PCSC_EINVAL (S not 256/4096, base not page aligned or below
+ * img_base, img wraps, v1_bitmap not 0/512/4096, a device's cfg_len > S
+ * or cfg NULL with cfg_len > 0); -PCSC_ENOSPC (image too small for the
+ * layout, or the map does not fit its area); -PCSC_EBADFDT (as the FDT
+ * writers above).
  */
 int cache_gen_build(void *img, uint64_t img_base, uint64_t img_size,
 		    const struct cache_gen_dev *devs, uint32_t n, struct cache_gen_layout *lo);

@@ -26,8 +26,8 @@ int dt_check(const void *fdt, size_t bufsize);
 
 /*
  * dt_cells_read - a number of ncells big-endian cells (unaligned allowed).
- * Returns 0; -PCSC_ERANGE (ncells > 4, or the value does not fit 64 bits:
- * a leading cell of a 3- or 4-cell number is non-zero).
+ * Returns 0; -PCSC_ERANGE (ncells negative or above 4, or the value does
+ * not fit 64 bits: a leading cell of a 3- or 4-cell number is non-zero).
  */
 int dt_cells_read(const void *cells, int ncells, uint64_t *val);
 
@@ -40,10 +40,10 @@ bool dt_node_enabled(const void *fdt, int node);
 /*
  * dt_reg_get - tuple idx of node's reg, in the parent's #address-cells /
  * #size-cells (DT defaults 2 / 1 when absent).
- * Returns 0; -PCSC_ENOTFOUND (no reg, or idx past its last tuple);
- * -PCSC_EPROPSIZE (reg length not a multiple of the tuple size);
- * -PCSC_ERANGE (cell counts out of range, value beyond 64 bits);
- * -PCSC_EBADFDT (parent unreadable).
+ * Returns 0; -PCSC_ENOTFOUND (no reg, reg empty, or idx negative or past
+ * its last tuple); -PCSC_EPROPSIZE (reg length not a multiple of the tuple
+ * size); -PCSC_ERANGE (#address-cells not 1..4 or #size-cells not 0..4,
+ * a value beyond 64 bits); -PCSC_EBADFDT (parent unreadable).
  */
 int dt_reg_get(const void *fdt, int node, int idx, uint64_t *addr, uint64_t *size);
 
@@ -70,12 +70,15 @@ struct dt_scan_stats {
  * lowest number no device_type "pci" node claims statically and no earlier
  * host took (Linux >= 6.0: of_pci_reserve_static_domain_nr + ida_alloc,
  * commit c14f7ccc9f5d). st may be NULL.
- * Returns 0 when every node was used; -PCSC_EBADFDT (header) with nothing
- * added; otherwise the first node's error, the good windows still added:
- * -PCSC_ENOTFOUND (no reg), -PCSC_EPROPSIZE (reg, bus-range or
- * linux,pci-domain of the wrong size), -PCSC_ERANGE (bus-range reversed or
- * past 255, domain past 65535, reg smaller than 1 MiB, cells too wide),
- * errors of ecam_add_window (-PCSC_EALIGN, -PCSC_EOVERLAP, -PCSC_ENOSPC).
+ * Returns 0 when every node was used (also when there is none);
+ * -PCSC_EBADFDT (fdt NULL or header) with nothing added; otherwise the
+ * first failing node's error, the good windows still added:
+ * -PCSC_ENOTFOUND (no reg, or reg empty), -PCSC_EPROPSIZE (reg, bus-range
+ * or linux,pci-domain of the wrong size), -PCSC_ERANGE (bus-range reversed
+ * or past 255, domain past 65535, reg smaller than 1 MiB, cells too wide,
+ * window wraps past 2^64), -PCSC_EBADFDT (its parent unreadable), and
+ * ecam_add_window's -PCSC_EALIGN (base not 1 MiB aligned), -PCSC_EOVERLAP,
+ * -PCSC_ENOSPC (ECAM_MAX_WINDOWS reached).
  */
 int dt_ecam_scan(const void *fdt, struct ecam *e, struct dt_scan_stats *st);
 
@@ -83,9 +86,12 @@ int dt_ecam_scan(const void *fdt, struct ecam *e, struct dt_scan_stats *st);
  * dt_mem_ram - RAM from every enabled root child with device_type "memory":
  * linux,usable-memory when present (as Linux), else reg; every tuple,
  * zero-size tuples skipped. st may be NULL.
- * Returns 0; -PCSC_EBADFDT (header); -PCSC_ENOTFOUND (no memory node);
- * otherwise the first bad node's error (other nodes still added), or
- * -PCSC_ENOSPC / -PCSC_ERANGE from phys_ranges_add.
+ * Returns 0; -PCSC_EBADFDT (fdt NULL or header); -PCSC_ENOTFOUND (no
+ * enabled memory node); otherwise the first bad node's error, tuples
+ * before it and other nodes still added: -PCSC_ENOTFOUND (no reg, or reg
+ * empty), -PCSC_EPROPSIZE, -PCSC_ERANGE and -PCSC_EBADFDT as dt_reg_get
+ * gives them, -PCSC_ERANGE (a range that wraps, more than DT_MAX_REG
+ * tuples), -PCSC_ENOSPC (ram full).
  */
 int dt_mem_ram(const void *fdt, struct phys_ranges *ram, struct dt_scan_stats *st);
 
@@ -94,8 +100,13 @@ int dt_mem_ram(const void *fdt, struct phys_ranges *ram, struct dt_scan_stats *s
  * child of /reserved-memory (in its #address-cells/#size-cells). Children
  * with only size/alloc-ranges (placed dynamically by the old kernel) have
  * no fixed address here and are skipped without error. st may be NULL.
- * Returns 0 (also when nothing is reserved); -PCSC_EBADFDT (header);
- * otherwise the first failure, everything else still added.
+ * Returns 0 (also when nothing is reserved); -PCSC_EBADFDT (fdt NULL or
+ * header) with nothing added; otherwise the first failure, everything else
+ * still added: -PCSC_ETRUNC (memreserve block runs past the blob),
+ * -PCSC_ENOTFOUND (a child's reg is empty), -PCSC_EPROPSIZE, -PCSC_ERANGE
+ * and -PCSC_EBADFDT as dt_reg_get gives them, -PCSC_ERANGE (a range that
+ * wraps, more than DT_MAX_REG tuples), -PCSC_ENOSPC (rsv full: unlike
+ * dt_mem_nomap, a failure like any other).
  */
 int dt_mem_reserved(const void *fdt, struct phys_ranges *rsv, struct dt_scan_stats *st);
 
@@ -114,9 +125,10 @@ int dt_mem_reserved(const void *fdt, struct phys_ranges *rsv, struct dt_scan_sta
  * is incomplete, so a caller must not map RAM around it (this error wins
  * over any other); otherwise the first failure with every other region
  * still added: -PCSC_ETRUNC (memreserve block runs past the blob: none of
- * its entries added), errors of dt_reg_get (-PCSC_EPROPSIZE, -PCSC_ERANGE,
- * -PCSC_EBADFDT) for a child whose reg cannot be read (that child skipped,
- * as Linux skips it), -PCSC_ERANGE from phys_ranges_add (a range that wraps).
+ * its entries added), errors of dt_reg_get (-PCSC_ENOTFOUND: reg empty;
+ * -PCSC_EPROPSIZE, -PCSC_ERANGE, -PCSC_EBADFDT) for a child whose reg
+ * cannot be read (that child skipped, as Linux skips it), -PCSC_ERANGE (a
+ * range that wraps, more than DT_MAX_REG tuples in one child).
  */
 int dt_mem_nomap(const void *fdt, struct phys_ranges *nomap, struct dt_scan_stats *st);
 
@@ -140,8 +152,9 @@ struct dt_chosen {
  * early_init_dt_check_kho), linux,uefi-system-table and linux,uefi-mmap-*
  * (4 or 8 bytes each, as Linux's efi fdtparams). A malformed property is
  * ignored (its has_ stays false) and recorded in c->err.
- * Returns 0; -PCSC_EBADFDT (header); -PCSC_ENOTFOUND (no /chosen; c is
- * zeroed).
+ * Returns 0 (c->err: 0, or -PCSC_EPROPSIZE / -PCSC_ERANGE for the first
+ * malformed property); -PCSC_EBADFDT (fdt NULL or header); -PCSC_ENOTFOUND
+ * (no /chosen). On either error c is zeroed.
  */
 int dt_chosen_parse(const void *fdt, struct dt_chosen *c);
 
@@ -157,8 +170,9 @@ struct dt_console {
  * dt_console_find - the console: the node named by /chosen/stdout-path
  * (path or alias, ":options" stripped) if it is an arm,pl011 or ns16550a,
  * else the first enabled arm,pl011.
- * Returns 0; -PCSC_EBADFDT (header); -PCSC_ENOTFOUND (no usable UART);
- * errors of dt_reg_get for the chosen UART's reg.
+ * Returns 0; -PCSC_EBADFDT (fdt NULL or header); -PCSC_ENOTFOUND (no
+ * usable UART); for the chosen UART's reg, dt_reg_get's -PCSC_ENOTFOUND,
+ * -PCSC_EPROPSIZE, -PCSC_ERANGE, -PCSC_EBADFDT.
  */
 int dt_console_find(const void *fdt, struct dt_console *con);
 
@@ -167,8 +181,8 @@ enum dt_psci_method { DT_PSCI_NONE = 0, DT_PSCI_HVC, DT_PSCI_SMC };
 /*
  * dt_psci_method - the conduit from /psci (or any psci-compatible node)
  * "method" = "hvc" | "smc".
- * Returns 0; -PCSC_EBADFDT (header); -PCSC_ENOTFOUND (no psci node or no
- * method); -PCSC_EINVAL (method is neither).
+ * Returns 0; -PCSC_EBADFDT (fdt NULL or header); -PCSC_ENOTFOUND (no psci
+ * node or no method); -PCSC_EINVAL (method is neither).
  */
 int dt_psci_method(const void *fdt, enum dt_psci_method *m);
 

@@ -47,9 +47,10 @@ void ecam_init(struct ecam *e, uint32_t (*mmio_read32)(uint64_t addr));
 
 /*
  * ecam_add_window - validate w and append it.
- * Returns 0; errors of ecam_window_check; -PCSC_EOVERLAP (same segment and
- * an intersecting bus range as an existing window, or intersecting MMIO);
- * -PCSC_ENOSPC (ECAM_MAX_WINDOWS reached).
+ * Returns 0; ecam_window_check's -PCSC_ERANGE and -PCSC_EALIGN;
+ * -PCSC_EOVERLAP (same segment and an intersecting bus range as an
+ * existing window, or intersecting MMIO); -PCSC_ENOSPC (ECAM_MAX_WINDOWS
+ * reached).
  */
 int ecam_add_window(struct ecam *e, const struct ecam_window *w);
 

@@ -40,8 +40,8 @@ struct handover_result {
  * the config bytes cached[w] selects, lowest bit first; then 0xff. The
  * byte stream is docs/abi.md's "digest": its cost scales with what is
  * cached, not with S. Reads through pm.
- * Returns 0; -PCSC_ENOTRAM (a kept entry's data not mappable);
- * -PCSC_EINVAL (S).
+ * Returns 0; -PCSC_EINVAL (S not 256/4096); -PCSC_ENOTRAM (a kept entry's
+ * data not mappable).
  */
 int handover_digest(const struct pcsc_index *idx, const struct physmem *pm, uint16_t S,
 		    uint8_t out[32]);
@@ -51,11 +51,14 @@ int handover_digest(const struct pcsc_index *idx, const struct physmem *pm, uint
  * room = PAGE_ALIGN(original totalsize), never more): compute the digest,
  * delete the nodes of every entry that is not kept (in descending offset
  * order, so remaining offsets stay valid; scratch holds n offsets), then add
- * the five properties (stub-version, stub-mode, stub-counts, sha256, stub-removed) and pack. If the properties do not fit, the removals
- * stay, none of the properties is left behind, r->msg says so and 0 is
- * returned with props_added false. idx node offsets are invalid afterwards.
- * Returns 0; -PCSC_EBADFDT (libfdt refused the blob); -PCSC_ENOSPC (scratch);
- * errors of handover_digest.
+ * the five properties (stub-version, stub-mode, stub-counts, sha256,
+ * stub-removed) and pack. If the properties do not fit, the removals stay,
+ * none of the properties is left behind, r->msg says so and 0 is returned
+ * with props_added false. idx node offsets are invalid afterwards.
+ * Returns 0; handover_digest's -PCSC_EINVAL (S) and -PCSC_ENOTRAM (a kept
+ * entry's data not mappable), with the blob untouched; -PCSC_ENOSPC (more
+ * removed entries than scratch_cap; blob untouched); -PCSC_EBADFDT (libfdt
+ * refused to open, delete from or pack the blob: it may be half edited).
  */
 int handover_patch(void *fdt, uint32_t room, const struct pcsc_index *idx,
 		   const struct physmem *pm, uint16_t S, const char *version,
@@ -75,9 +78,10 @@ int handover_patch(void *fdt, uint32_t room, const struct pcsc_index *idx,
  * over 1 MiB or past RAM, so corrupt) also gets its magic zeroed, as the
  * next kernel's lookup could reach past the scan. Reports the rewritten
  * root through physmem_wrote(pm).
- * Returns the number of nodes made unusable (0: none was there);
- * -PCSC_EINVAL (ki->fdt NULL: nothing mapped to edit);
- * -PCSC_EBADFDT (libfdt refused to NOP a node of a checked root).
+ * Returns the number of nodes made unusable, a zeroed magic counted as one
+ * (0: none was there, nothing written); -PCSC_EINVAL (ki or ki->fdt NULL:
+ * nothing mapped to edit); -PCSC_EBADFDT (libfdt refused to NOP a node of
+ * a checked root; the nodes before it stay NOPed).
  */
 int handover_detach(const struct kho_info *ki, const struct physmem *pm);
 

@@ -117,13 +117,14 @@ struct kho_info {
  * Returns 0 (ki filled, pcsc_node >= 0, npcsc == 1);
  * -PCSC_EALIGN (fdt_phys not 8-byte aligned);
  * -PCSC_ENOTRAM (header or blob not mappable: ki->msg says which),
- * -PCSC_EBADFDT (bad magic/version/structure, totalsize above the bound),
+ * -PCSC_EBADFDT (bad magic/version/structure, blocks overlapping,
+ *   totalsize below the header or above the bound),
  * -PCSC_ENOTFOUND (no "pcsc" child: pcsc_node -1, npcsc 0; or the child
  *   lacks its subtree property or blob-size),
  * -PCSC_EDUP (more than one pcsc child),
  * -PCSC_ECOMPAT (compatible missing, unknown or ambiguous; msg names it),
- * -PCSC_EPROPSIZE (preserved-memory-map, the subtree property or blob-size
- *   not 8 bytes).
+ * -PCSC_EPROPSIZE (preserved-memory-map missing, or it, the subtree
+ *   property or blob-size not 8 bytes).
  * The pcsc child is looked for before the compatible is judged, so every
  * error after ki->checked leaves pcsc_node/npcsc true for a detach.
  * ki->msg is always a NUL-terminated sentence fragment.
@@ -174,7 +175,8 @@ uint32_t kho_v1_bitmap(const struct kho_info *ki, uint32_t forced);
  * Returns 0; -PCSC_ENOTRAM (a chunk, bitmap or node not mappable);
  * -PCSC_EALIGN (chunk or node not page aligned, bitmap not 8-byte aligned,
  * phys_start misaligned); -PCSC_ERANGE (num_elms, order, bitmap or node
- * count too big, a folio past 2^64); -PCSC_ELOOP (the chunk list loops or
+ * count too big, a radix leaf whose key decodes to no order <=
+ * KHO_MAX_ORDER, a folio past 2^64); -PCSC_ELOOP (the chunk list loops or
  * exceeds KHO_MAX_CHUNKS; a radix node reached twice); -PCSC_EINVAL
  * (v1_bitmap not 0/512/4096; forced 4096 on a 512 map);
  * -PCSC_ENOSPC (r[] or meta[] full). m->msg says where.

@@ -15,15 +15,18 @@
  * pci_find_cap - offset of standard capability cap_id.
  * Returns 0 with *pos set; -PCSC_ENOTFOUND (no capability list or no such
  * id); -PCSC_ELOOP (more than PCI_CAP_MAX_HOPS entries or a pointer into the
- * header); -PCSC_ENODEV (function vanished: all ones).
+ * header); -PCSC_ENODEV (function vanished: all ones, or nothing decodes
+ * it); -PCSC_ERANGE (a register at or past a cfg_size below 256).
  */
 int pci_find_cap(struct pci_cfg *cfg, pci_sbdf_t sbdf, uint8_t cap_id, uint16_t *pos);
 
 /*
  * pci_find_ext_cap - offset of extended capability cap_id (from 0x100).
- * Returns 0 with *pos set; -PCSC_ENOTFOUND (empty header, all ones, or no
- * such id); -PCSC_ELOOP (more than PCI_EXT_CAP_MAX_HOPS entries or a next
- * pointer below 0x100); -PCSC_ERANGE (cfg_size is 256: no extended space).
+ * Returns 0 with *pos set; -PCSC_ENOTFOUND (empty header, all ones,
+ * nothing decodes the function, or no such id); -PCSC_ELOOP (more than
+ * PCI_EXT_CAP_MAX_HOPS entries or a next pointer below 0x100);
+ * -PCSC_ERANGE (cfg_size 256 or less: no extended space; a next pointer at
+ * or past a cfg_size below 4096).
  */
 int pci_find_ext_cap(struct pci_cfg *cfg, pci_sbdf_t sbdf, uint16_t cap_id, uint16_t *pos);
 

@@ -33,8 +33,10 @@ void pci_sim_init(struct pci_sim *sim, struct pci_sim_func *arena, uint32_t cap)
 /*
  * pci_sim_parse - add the functions described by text (len bytes, need not
  * be NUL terminated). On error *err_line is the 1-based line at fault.
- * Returns 0; -PCSC_EPARSE; -PCSC_ENOSPC (arena full); -PCSC_EDUP (a
- * function given twice).
+ * Returns 0; -PCSC_EPARSE (malformed line, bad or overlapping window, a
+ * function no window decodes); -PCSC_ENOSPC (arena full, or more than
+ * ECAM_MAX_WINDOWS windows); -PCSC_EDUP (a function given twice). What
+ * was parsed before the failing line stays in sim.
  */
 int pci_sim_parse(struct pci_sim *sim, const char *text, size_t len, unsigned int *err_line);
 

@@ -113,9 +113,10 @@ int pcsc_name_format(pci_sbdf_t sbdf, char *buf);
 
 /*
  * pcsc_fdt_check - validate the pcsc FDT in buf (size bytes available):
- * header, totalsize <= size, fdt_check_full, root compatible "pcsc-v1".
- * Returns 0; -PCSC_EBADFDT (header, size or structure; msg says which);
- * -PCSC_ECOMPAT (compatible missing or different; msg names it).
+ * pcsc_blob_check with compatible "pcsc-v1".
+ * Returns 0; -PCSC_EBADFDT (buf NULL or misaligned, header, size,
+ * structure or overlapping blocks; msg says which); -PCSC_ECOMPAT
+ * (compatible missing or different; msg names it).
  * msg (msglen bytes) may be NULL.
  */
 int pcsc_fdt_check(const void *buf, size_t size, char *msg, size_t msglen);
@@ -132,11 +133,14 @@ void pcsc_printable(char *dst, size_t dlen, const char *src, int slen);
 /*
  * pcsc_blob_check - the shared FDT gate (also used by kho.c): buf 4-byte
  * aligned (libfdt reads the header as a struct), size >= header,
- * magic, totalsize <= size, fdt_check_header + fdt_check_full, and root
- * "compatible" a stringlist containing compat_want (NULL: not checked:
- * the caller judges it, as kho_open does). msg (may be NULL) gets
- * "<what> <problem>", e.g. `KHO FDT unknown compatible "kho-v2"`.
- * Returns 0; -PCSC_EBADFDT; -PCSC_ECOMPAT.
+ * magic, totalsize <= size, fdt_check_header + fdt_check_full, the
+ * memreserve, structure and strings blocks disjoint (an in-place edit of
+ * one must not land in another), and root "compatible" a stringlist
+ * containing compat_want (NULL: not checked: the caller judges it, as
+ * kho_open does). msg (may be NULL) gets "<what> <problem>", e.g.
+ * `KHO FDT unknown compatible "kho-v2"`, or "" on success.
+ * Returns 0; -PCSC_EBADFDT (any check before the compatible);
+ * -PCSC_ECOMPAT (compatible missing, empty or without compat_want).
  */
 int pcsc_blob_check(const void *buf, size_t size, const char *what, const char *compat_want,
 		    char *msg, size_t msglen);
@@ -152,7 +156,8 @@ int pcsc_fdt_count(const void *fdt);
  * every copy of a duplicated BDF, get verdict BAD and their reason; the
  * rest are PCSC_UNJUDGED. vendor/device are all ones here.
  * Returns 0; -PCSC_ENOSPC (more children than cap; nothing indexed);
- * -PCSC_EBADFDT (structure error while walking).
+ * -PCSC_EBADFDT (structure error while walking). On either error idx->n
+ * is 0 and idx->msg says why.
  */
 int pcsc_index_build(const void *fdt, struct pcsc_entry *arena, uint32_t cap,
 		     struct pcsc_index *idx);

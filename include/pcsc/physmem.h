@@ -21,7 +21,8 @@ struct phys_ranges {
 
 /*
  * phys_ranges_add - add [start, start+size), keeping r[] sorted and merged.
- * Returns 0; -PCSC_ERANGE (size 0 or wraps); -PCSC_ENOSPC.
+ * Returns 0; -PCSC_ERANGE (size 0 or wraps); -PCSC_ENOSPC (PCSC_MAX_RANGES
+ * disjoint ranges already held and this one meets none of them).
  */
 int phys_ranges_add(struct phys_ranges *rs, uint64_t start, uint64_t size);
 
@@ -44,7 +45,9 @@ struct physmem {
 	void *ctx;
 };
 
-/* physmem_map - map only if the range lies inside RAM and map() agrees. */
+/* physmem_map - map only if the range lies inside RAM and map() agrees.
+ * NULL otherwise: pm or pm->map NULL, len 0, a range that wraps, not inside
+ * one RAM range, or map() refused. */
 void *physmem_map(const struct physmem *pm, uint64_t phys, uint64_t len);
 
 /* physmem_wrote - report [phys, phys+len) as modified through pm->wrote;

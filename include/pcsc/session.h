@@ -52,7 +52,9 @@ struct pcsc_session_in {
 };
 
 struct pcsc_session_out {
-	int status;		/* 0, or the -PCSC_E* that rejected the whole cache */
+	int status;		/* 0; -PCSC_ENOTFOUND when there is no cache (state
+				 * NO_CACHE); else the -PCSC_E* that rejected the
+				 * whole cache (pcsc_session_locate lists them) */
 	bool found;		/* a pcsc subtree was located */
 	const struct kho_abi *kho;	/* the KHO root's ABI, NULL when unknown */
 	uint32_t kho_bitmap;	/* kho-v1: bitmap bytes read; 0 otherwise */
@@ -132,6 +134,14 @@ int pcsc_session_begin(struct pcsc_session *s, const struct pcsc_session_in *in,
  * NEW -> LOCATED; NO_CACHE (no KHO FDT; a root without a pcsc child);
  * REJECTED (anything else: detached where the root is mapped, one
  * "cache rejected:" line). Other states: no-op. Returns the new state.
+ * out->status on REJECTED: -PCSC_EINVAL (S not 256/4096); kho_open's
+ * errors; kho_scratch_read's; -PCSC_ENOSPC (arena too small for the map
+ * or the index); kho_map_read's; -PCSC_EALIGN (pcsc FDT not page aligned);
+ * -PCSC_ENOTRAM (pcsc FDT not in RAM); pcsc_fdt_check's -PCSC_EBADFDT and
+ * -PCSC_ECOMPAT; -PCSC_ENOTPRESERVED (pcsc FDT pages not preserved);
+ * -PCSC_ERANGE (blob-size below totalsize or not preserved);
+ * -PCSC_EOVERLAP (pcsc FDT meets owned memory, scratch, the KHO root or
+ * map); pcsc_index_build's -PCSC_ENOSPC and -PCSC_EBADFDT.
  */
 enum pcsc_session_state pcsc_session_locate(struct pcsc_session *s);
 
@@ -149,8 +159,8 @@ enum pcsc_session_state pcsc_session_walk(struct pcsc_session *s);
  * and KHO memory, scratch, overlaps, preservation) before anything reads
  * through a da, then a verdict per entry against the walk, logged per
  * entry (problems and details, as the report level allows).
- * WALKED -> VERIFIED; REJECTED when the checks cannot run. Other states:
- * no-op. Returns the new state.
+ * WALKED -> VERIFIED; REJECTED when the checks cannot run (out->status:
+ * verify_check_entries' error). Other states: no-op. Returns the new state.
  */
 enum pcsc_session_state pcsc_session_verify(struct pcsc_session *s);
 
@@ -158,7 +168,9 @@ enum pcsc_session_state pcsc_session_verify(struct pcsc_session *s);
  * pcsc_session_hand_over - step 5: patch the pcsc FDT in its own pages
  * (removals, handover properties, digest), keep blob-size true on kho-v3+;
  * a patch that fails rejects (detaches) the cache. VERIFIED -> HANDED_OVER
- * or REJECTED. Other states: no-op. Returns the new state.
+ * or REJECTED (out->status: handover_patch's error, or -PCSC_EBADFDT when
+ * blob-size could not be rewritten). Other states: no-op. Returns the new
+ * state.
  */
 enum pcsc_session_state pcsc_session_hand_over(struct pcsc_session *s);
 
@@ -176,7 +188,8 @@ void pcsc_session_report(struct pcsc_session *s);
  * pcsc child of the KHO root whenever its blob is mapped (handover_detach),
  * set out->status and out->msg, and still return 0: the caller boots on.
  * Mode off: no walk, no patch, a summary only.
- * Returns 0; -PCSC_EINVAL only when in/out/pm are NULL (nothing done).
+ * Returns 0 (out->status as pcsc_session_locate, _verify and _hand_over
+ * say); -PCSC_EINVAL only when in/out/pm are NULL (nothing done).
  */
 int pcsc_session_run(const struct pcsc_session_in *in, struct pcsc_session_out *out);
 

@@ -21,7 +21,10 @@ struct sriov_info {
 /*
  * sriov_read - read the SR-IOV capability of PF pf at capability offset pos
  * (from pci_find_ext_cap). 5 config reads (control, total, num, offset/stride,
- * VF Device ID). Returns 0; -PCSC_ENODEV; other errors of pci_cfg_read32.
+ * VF Device ID).
+ * Returns 0; -PCSC_ENODEV (nothing decodes the PF, or its control dword
+ * reads all ones); -PCSC_EINVAL (pos not dword aligned); -PCSC_ERANGE (the
+ * capability runs past cfg_size). Any error leaves out untouched.
  */
 int sriov_read(struct pci_cfg *cfg, pci_sbdf_t pf, uint16_t pos, struct sriov_info *out);
 

@@ -46,7 +46,9 @@ struct verify_env {
  * bitmaps (DA_META); preserved by the KHO map (DA_NOTPRESERVED). Then
  * entries whose blocks overlap each other (any entry with an 8-byte da) are
  * all BAD (DA_ENTRY): O(n log n) with scratch (n u64, caller's arena).
- * Returns the number of entries newly marked BAD; -PCSC_EINVAL (S).
+ * Returns the number of entries newly marked BAD; -PCSC_EINVAL (S not
+ * 256/4096: nothing checked); -PCSC_ENOSPC (more entries with a da than
+ * scratch_cap: the first pass's verdicts stay, no overlap checked).
  */
 int verify_check_entries(const struct verify_env *env, struct pcsc_index *idx,
 			 uint64_t *scratch, uint32_t scratch_cap);
@@ -63,7 +65,8 @@ int verify_check_entries(const struct verify_env *env, struct pcsc_index *idx,
  * cached byte of each VALID entry (a VF's ID dword excepted: it reads all
  * ones by the spec) and clears the cached bit of each byte that differs
  * (counted). Quick mode makes no config read.
- * Fills c (zeroed first). Returns 0; -PCSC_EINVAL (S).
+ * Fills c (zeroed first). Returns 0; -PCSC_EINVAL (S not 256/4096:
+ * nothing judged, c zeroed).
  */
 int verify_judge(const struct verify_env *env, struct pcsc_index *idx,
 		 const struct pci_walk *w, struct verify_counts *c);
