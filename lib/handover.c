@@ -295,6 +295,7 @@ static int detach_scan(uint8_t *fdt, uint32_t size)
 
 int handover_detach(const struct kho_info *ki, const struct physmem *pm)
 {
+	bool failed = false;
 	int node, n;
 
 	if (!ki || !ki->fdt)
@@ -319,10 +320,13 @@ int handover_detach(const struct kho_info *ki, const struct physmem *pm)
 		node = fdt_subnode_offset(ki->fdt, 0, PCSC_KHO_NAME);
 		if (node < 0)
 			break;
-		if (fdt_nop_node(ki->fdt, node))
-			return -PCSC_EBADFDT;
+		if (fdt_nop_node(ki->fdt, node)) {
+			failed = true;
+			break;
+		}
 	}
+	/* What was blanked is written, whether or not a later NOP failed. */
 	if (n)
 		physmem_wrote(pm, ki->fdt_phys, ki->fdt_size);
-	return n;
+	return failed ? -PCSC_EBADFDT : n;
 }

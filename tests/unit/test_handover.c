@@ -384,10 +384,56 @@ static void detach_renames_pcsc_in_a_root_libfdt_rejects(void **state)
 	assert_int_equal(handover_detach(&ki, &ram.pm), 0);
 }
 
+static uint64_t wrote_at, wrote_len;
+
+static void note_wrote(void *ctx, uint64_t phys, uint64_t len)
+{
+	(void)ctx;
+	wrote_at = phys;
+	wrote_len = len;
+}
+
+/* A checked root whose second pcsc child breaks inside (as if the bytes
+ * changed after the check): the first child is blanked, the failure is
+ * returned, and what was blanked is still reported as written. */
+static void detach_reports_what_it_blanked_before_a_failure(void **state)
+{
+	static uint8_t k[512] __attribute__((aligned(8)));
+	struct physmem pm = { .wrote = note_wrote };
+	struct kho_info ki = { .fdt_phys = 0x1000, .fdt = k, .fdt_size = sizeof(k),
+			       .checked = true };
+	int first, bad;
+
+	(void)state;
+	assert_int_equal(fdt_create(k, sizeof(k)), 0);
+	assert_int_equal(fdt_finish_reservemap(k), 0);
+	assert_int_equal(fdt_begin_node(k, ""), 0);
+	assert_int_equal(fdt_begin_node(k, "pcsc@0"), 0);
+	assert_int_equal(fdt_end_node(k), 0);
+	assert_int_equal(fdt_begin_node(k, "pcsc@1"), 0);
+	assert_int_equal(fdt_property_u32(k, "x", 1), 0);
+	assert_int_equal(fdt_end_node(k), 0);
+	assert_int_equal(fdt_end_node(k), 0);
+	assert_int_equal(fdt_finish(k), 0);
+	ki.fdt_size = fdt_totalsize(k);
+	first = fdt_subnode_offset(k, 0, "pcsc@0");
+	assert_true(first > 0);
+	/* pcsc@1's property now claims to run past the structure block. */
+	bad = fdt_subnode_offset(k, 0, "pcsc@1");
+	assert_true(bad > 0);
+	*(uint32_t *)(k + fdt_off_dt_struct(k) + bad + 12) = cpu_to_fdt32(0x10000);
+	wrote_len = 0;
+	assert_int_equal(handover_detach(&ki, &pm), -PCSC_EBADFDT);
+	assert_int_equal(fdt_next_tag(k, first, &bad), FDT_NOP);
+	assert_int_equal(wrote_at, 0x1000);
+	assert_int_equal(wrote_len, ki.fdt_size);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(digest_covers_what_the_next_kernel_takes, setup, teardown),
+		cmocka_unit_test(detach_reports_what_it_blanked_before_a_failure),
 		cmocka_unit_test_setup_teardown(patch_removes_and_adds_properties, setup, teardown),
 		cmocka_unit_test_setup_teardown(patch_without_room_keeps_removals, setup, teardown),
 		cmocka_unit_test_setup_teardown(patch_scratch_too_small, setup, teardown),
