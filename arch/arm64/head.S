@@ -59,7 +59,8 @@ arm64_next_desc:
 	.quad	0			/* its length in the file */
 	.quad	0			/* flags (none defined) */
 
-	.text
+	/* Start-up stays in .head.text: it fills the room before the
+	 * vectors' 2 KiB boundary instead of padding. */
 primary_entry:
 	mov	x19, x0			/* x19 = DTB for the whole of start-up */
 	msr	daifset, #0xf		/* no interrupts: we install no GIC handler */
@@ -327,6 +328,9 @@ arm64_jump_next:
 	b	vec_common
 	.endm
 
+	/* Their own section, first in .text (linker/arm64.lds): the 2 KiB
+	 * alignment then costs no padding inside the image. */
+	.pushsection .text.vectors, "ax"
 	.balign	2048
 vectors:
 	vec 0
@@ -345,6 +349,7 @@ vectors:
 	vec 13
 	vec 14
 	vec 15
+	.popsection
 
 vec_common:
 	stp	x4, x5, [sp, #32]
