@@ -1,4 +1,4 @@
-# tests/qemu/hostile.py - the hostile-input case table shared by test_arm64_hostile.py and test_x86_hostile.py,
+# tests/qemu/hostile.py - the hostile-input case table of test_hostile.py (both arches),
 # FDT/KHO byte patchers and the expected report of each case. Never patches anything outside a test's tmp dir.
 """Hostile caches (issue 8 point 1).
 

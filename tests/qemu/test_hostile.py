@@ -1,0 +1,439 @@
+# tests/qemu/test_hostile.py - every hostile cache of hostile.CASES on arm64 virt and x86 q35, one module parametrised
+# by arch: exact report, the next kernel still entered, guest RAM unchanged outside what the stub may write.
+"""Hostile caches (issue 8) on both arches.
+
+The next kernel is the test payload wrapped with the stub on arm64 (it
+parks, RAM readable) and a fake bzImage the stub places and enters on
+x86. An adapter per arch (Arm64Hostile, X86Hostile) builds the machine,
+says how a case boots (KHO in /chosen or in boot_params' setup_data), how
+the entry into the next kernel looks and what the stub may write; the
+tests are the same for both. Tests one arch has alone run with that arch
+as the only param (`on`).
+"""
+import os
+import re
+import struct
+import subprocess
+
+import pytest
+
+import hostile
+from qemurun import arches
+from ramcheck import assert_ram_intact, run_snapshots
+from stubout import pcsc_lines, summary, walk_lines
+from topology import walk_to_topo
+
+# The same devices on both machines: two e1000e, a multi-function virtio
+# pair, a root port (arm64 adds a device behind it, see Arm64Hostile).
+DEVS = ["e1000e,addr=2.0,netdev=n0", "virtio-net-pci,addr=3.0,multifunction=on,netdev=n1",
+        "virtio-blk-pci,addr=3.1,drive=d0", "e1000e,addr=4.0,netdev=n2",
+        "pcie-root-port,id=rp1,chassis=1,slot=1,addr=5.0"]
+
+
+def backends(netdevs):
+    """The drive and netdevs DEVS (and arm64's extra e1000e) name."""
+    return (["-drive", "if=none,id=d0,file=null-co://,format=raw"]
+            + [a for i in range(netdevs) for a in ("-netdev", f"user,id=n{i}")])
+
+
+def walk_totals(lines):
+    """The key=value fields of the walk's 'walk functions=' line."""
+    tot = [l for l in lines if l.startswith("walk functions=")]
+    assert tot, lines
+    return dict(kv.split("=") for kv in tot[0].split()[1:])
+
+
+class Hostile:
+    """What both adapters share: the first boot's walk, the facts
+    hostile.gen_fixture reads, a case booted with guest RAM dumped before
+    the stub and once the next kernel is entered."""
+    break_at = None
+
+    def learn(self, first, ecam, last_dev, **facts):
+        self.first = first
+        self.walk = walk_lines(first.lines)
+        self.topo = walk_to_topo(self.walk, ecam)
+        self.saved = [(s, v, d) for s, v, d, _, k in self.walk if k in ("ep", "pf", "vf")]
+        eps = [s for s, _, _, c, k in self.walk if k == "ep" and c != "060000"]
+        present = {f[0] for f in self.walk}
+        gone = next(f"0000:00:{d:02x}.0" for d in range(last_dev, 0, -1)
+                    if f"0000:00:{d:02x}.0" not in present)
+        self.facts = dict(facts, ecam=ecam,
+                          roles={"a": eps[0], "b": eps[1], "z": eps[-1], "gone": gone})
+
+    def fixture(self, case):
+        return hostile.gen_fixture(self.tmp, case, self.topo, self.facts["ram"], self.cache_at,
+                                   self.kind, self.facts, self.saved)
+
+    def run(self, case, initrd_over_pcsc=False):
+        fx = self.fixture(case)
+        cmd = self.command(fx, case.name, initrd_over_pcsc)
+        return fx, run_snapshots(cmd, self.tmp, self.ram, self.until, timeout=30,
+                                 break_at=self.break_at)
+
+    def detach_range(self, fx, lines):
+        """The KHO root page, when the stub detached the pcsc subtree there."""
+        if "detached the pcsc subtree from the KHO FDT" in lines:
+            return [(fx.kho[0] & ~0xfff, 0x1000, "KHO root FDT (pcsc child NOPed)")]
+        return []
+
+
+ARM64_RAM = (0x40000000, 0x10000000)                   # -m 256M
+ARM64_ENTERED = re.compile(r"^next: entered EL1 x0=(0x[0-9a-f]+) dtb=ok x1-x3=0 mmu=off "
+                           r"dcache=off$", re.M)
+
+
+class Arm64Hostile(Hostile):
+    """arm64 virt: the wrapped stub + the parking next kernel; KHO in /chosen."""
+    kind = "arm64"
+    cache_at = ARM64_RAM[0] + 0xc000000                # pcsctool gen --at: clear of image and DTB
+    ram = [ARM64_RAM]
+    until = "next: entered"
+    # a root port QEMU -kernel leaves unnumbered (secondary 0), a bridge
+    # whose secondary bus points back at its own bus 0, a device behind it
+    devs = DEVS + ["e1000e,bus=rp1,netdev=n3"]
+    extra = backends(4)
+
+    def __init__(self, tmp):
+        from arm64util import (arm64_cmd, arm64_dumpdtb, arm64_machine_facts, ARM64_STUB,
+                               next_payload, wrap_arm64)
+        from qemurun import run_qemu
+        self.tmp = tmp
+        facts = arm64_machine_facts(tmp, devices=self.devs, extra=self.extra)
+        self.dtb = arm64_dumpdtb(tmp, devices=self.devs, extra=self.extra, mem="256M",
+                                 name="h.dtb")
+        nxt = next_payload(tmp, facts)
+        # the walk boot's next kernel powers off; the cases' one parks
+        self.img_off = wrap_arm64(ARM64_STUB, nxt, os.path.join(str(tmp), "walk.Image"))
+        b = bytearray(open(nxt, "rb").read())
+        struct.pack_into("<Q", b, 0x40 + 48, 0)      # psci 0: park, RAM can be read
+        open(nxt, "wb").write(bytes(b))
+        self.img = wrap_arm64(ARM64_STUB, nxt, os.path.join(str(tmp), "hostile.Image"))
+        head = open(self.img, "rb").read(64)
+        self.image_size = struct.unpack_from("<Q", head, 0x10)[0]
+        r = run_qemu(arm64_cmd(kernel=self.img_off, dtb=self.dtb, devices=self.devs,
+                               extra=self.extra, mem="256M"))
+        assert ARM64_ENTERED.search(r.out), r.describe()
+        m = re.match(r"^arm64 entry EL1 image (0x[0-9a-f]+)-(0x[0-9a-f]+) dtb (0x[0-9a-f]+)$",
+                     r.lines[0])
+        assert m, r.describe()
+        self.base = int(m.group(1), 16)
+        self.dtb_at = int(m.group(3), 16)
+        self.learn(r, facts["ecam"], 31, ram=ARM64_RAM, stub=(self.base, self.image_size),
+                   stub_magic=struct.unpack(">I", head[:4])[0], mmio=facts["uart"] & ~0xfff,
+                   past_ram=ARM64_RAM[0] + ARM64_RAM[1] + 0x10000000,
+                   bootdata=self.dtb_at & ~0xfff,
+                   big_at=ARM64_RAM[0] + 0x8000000 + 0x400000)   # the 100,000-node FDT
+
+    def command(self, fx, name, initrd_over_pcsc=False, park=True):
+        """The DTB with the case's KHO root in /chosen (and, asked for, the
+        pcsc FDT pages declared the next kernel's initrd)."""
+        from arm64util import arm64_cmd
+        from dtbutil import dtb_add_kho
+        dtb = os.path.join(str(self.tmp), name + ".dtb")
+        subprocess.run(["cp", self.dtb, dtb], check=True)
+        dtb_add_kho(dtb, fx.kho[0], fx.kho[1], fx.scratch)
+        if initrd_over_pcsc:
+            a, n = fx.pcsc_pages
+            for prop, v in (("linux,initrd-start", a), ("linux,initrd-end", a + n)):
+                subprocess.run(["fdtput", "-t", "x", dtb, "/chosen", prop, hex(v >> 32),
+                                hex(v & 0xffffffff)], check=True)
+        dev = self.devs + [f"loader,file={p},addr={a:#x},force-raw=on" for p, a in fx.loaders()]
+        return arm64_cmd(kernel=self.img if park else self.img_off, dtb=dtb, devices=dev,
+                         extra=self.extra, mem="256M")
+
+    def assert_entered_once(self, serial, lines, ctx):
+        """Entered after exactly one jump, with the same DTB."""
+        e = ARM64_ENTERED.search(serial)
+        assert e and int(e.group(1), 16) == self.dtb_at, ctx
+        assert len([l for l in lines if l.startswith("jump to ")]) == 1, ctx
+
+    def allowed_ranges(self, fx, lines):
+        """Its own image (stack and BSS inside it, the wrapped next kernel
+        runs in place), the pcsc FDT pages, the KHO root page on detach."""
+        return [(self.base, self.image_size, "stub image+BSS+stack, next kernel in place"),
+                (fx.pcsc_pages[0], fx.pcsc_pages[1], "pcsc FDT pages")] + \
+            self.detach_range(fx, lines)
+
+    def assert_checked(self, fx, rc, timed_out, text, rep):
+        assert rc == 0 and not timed_out and ARM64_ENTERED.search(text), text
+        assert rep and rep["checked"], rep
+        stub_end = int(re.search(r"image 0x[0-9a-f]+-(0x[0-9a-f]+)", text).group(1), 16)
+        assert [(a, n) for a, n, _ in rep["allowed"]] == \
+            [(self.base, stub_end - self.base), fx.pcsc_pages], rep
+
+    def empty_port_walk(self, tmp):
+        """This machine's root port is unnumbered: an empty one numbered by
+        the old-kernel payload instead, booted with and without it. Below a
+        root port only device 0 can exist (PCIe): the port's own probe
+        (<= 1 + 541 reads) plus one all-ones read. Returns (port, lines,
+        walk, totals, config reads the port cost)."""
+        from arm64util import Arm64Machine
+        one = Arm64Machine(tmp, ["pcie-root-port,id=rp9,chassis=9,slot=9,addr=9.0"]).boot()
+        none = Arm64Machine(tmp, []).boot()
+        for r in (one, none):
+            assert r.rc == 0, r.describe()
+        tot, base = walk_totals(one.lines), walk_totals(none.lines)
+        return ("0000:00:09.0", one.lines, walk_lines(one.lines), tot,
+                int(tot["cfg_reads"]) - int(base["cfg_reads"]))
+
+
+X86_MEM = 256
+X86_BP = 0x800000                # boot_params page (+ command line, setup_data)
+X86_NEXT = 0x2000000             # where the test puts the next kernel's bzImage
+X86_ENTRY = re.compile(r"^x86_64 entry pvh image (0x[0-9a-f]+)-(0x[0-9a-f]+) ")
+X86_PLACED = re.compile(r"^next kernel protocol \S+ at (0x[0-9a-f]+) init_size (0x[0-9a-f]+): "
+                        r"jump (0x[0-9a-f]+) rsi=(0x[0-9a-f]+)$")
+
+
+class X86Hostile(Hostile):
+    """x86 q35: the stub's PVH entry + a fake bzImage it places and enters;
+    KHO in boot_params' setup_data. SeaBIOS gives the empty root port bus
+    1, on which every config read answers all ones."""
+    kind = "x86"
+    cache_at = 0x8000000         # pcsctool gen --at
+    until = "next: done"
+    devs = DEVS
+    extra = backends(3)
+
+    def __init__(self, tmp):
+        from x86util import assert_x86_exit, fake_next_kernel, machine_e820, run_x86, \
+            stub_flat_binary
+        self.tmp = tmp
+        r = run_x86(devices=self.devs, extra=self.extra, mem=f"{X86_MEM}M")
+        assert_x86_exit(r)
+        m = X86_ENTRY.match(r.lines[0])
+        assert m, r.describe()
+        self.stub = (int(m.group(1), 16), int(m.group(2), 16) - int(m.group(1), 16))
+        ecam = int(next(re.match(r"^ecam 0000:00-ff at (0x[0-9a-f]+)$", l).group(1)
+                        for l in r.lines if l.startswith("ecam ")), 16)
+        self.e820 = machine_e820(self.devs, self.extra, mem_mib=X86_MEM)
+        self.ram_top = max(a + s for a, s, t in self.e820 if t == 1)
+        self.next = fake_next_kernel(tmp)
+        head = open(stub_flat_binary(), "rb").read(4)
+        self.learn(r, ecam, 30, ram=(0, self.ram_top), stub=self.stub,
+                   stub_magic=int.from_bytes(head, "big"), mmio=ecam,
+                   past_ram=0x100000000 + 0x10000000, bootdata=X86_BP,
+                   big_at=0x9000000)                       # the 100,000-node FDT (4.8 MB)
+        # Dumped: the e820 RAM (low 640 KiB, and 1 MiB to its end), first
+        # when the stub's PVH entry runs (SeaBIOS is done by then).
+        self.ram = [(a, s) for a, s, t in self.e820 if t == 1]
+        self.break_at = self.stub[0]
+
+    def command(self, fx, name, initrd_over_pcsc=False, park=True):
+        """boot_params with the case's KHO root in setup_data (and, asked
+        for, the pcsc FDT pages as the next kernel's initrd); the fake
+        bzImage loaded at X86_NEXT. park: the next kernel always stops."""
+        from x86util import BootParams, x86_cmd
+        bp = BootParams(X86_BP, e820=self.e820)
+        if initrd_over_pcsc:
+            bp.ramdisk = fx.pcsc_pages      # the next kernel's initrd, as the loader says
+        bp.add_kho(fx.kho[0], fx.kho[1], *fx.scratch)
+        dev = [f"loader,file={p},addr={a:#x},force-raw=on" for p, a in fx.loaders()]
+        dev += [f"loader,file={self.next},addr={X86_NEXT:#x},force-raw=on",
+                bp.loader(self.tmp, f"bp-{name}.bin")] + self.devs
+        self.bp_size = len(bp.image())
+        return x86_cmd(devices=dev, extra=self.extra, mem=f"{X86_MEM}M",
+                       append=f"pcsc.exit=debug pcsc.boot_params={X86_BP:#x} "
+                              f"pcsc.x86.next={X86_NEXT:#x},{os.path.getsize(self.next):#x}")
+
+    def assert_entered_once(self, serial, lines, ctx):
+        """Entered once at its 64-bit entry with boot_params in rsi, after
+        exactly one placement."""
+        entered = [l for l in serial.splitlines() if l.startswith("next: entry64 at ")]
+        assert len(entered) == 1 and f" rsi {X86_BP:#x} " in entered[0], ctx
+        assert len([l for l in lines if X86_PLACED.match(l)]) == 1, ctx
+
+    def allowed_ranges(self, fx, lines):
+        """What may change between the stub's PVH entry (firmware writes
+        not counted) and the next kernel's first line: the stub's image
+        with BSS and stack, the next kernel where the stub placed it
+        (init_size), the boot_params page (the stub merges the next
+        kernel's setup header into it), the pcsc FDT pages, the KHO root
+        page on detach."""
+        m = next(x for x in (X86_PLACED.match(l) for l in lines) if x)
+        # this boot's own footprint line: the stub ELF is read from the build
+        # tree at every boot (a rebuild between boots changes its size)
+        e = next((X86_ENTRY.match(l) for l in lines if X86_ENTRY.match(l)), None)
+        stub = (int(e.group(1), 16), int(e.group(2), 16) - int(e.group(1), 16)) if e else self.stub
+        return [(stub[0], stub[1], "stub image+BSS+stack"),
+                (int(m.group(1), 16), int(m.group(2), 16), "next kernel placed by the stub"),
+                (X86_BP, self.bp_size, "boot_params (next kernel's header merged)"),
+                (fx.pcsc_pages[0], fx.pcsc_pages[1], "pcsc FDT pages")] + \
+            self.detach_range(fx, lines)
+
+    def assert_checked(self, fx, rc, timed_out, text, rep):
+        """Also boot_params and the next kernel's placement."""
+        assert not timed_out and "next: done" in text, text
+        assert rep and rep["checked"], rep
+        whys = [w for _, _, w in rep["allowed"]]
+        assert whys == ["stub image+BSS+stack", "pcsc FDT pages",
+                        "boot_params (next kernel header merged)",
+                        "next kernel placed by the stub"], rep
+        assert (rep["allowed"][1][0], rep["allowed"][1][1]) == fx.pcsc_pages, rep
+
+    def empty_port_walk(self, tmp):
+        """The empty root port of this machine's first boot: (port, lines,
+        walk, totals, None: no boot without it to count its reads)."""
+        return ("0000:00:05.0", self.first.lines, self.walk, walk_totals(self.first.lines),
+                None)
+
+
+@pytest.fixture(scope="module", params=arches())
+def hm(request, tmp_path_factory):
+    cls = Arm64Hostile if request.param == "arm64" else X86Hostile
+    return cls(tmp_path_factory.mktemp(f"hostile-{request.param}"))
+
+
+def on(*names):
+    """A test one arch has alone: hm parametrised by that arch (when this
+    run selects it), not by every arch."""
+    return pytest.mark.parametrize("hm", [a for a in arches() if a in names], indirect=True)
+
+
+@pytest.mark.parametrize("case", hostile.CASES, ids=lambda c: c.name)
+def test_hostile(hm, case):
+    fx, snap = hm.run(case)
+    lines = pcsc_lines(snap["serial"])
+    ctx = f"case {case.name}\n--- serial ---\n{snap['serial'][-6000:]}"
+    assert snap["reached"], "next kernel not reached\n" + ctx
+    hm.assert_entered_once(snap["serial"], lines, ctx)
+    assert not [l for l in lines if l.startswith("exception")], ctx
+    errs = hostile.check_report(case, fx, lines)
+    assert not errs, "\n".join(errs) + "\n" + ctx
+    if case.reject is not None and case.detached:
+        # fail closed, checked where the next kernel looks: no pcsc child
+        # left in the KHO root in guest RAM (there was one before the stub)
+        assert hostile.pcsc_children_in_ram(snap, hm.ram, fx, "before") == ["pcsc"], ctx
+        assert hostile.pcsc_children_in_ram(snap, hm.ram, fx) == [], ctx
+    must = []
+    if "handover=ok" in " ".join(lines):
+        must.append((fx.pcsc_pages[0], fx.pcsc_pages[1], "pcsc FDT (hand-over properties)"))
+    assert_ram_intact(snap, hm.ram, hm.allowed_ranges(fx, lines), must_change=must)
+
+
+@on("arm64")
+def test_hostile_unnumbered_bridge_loops_back(hm):
+    """The root port QEMU leaves unnumbered (secondary 0 = its own bus):
+    named, not followed, the device behind it never reached."""
+    lines = hm.first.lines
+    assert "walk: 0000:00:05.0 bridge unnumbered (secondary 0): nothing behind it seen" in lines
+    tot = [l for l in lines if l.startswith("walk functions=")][0]
+    assert " buses=1 " in tot and " unnumbered_bridges=1 " in tot, lines
+
+
+def test_hostile_all_ones_bus(hm, tmp_path):
+    """An empty root port's bus answers all ones everywhere: the walk scans
+    it once (device 0 only, below a root port) and finds nothing."""
+    port, lines, walked, tot, port_reads = hm.empty_port_walk(tmp_path)
+    assert (tot["buses"], tot["bad_bridges"]) == ("2", "0"), tot
+    assert [w[0] for w in walked if w[4] == "bridge"] == [port], lines
+    assert not [w for w in walked if w[0].startswith("0000:01:")], lines
+    if port_reads is not None:
+        assert 4 < port_reads <= 1 + 541 + 1, tot
+
+
+def test_hostile_ramcheck_names_the_first_changed_byte(hm):
+    """The check can fail: leave the pcsc FDT pages out of the allowed
+    ranges and it must report an address inside them (the stub rewrote
+    that FDT when it removed the BAD entry)."""
+    case = next(c for c in hostile.CASES if c.name == "da_unaligned")
+    fx, snap = hm.run(case)
+    lines = pcsc_lines(snap["serial"])
+    allowed = [r for r in hm.allowed_ranges(fx, lines) if r[2] != "pcsc FDT pages"]
+    with pytest.raises(AssertionError) as e:
+        assert_ram_intact(snap, hm.ram, allowed)
+    at = int(re.search(r"RAM changed at (0x[0-9a-f]+)", str(e.value)).group(1), 16)
+    assert fx.pcsc_pages[0] <= at < fx.pcsc_pages[0] + fx.pcsc_pages[1], str(e.value)
+
+
+def test_hostile_100000_nodes_within_bounds(hm):
+    """The index is built in one bounded pass over the structure block that
+    stops at its cap (the arena's room, far below 100,000 entries): refused
+    there, before any entry is judged and before the walk: 0 config reads,
+    0 verdict lines, no entry counted past the cap."""
+    case = next(c for c in hostile.CASES if c.name == "pcsc_100000_nodes")
+    fx, snap = hm.run(case)
+    lines = pcsc_lines(snap["serial"])
+    s = summary(lines)
+    assert snap["reached"] and s, snap["serial"]
+    assert (s["cfg_reads"], s["funcs"], s["handover"]) == (0, 0, "detached"), lines
+    assert s["entries"] < 100000, lines
+    assert hostile.verdict_lines(lines) == [], lines
+    assert_ram_intact(snap, hm.ram, hm.allowed_ranges(fx, lines))
+
+
+HOSTILE_TOPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures",
+                            "topo", "hostile.topo")
+# docs/bounds.md, stage "walk": reads <= 256 * B + CRS_BUDGET * K + PER_FUNC * F
+CRS_BUDGET = 1000
+PER_FUNC = 2 + 50 + 3 + 480 + 1 + 5
+
+
+def test_hostile_topology_sim_within_bounds(tmp_path):
+    """CRS forever, capability loops, bridges that loop back, VFs past bus
+    255: what QEMU cannot produce, through the stub's own session on the
+    simulated machine (pcsctool verify, on the host: no arch param).
+    Every anomaly named once, and the config reads within the walk's
+    documented bound while the CRS-forever device's whole retry budget was
+    spent."""
+    from cacheutil import PCSCTOOL
+    d = os.path.join(str(tmp_path), "c")
+    subprocess.run([PCSCTOOL, "gen", HOSTILE_TOPO, "--out", d], check=True,
+                   capture_output=True)
+    r = subprocess.run([PCSCTOOL, "verify", "--topology", HOSTILE_TOPO, d],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = pcsc_lines(r.stdout)
+    for want in [
+            "walk: 0000:00:01.0 bridge unnumbered (secondary 0): nothing behind it seen",
+            "walk: 0000:02:00.0 bridge secondary 01 subordinate 01 not above its own bus: "
+            "not followed",
+            "walk: 0000:00:03.0 bridge secondary 04 subordinate 03 inverted: not followed",
+            "walk: 0000:00:04.0 bridge secondary 02 subordinate 02 claims a bus already walked: "
+            "not followed",
+            "walk: 0000:06:00.0 capability list loops: treated as conventional PCI",
+            "walk: 0000:07:00.0 extended capability list loops",
+            "walk: 0000:09:00.0 still CRS after the retry budget: treated as absent",
+            "walk: 0000:fe:00.0 SR-IOV: 7 of 8 VFs past bus ff: ignored"]:
+        assert lines.count(want) == 1, (want, lines)
+    s = summary(lines)
+    buses, crs_devices = 9, 2          # hostile.topo: walked buses, devices answering CRS
+    bound = 256 * buses + CRS_BUDGET * crs_devices + PER_FUNC * s["funcs"]
+    assert CRS_BUDGET < s["cfg_reads"] <= bound, (s, bound)
+    assert (s["valid"], s["entries"], s["handover"]) == (7, 7, "ok"), lines
+
+
+def test_hostile_pcsc_fdt_inside_the_initrd_is_not_written(hm):
+    """A pcsc FDT whose pages the loader gave the next kernel as its initrd
+    (owned memory, like the stub and the DTB or boot_params): the stub must
+    not write there. Only what it may write but the pcsc FDT pages may
+    change (its image, the KHO root on detach; on x86 also boot_params and
+    the next kernel's placement)."""
+    case = hostile.Case("pcsc_fdt_inside_the_initrd")
+    fx, snap = hm.run(case, initrd_over_pcsc=True)
+    lines = pcsc_lines(snap["serial"])
+    assert snap["reached"], snap["serial"]
+    if hm.kind == "arm64":
+        # the stub names the initrd it read from /chosen
+        assert "initrd " + f"{fx.pcsc_pages[0]:#x}-{fx.pcsc_pages[0] + fx.pcsc_pages[1]:#x}" \
+            in lines, lines
+    assert any(l.startswith("cache rejected: pcsc FDT ") and l.endswith(" overlaps memory it must not")
+               for l in lines), lines
+    assert "detached the pcsc subtree from the KHO FDT" in lines, lines
+    allowed = [r for r in hm.allowed_ranges(fx, lines) if r[2] != "pcsc FDT pages"]
+    assert_ram_intact(snap, hm.ram, allowed)
+
+
+def test_hostile_checked_run_finds_the_stub_and_the_pcsc_fdt(hm):
+    """ramcheck.checked_run (what run_qemu uses for every stub boot): the
+    guest is stopped at the stub's entry and at its jump, and the ranges
+    the stub may write are found from its console and the KHO root in the
+    'before' dump: the stub's image and the pcsc FDT pages (the next
+    kernel powers off on arm64)."""
+    from qemurun import O
+    from ramcheck import checked_run
+    case = next(c for c in hostile.CASES if c.name == "da_unaligned")
+    fx = hm.fixture(case)
+    rc, timed_out, text, _, rep = checked_run(hm.command(fx, "checked", park=False), 60, O)
+    hm.assert_checked(fx, rc, timed_out, text, rep)
