@@ -1,8 +1,9 @@
-/* arch/x86/next.c - enter the next kernel per the x86 64-bit boot protocol: place its protected-mode part,
- * merge its setup header into boot_params, jump with rsi = boot_params. Must never copy over the stub, boot_params or owned memory. */
+/* arch/x86/next.c - arch_boot_next for x86: enter the next kernel per the 64-bit boot protocol (place its protected-mode
+ * part, merge its setup header into boot_params, jump with rsi = boot_params). Must never copy over the stub, boot_params or owned memory. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
+#include <pcsc/arch.h>
 #include <pcsc/errno.h>
 #include <pcsc/log.h>
 #include <pcsc/physmem.h>
@@ -96,8 +97,12 @@ static int place(const struct phys_ranges *ram, const struct phys_ranges *owned,
 	return -PCSC_ENOSPC;
 }
 
-int x86_next_enter(const struct phys_ranges *ram, const struct phys_ranges *owned,
-		   uint64_t src, uint64_t size, uint64_t bp)
+/* Place the protected-mode part of the next kernel per its setup header,
+ * merge that header into boot_params (keeping the loader's fields, e820,
+ * command line, initrd, setup_data) and jump to its 64-bit entry with
+ * rsi = boot_params. Returns only on refusal (a negative -PCSC_E*, logged). */
+static int next_enter(const struct phys_ranges *ram, const struct phys_ranges *owned,
+		      uint64_t src, uint64_t size, uint64_t bp)
 {
 	/* Fields the loader (kexec, or the test) set in our boot_params; the
 	 * header merge must not lose them. */
@@ -159,4 +164,16 @@ int x86_next_enter(const struct phys_ranges *ram, const struct phys_ranges *owne
 		 (unsigned long long)(dest + X86_ENTRY64_OFF), (unsigned long long)bp);
 	x86_paging_handover();
 	x86_jump64(dest + X86_ENTRY64_OFF, bp);
+}
+
+__attribute__((noreturn)) void arch_boot_next(struct stub_platform *p)
+{
+	const struct x86_boot *b = p->arch;
+
+	if (!p->has_next) {
+		pcsc_log("pcsc: no next kernel");
+		arch_poweroff(X86_EXIT_OK);
+	}
+	(void)next_enter(&p->mem.ram, &p->owned, b->next_src, b->next_size, b->boot_params);
+	arch_poweroff(X86_EXIT_NEXT);		/* refused, and said why */
 }

@@ -1,5 +1,22 @@
 /* arch/x86/x86.h - x86_64-private facts shared by head.S and the C files of
- * arch/x86: load address, exit codes, boot_params/PVH layouts. Never included by lib/ or stub/. */
+ * arch/x86: load address, exit codes, boot_params/PVH layouts, and what each
+ * file offers the others. Never included by lib/ or stub/.
+ *
+ * One job a file; calls go down only (no file of arch/x86 calls one that
+ * calls it; the rest of the stub sees include/pcsc/arch.h alone):
+ *
+ *   head.S ──▶ x86.c        entry ──▶ cmdline.c, selftest.c, exception.c (IDT), stub_main
+ *   stub_main (stub/) ──▶ platform.c (arch_platform_discover) ──▶ next.c (x86_next_check),
+ *                     │                                          console.c (SPCR), cf8.c
+ *                     └─▶ next.c (arch_boot_next: the jump)
+ *   head.S ──▶ exception.c  x86_exception ──▶ next.c (arch_boot_next)
+ *   leaves, called by the files above and calling none of them:
+ *     machine.c (MMIO, timer, power off), console.c, paging.c (identity map),
+ *     cf8.c, and head.S's x86_jump64.
+ *
+ * Selftests run from x86.c before stub_main; nothing below stub_main
+ * (discovery, the jump, the exception path) reads pcsc.x86.selftest.
+ */
 #ifndef PCSC_ARCH_X86_H
 #define PCSC_ARCH_X86_H
 
@@ -99,18 +116,17 @@ struct x86_boot {
 	uint64_t boot_params;		/* zero page, 0 when none */
 	uint64_t cmdline_phys;		/* the command line the options came from */
 	char cmdline[X86_CMDLINE_MAX];
-	bool debug_exit;		/* pcsc.exit=debug */
+	bool debug_exit;		/* pcsc.exit=debug (x86_poweroff_debug_exit) */
 	bool ecam_off;			/* pcsc.ecam=off: force the 0xCF8 fallback */
 	const char *selftest;		/* pcsc.x86.selftest=..., NULL when absent */
 	/* The next kernel's bzImage (embedded, or pcsc.x86.next=ADDR,SIZE). */
 	uint64_t next_src;
 	uint64_t next_size;
-	/* ACPI reset register from the FADT (I/O space only), 0 = none. */
-	uint16_t reset_port;
-	uint8_t reset_value;
 };
 
-extern struct x86_boot x86_boot;
+/* Polls of a device status bit before going on without it (~1 ms at any
+ * speed we run): a missing UART or keyboard controller never hangs us. */
+#define X86_SPIN		100000
 
 /* Port I/O: the only way to reach COM1, the PIT, 0xCF8 and isa-debug-exit. */
 static inline void outb(uint16_t port, uint8_t v)
@@ -171,24 +187,30 @@ __attribute__((noreturn)) void x86_jump64(uint64_t entry, uint64_t boot_params);
 #define LOADED_HIGH		0x01
 #define KEEP_SEGMENTS		0x40
 
-/* x86_next_check - validate the bzImage at [src, src+size): "HdrS",
- * protocol >= 2.12, XLF_KERNEL_64, protected-mode part non-empty.
- * Returns 0; -PCSC_ENOTFOUND (no HdrS); -PCSC_ECOMPAT (too old / not 64-bit);
- * -PCSC_ETRUNC (size below the setup part). *why names the problem. */
-int x86_next_check(uint64_t src, uint64_t size, const char **why);
+/* ---- machine.c ---- */
+/* x86_poweroff_debug_exit - pcsc.exit=debug: leave through isa-debug-exit
+ * (port 0xf4) before trying a reset. Off until called. */
+void x86_poweroff_debug_exit(bool on);
 
-/* x86_next_enter - place the protected-mode part of the next kernel per
- * its setup header, merge that header into boot_params (keeping the
- * loader's fields, e820, command line, initrd, setup_data) and jump to its
- * 64-bit entry with rsi = boot_params. Returns only on refusal (a negative
- * -PCSC_E*, logged). */
-int x86_next_enter(const struct phys_ranges *ram, const struct phys_ranges *owned,
-		   uint64_t src, uint64_t size, uint64_t boot_params);
+/* x86_poweroff_reset_reg - the FADT's reset register (I/O space), written
+ * before the keyboard controller; port 0 = none (the default). */
+void x86_poweroff_reset_reg(uint16_t port, uint8_t value);
 
-/* x86_main - C entry from head.S: console, IDT, own page tables, options,
- * then stub_main. start_info/boot_params are 0 when absent. Never returns. */
-__attribute__((noreturn)) void x86_main(uint64_t start_info, uint64_t boot_params, int entry);
+/* x86_poweroff_quiet - arch_poweroff without printing: also the way out of
+ * an exception taken while reporting one. Never returns. */
+__attribute__((noreturn)) void x86_poweroff_quiet(int code);
 
+/* ---- console.c ---- */
+/* x86_serial_init - polled 16550 on the console port (COM1 at first). */
+void x86_serial_init(void);
+
+/* x86_console_set_port - move the console to a 16550 at I/O port (SPCR). */
+void x86_console_set_port(uint16_t port);
+
+/* x86_log_sink - the pcsc_log sink: lines to the console, '\n' as CR LF. */
+void x86_log_sink(const char *line, size_t len);
+
+/* ---- paging.c ---- */
 /* Page tables (paging.c) come from a pool of this many 4 KiB tables. */
 #define X86_PT_POOL		96
 
@@ -227,27 +249,46 @@ void x86_paging_handover(void);
 /* x86_paging_tables_used - tables taken from the pool so far. */
 unsigned int x86_paging_tables_used(void);
 
-/* x86_idt_init - exception vectors 0..31 to x86_exception. */
-void x86_idt_init(void);
+/* ---- next.c (arch_boot_next is its entry) ---- */
+/* x86_next_check - validate the bzImage at [src, src+size): "HdrS",
+ * protocol >= 2.12, XLF_KERNEL_64, protected-mode part non-empty.
+ * Returns 0; -PCSC_ENOTFOUND (no HdrS); -PCSC_ECOMPAT (too old / not 64-bit);
+ * -PCSC_ETRUNC (size below the setup part). *why names the problem. */
+int x86_next_check(uint64_t src, uint64_t size, const char **why);
 
-/* x86_exception - report a CPU exception and leave (head.S's stubs call it
- * with the frame: vector, error code, then the CPU's iret frame). */
-__attribute__((noreturn)) void x86_exception(const uint64_t *frame);
-
-/* x86_serial_init/x86_log_sink - polled 16550 on COM1 and the pcsc_log sink. */
-void x86_serial_init(void);
-
-/* x86_console_set_port - move the console to a 16550 at I/O port (SPCR). */
-void x86_console_set_port(uint16_t port);
-void x86_log_sink(const char *line, size_t len);
-
-/* x86_cmdline_parse - read pcsc.* options from b->cmdline into b. */
+/* ---- cmdline.c ---- */
+/* x86_cmdline_parse - find the command line (PVH start info, else
+ * boot_params), copy it into b->cmdline and read the pcsc.* options the
+ * x86 code needs into b (pcsc.exit, pcsc.ecam, pcsc.x86.selftest; on the
+ * PVH entry pcsc.x86.next and pcsc.boot_params). Bad values are logged and
+ * ignored; nothing is acted on here. */
 void x86_cmdline_parse(struct x86_boot *b);
 
-/* x86_cmdline_value - value of "key=" in the command line (copied, NUL
- * terminated, at most size-1 bytes). Returns true when key was present. */
-bool x86_cmdline_value(const char *cmdline, const char *key, char *out, size_t size);
+/* ---- selftest.c ---- */
+/* x86_selftest - pcsc.x86.selftest=what, before the flow: "pf" and "ud"
+ * fault (x86_exception reports and powers off), "chain64@ADDR" enters the
+ * stub copy at ADDR + 0x200 with rsi = boot_params (never returns; powers
+ * off with X86_EXIT_FATAL without boot_params or RAM there). Returns, after
+ * saying so, for anything else. */
+void x86_selftest(const char *what, uint64_t boot_params);
 
+/* ---- exception.c ---- */
+struct stub_platform;
+
+/* x86_idt_init - exception vectors 0..31 to x86_exception; p is the
+ * platform an exception still hands over (as far as discovery filled it). */
+void x86_idt_init(struct stub_platform *p);
+
+/* x86_exception - report a CPU exception, then detach the cache and enter
+ * the next kernel when there is one, else power off with
+ * X86_EXIT_EXCEPTION (head.S's stubs call it with the frame: vector, error
+ * code, then the CPU's iret frame). Never returns. */
+__attribute__((noreturn)) void x86_exception(const uint64_t *frame);
+
+/* ---- x86.c ---- */
+/* x86_main - C entry from head.S: console, IDT, own page tables, options,
+ * then stub_main. start_info/boot_params are 0 when absent. Never returns. */
+__attribute__((noreturn)) void x86_main(uint64_t start_info, uint64_t boot_params, int entry);
 
 /* Provided by head.S and the linker script. */
 extern char __image_start[], __text_end[], __image_end[], __bss_start[], __bss_end[];
