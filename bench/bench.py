@@ -177,6 +177,44 @@ def fit_baseline(points):
     return a, b
 
 
+def image_parts(map_path):
+    """Bytes of allocated sections (text, rodata, data) the link map gives
+    each input: Debian's libfdt.a, newlib's libc.a, lib/ (libpcsc.a),
+    arch/ + stub/ objects. The rest of size(1)'s text is the linker's own
+    (relocations, dynamic section, GOT)."""
+    parts = {"libfdt": 0, "newlib": 0, "lib": 0, "arch+stub": 0}
+    sec = None
+    in_map = False
+    for line in open(map_path):
+        if line.startswith("Linker script and memory map"):
+            in_map = True
+            continue
+        if not in_map:
+            continue
+        m = re.match(r"^ (\.\S+)\s*$", line)
+        if m:
+            sec = m.group(1)
+            continue
+        m = re.match(r"^ (\.\S+)?\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S+)", line)
+        if not m:
+            sec = None
+            continue
+        name = m.group(1) or sec
+        sec = None
+        if not name or not name.startswith((".text", ".rodata", ".data", ".head")):
+            continue
+        src, n = m.group(4), int(m.group(3), 16)
+        if "libfdt.a(" in src:
+            parts["libfdt"] += n
+        elif "libc.a(" in src:
+            parts["newlib"] += n
+        elif "libpcsc.a(" in src:
+            parts["lib"] += n
+        elif src.endswith(".o"):
+            parts["arch+stub"] += n
+    return parts
+
+
 def sizes(o):
     rows = []
     for path in ["arm64/pcsc-stub.elf", "arm64/pcsc-stub.bin", "x86_64/pcsc-stub.elf",
@@ -195,6 +233,8 @@ def sizes(o):
             if r.returncode == 0 and len(lines) >= 2:
                 t, d, b = lines[1].split()[:3]
                 row.update(text=int(t), data=int(d), bss=int(b))
+            if os.path.exists(p + ".map"):
+                row["parts"] = image_parts(p + ".map")
         rows.append(row)
     return rows
 
@@ -422,6 +462,10 @@ def print_table(res):
     for s in res["sizes"]:
         print(f"  {s['image']:<26} {fmt(s.get('text')):>8} {fmt(s.get('data')):>8} "
               f"{fmt(s.get('bss')):>10}   file {s['file_bytes']:,}")
+        if s.get("parts"):
+            print("  " + " " * 26 + " of which " + ", ".join(
+                f"{k} {v:,}" for k, v in s["parts"].items())
+                  + "  (Debian's libfdt.a has no function sections: linked per object)")
     for k, v in res["verdicts"].items():
         print(f"  {k}: {v if not isinstance(v, float) else round(v, 3)}")
     print(f"bench: done in {res['seconds']:.0f}s; {os.path.join('build', 'bench')}/bench.csv, bench.json")

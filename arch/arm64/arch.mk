@@ -19,7 +19,7 @@ arm64_IMAGES := $(O)/arm64/pcsc-stub.elf $(O)/arm64/pcsc-stub.bin
 $(O)/arm64/pcsc-stub.elf: $(arm64_IMAGE_OBJS) $(O)/arm64/libpcsc.a linker/arm64.lds
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(arm64_CC) -nostdlib -static-pie -Wl,--no-undefined -Wl,-T,linker/arm64.lds \
-		-Wl,--gc-sections -Wl,-z,max-page-size=4096 -Wl,--no-dynamic-linker -Wl,--no-warn-rwx-segments -Wl,--build-id=none \
+		-Wl,--gc-sections -Wl,-z,max-page-size=4096 -Wl,--no-dynamic-linker -Wl,--no-warn-rwx-segments -Wl,--build-id=none -Wl,-Map,$@.map \
 		$(arm64_IMAGE_OBJS) $(O)/arm64/libpcsc.a $(arm64_LIBFDT) \
 		$(arm64_NEWLIB)/lib/libc.a -lgcc -o $@
 

@@ -20,7 +20,7 @@ X86_LDFLAGS := -nostdlib -static-pie -Wl,-T,linker/x86_64.lds -Wl,--no-undefined
 
 $(O)/x86_64/pcsc-stub.elf: $(X86_IMAGE_OBJS) $(O)/x86_64/libpcsc.a linker/x86_64.lds
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(x86_64_CC) $(X86_LDFLAGS) $(X86_IMAGE_OBJS) $(O)/x86_64/libpcsc.a \
+	$(Q)$(x86_64_CC) $(X86_LDFLAGS) -Wl,-Map,$@.map $(X86_IMAGE_OBJS) $(O)/x86_64/libpcsc.a \
 		$(x86_64_LIBFDT) $(DEPS)/newlib-x86_64/lib/libc.a -lgcc -o $@
 
 # SHA-NI code: SSE registers, in that one function only (target attribute);
