@@ -41,35 +41,25 @@ static bool is_arm64_image(const uint8_t *b, size_t len)
 	       !(ld64(b + 24) & 1);
 }
 
-/* The arm64 wrapped Image of arch/arm64/next.h. */
-static int wrap_arm64(const char *stub_path, const char *next_path, const char *out)
+/* The arm64 wrapped Image of include/pcsc/wrap.h. */
+static int wrap_arm64(struct wrap_job *j)
 {
-	uint8_t *stub, *next, *img;
-	size_t slen, nlen;
-	uint64_t off, toff, isize, total;
-	FILE *f;
+	const uint8_t *stub = j->stub, *next = j->next;
+	size_t slen = j->slen, nlen = j->nlen;
+	uint64_t off, toff, isize;
+	uint8_t *img;
 
-	stub = read_file(stub_path, &slen);
-	if (!stub) {
-		die_msg("%s: %s", stub_path, strerror(errno));
-		return EXIT_IO;
-	}
-	next = read_file(next_path, &nlen);
-	if (!next) {
-		die_msg("%s: %s", next_path, strerror(errno));
-		return EXIT_IO;
-	}
 	if (!is_arm64_image(stub, slen) || slen < NEXT_DESC_OFF + NEXT_DESC_LEN ||
 	    memcmp(stub + NEXT_DESC_OFF, PCSC_ARM64_NEXT_MAGIC, 8)) {
-		die_msg("%s: not a pcsc-stub arm64 Image (magic, LE, PCSCNEXT descriptor)", stub_path);
+		die_msg("%s: not a pcsc-stub arm64 Image (magic, LE, PCSCNEXT descriptor)", j->stub_path);
 		return EXIT_DATA;
 	}
 	if (ld64(stub + NEXT_DESC_OFF + 8)) {
-		die_msg("%s: already wraps a next kernel", stub_path);
+		die_msg("%s: already wraps a next kernel", j->stub_path);
 		return EXIT_DATA;
 	}
 	if (!is_arm64_image(next, nlen)) {
-		die_msg("%s: not a little-endian arm64 Image (is it compressed?)", next_path);
+		die_msg("%s: not a little-endian arm64 Image (is it compressed?)", j->next_path);
 		return EXIT_DATA;
 	}
 	/* The stub's footprint (image_size covers BSS and stack) rounded to
@@ -77,18 +67,18 @@ static int wrap_arm64(const char *stub_path, const char *next_path, const char *
 	 * the stub there. */
 	isize = ld64(stub + 16);
 	if (isize < slen || isize > WRAP_MAX) {
-		die_msg("%s: image_size 0x%" PRIx64 " below its file size or absurd", stub_path, isize);
+		die_msg("%s: image_size 0x%" PRIx64 " below its file size or absurd", j->stub_path, isize);
 		return EXIT_DATA;
 	}
 	off = (isize + SZ_2M - 1) / SZ_2M * SZ_2M;
 	toff = ld64(next + 8);
 	isize = ld64(next + 16);
 	if (toff > WRAP_MAX || isize > WRAP_MAX || nlen > WRAP_MAX) {
-		die_msg("%s: text_offset/image_size absurd", next_path);
+		die_msg("%s: text_offset/image_size absurd", j->next_path);
 		return EXIT_DATA;
 	}
-	total = off + nlen;
-	img = calloc(1, total);
+	j->len = off + nlen;
+	img = j->img = calloc(1, j->len);
 	if (!img)
 		return EXIT_IO;
 	memcpy(img, stub, slen);
@@ -97,17 +87,38 @@ static int wrap_arm64(const char *stub_path, const char *next_path, const char *
 	st64(img + NEXT_DESC_OFF + 8, off);
 	st64(img + NEXT_DESC_OFF + 16, nlen);
 	st64(img + NEXT_DESC_OFF + 24, 0);
-	f = fopen(out, "wb");
-	if (!f || fwrite(img, 1, total, f) != total || fclose(f)) {
-		die_msg("%s: %s", out, strerror(errno));
-		return EXIT_IO;
-	}
-	printf("wrap: %s = %s (%zu bytes) + %s at 0x%" PRIx64 " (%zu bytes), image_size 0x%" PRIx64 "\n",
-	       out, stub_path, slen, next_path, off, nlen, ld64(img + 16));
-	free(img);
-	free(stub);
-	free(next);
+	snprintf(j->said, sizeof(j->said), "%s (%zu bytes) + %s at 0x%" PRIx64
+		 " (%zu bytes), image_size 0x%" PRIx64, j->stub_path, slen, j->next_path, off, nlen,
+		 ld64(img + 16));
 	return 0;
+}
+
+/* Both inputs read, the arch's image built, written: one path for both. */
+static int wrap_run(const char *arch, struct wrap_job *j, const char *out)
+{
+	FILE *f;
+	int rc = EXIT_IO;
+
+	j->stub = read_file(j->stub_path, &j->slen);
+	if (!j->stub)
+		die_msg("%s: %s", j->stub_path, strerror(errno));
+	else if (!(j->next = read_file(j->next_path, &j->nlen)))
+		die_msg("%s: %s", j->next_path, strerror(errno));
+	else
+		rc = !strcmp(arch, "x86_64") ? wrap_x86_64(j) : wrap_arm64(j);
+	if (!rc) {
+		f = fopen(out, "wb");
+		if (!f || fwrite(j->img, 1, j->len, f) != j->len || fclose(f)) {
+			die_msg("%s: %s", out, strerror(errno));
+			rc = EXIT_IO;
+		} else {
+			printf("wrap: %s = %s\n", out, j->said);
+		}
+	}
+	free(j->img);
+	free(j->stub);
+	free(j->next);
+	return rc;
 }
 
 /*
@@ -177,8 +188,7 @@ int cmd_wrap(int argc, char **argv)
 	rc = kho_bitmap_choice(kho_opt, release, &bitmap, why, sizeof(why));
 	if (rc)
 		return rc;
-	rc = !strcmp(arch, "x86_64") ? wrap_x86_64(pos[0], pos[1], out) :
-	     wrap_arm64(pos[0], pos[1], out);
+	rc = wrap_run(arch, &(struct wrap_job){ .stub_path = pos[0], .next_path = pos[1] }, out);
 	if (rc)
 		return rc;
 	if (bitmap) {

@@ -71,34 +71,23 @@ static int stub_segment(const uint8_t *b, size_t len, const uint8_t **seg, uint6
 	return loads == 1 ? 0 : -1;
 }
 
-int wrap_x86_64(const char *stub_path, const char *next_path, const char *out)
+int wrap_x86_64(struct wrap_job *j)
 {
-	const uint8_t *seg = NULL;
+	const uint8_t *seg = NULL, *stub = j->stub, *next = j->next;
 	uint64_t filesz = 0, memsz = 0, off, pmlen, init, nalign;
-	uint8_t *stub, *next, *img;
-	size_t slen, nlen, total;
-	FILE *f;
+	size_t slen = j->slen, nlen = j->nlen;
+	uint8_t *img;
 
-	stub = read_file(stub_path, &slen);
-	if (!stub) {
-		die_msg("%s: %s", stub_path, strerror(errno));
-		return EXIT_IO;
-	}
-	next = read_file(next_path, &nlen);
-	if (!next) {
-		die_msg("%s: %s", next_path, strerror(errno));
-		return EXIT_IO;
-	}
 	if (stub_segment(stub, slen, &seg, &filesz, &memsz) || filesz < HDR_OFF + PCSC_X86_HDR_LEN ||
 	    memcmp(seg + HDR_OFF, PCSC_X86_HDR_MAGIC, 8)) {
 		die_msg("%s: not the x86_64 pcsc-stub ELF (one PT_LOAD at 1 MiB, PCSCX86H at +0x100)",
-			stub_path);
+			j->stub_path);
 		return EXIT_DATA;
 	}
 	/* boot.rst: "HdrS" at 0x202, 64-bit entry (XLF_KERNEL_64), 2.12+. */
 	if (nlen < 0x264 || memcmp(next + 0x202, "HdrS", 4) || (next[0x206] | next[0x207] << 8) < 0x020c ||
 	    !(next[0x236] & 1) || nlen > WRAP_MAX) {
-		die_msg("%s: not a 64-bit bzImage (HdrS, protocol >= 2.12, XLF_KERNEL_64)", next_path);
+		die_msg("%s: not a 64-bit bzImage (HdrS, protocol >= 2.12, XLF_KERNEL_64)", j->next_path);
 		return EXIT_DATA;
 	}
 	off = (memsz + PM_ALIGN - 1) / PM_ALIGN * PM_ALIGN;
@@ -112,11 +101,11 @@ int wrap_x86_64(const char *stub_path, const char *next_path, const char *out)
 		nalign = KALIGN;
 	init = (pmlen + KALIGN - 1) / KALIGN * KALIGN + ld32(next + 0x260) + nalign;
 	if (init > UINT32_MAX) {
-		die_msg("%s: init_size would not fit 32 bits", next_path);
+		die_msg("%s: init_size would not fit 32 bits", j->next_path);
 		return EXIT_DATA;
 	}
-	total = SETUP_LEN + pmlen;
-	img = calloc(1, total);
+	j->len = SETUP_LEN + pmlen;
+	img = j->img = calloc(1, j->len);
 	if (!img)
 		return EXIT_IO;
 	/* Setup part: only the header; kexec_file never runs real-mode code. */
@@ -143,16 +132,8 @@ int wrap_x86_64(const char *stub_path, const char *next_path, const char *out)
 	memcpy(img + SETUP_LEN + off, next, nlen);
 	st64(img + SETUP_LEN + HDR_OFF + 16, off);	/* next_offset */
 	st64(img + SETUP_LEN + HDR_OFF + 24, nlen);	/* next_size */
-	f = fopen(out, "wb");
-	if (!f || fwrite(img, 1, total, f) != total || fclose(f)) {
-		die_msg("%s: %s", out, strerror(errno));
-		return EXIT_IO;
-	}
-	printf("wrap: %s = setup 0x%x + %s (0x%" PRIx64 " bytes, 0x%" PRIx64 " in memory) + %s at +0x%"
-	       PRIx64 " (%zu bytes), init_size 0x%" PRIx64 "\n", out, SETUP_LEN, stub_path, filesz,
-	       memsz, next_path, off, nlen, init);
-	free(img);
-	free(stub);
-	free(next);
+	snprintf(j->said, sizeof(j->said), "setup 0x%x + %s (0x%" PRIx64 " bytes, 0x%" PRIx64
+		 " in memory) + %s at +0x%" PRIx64 " (%zu bytes), init_size 0x%" PRIx64, SETUP_LEN,
+		 j->stub_path, filesz, memsz, j->next_path, off, nlen, init);
 	return 0;
 }
