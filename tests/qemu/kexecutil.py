@@ -1,6 +1,6 @@
 # tests/qemu/kexecutil.py - the real kexec chain (issue 9): Debian kernel -> pcsc-kexec -> wrapped stub -> Debian kernel,
 # driven live over the serial console and QMP. Never writes outside the test's tmp dir and $O/{kexec,deps/kernels}.
-"""Helpers of tests/qemu/test_{arm64,x86}_kexec.py.
+"""Helpers of tests/qemu/test_kexec.py (both arches).
 
 The first kernel's /init (FIRST_INIT) captures the live config space with
 the guest's own static pcsctool, loads the wrapped image with pcsc-kexec
