@@ -35,12 +35,7 @@ int acpi_mcfg_parse(const uint8_t *mcfg, uint32_t len, struct ecam *e, unsigned 
 			w.base = base + off;
 			rc = ecam_add_window(e, &w);
 		}
-		if (rc) {
-			if (!first_err)
-				first_err = rc;
-		} else {
-			ok++;
-		}
+		pcsc_tally(rc, &first_err, &ok);
 	}
 	if (used)
 		*used = ok;

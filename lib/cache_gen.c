@@ -34,6 +34,19 @@ static int gen_fdt_begin(void *buf, size_t size, const char *compatible)
 	return err;
 }
 
+/* End what gen_fdt_begin began, after err (the first libfdt error) if any:
+ * the child just written, then the root. */
+static int gen_fdt_end(void *buf, int err, bool in_child)
+{
+	if (!err && in_child)
+		err = fdt_end_node(buf);
+	if (!err)
+		err = fdt_end_node(buf);
+	if (!err)
+		err = fdt_finish(buf);
+	return err ? fdt_err(err) : 0;
+}
+
 /* Sequential write, in the order the RFC's notifier uses. */
 static int gen_pcsc_fdt(void *buf, size_t size, const char *compatible, uint32_t n,
 			gen_entry_fn get, const void *ctx)
@@ -63,11 +76,7 @@ static int gen_pcsc_fdt(void *buf, size_t size, const char *compatible, uint32_t
 		if (!err)
 			err = fdt_end_node(buf);
 	}
-	if (!err)
-		err = fdt_end_node(buf);
-	if (!err)
-		err = fdt_finish(buf);
-	return err ? fdt_err(err) : 0;
+	return gen_fdt_end(buf, err, false);
 }
 
 static void array_entry(uint32_t i, struct cache_gen_entry *out, const void *ctx)
@@ -348,14 +357,8 @@ int cache_gen_kho_fdt(void *buf, size_t size, const struct kho_abi *abi, const c
 					   sizeof(pcsc_fdt_phys));
 		if (!err && abi->blob_size)
 			err = fdt_property(buf, KHO_PROP_BLOB_SIZE, &blob_size, sizeof(blob_size));
-		if (!err)
-			err = fdt_end_node(buf);
 	}
-	if (!err)
-		err = fdt_end_node(buf);
-	if (!err)
-		err = fdt_finish(buf);
-	return err ? fdt_err(err) : 0;
+	return gen_fdt_end(buf, err, pcsc_fdt_phys != 0);
 }
 
 struct build_ctx {

@@ -46,12 +46,7 @@ int efi_mmap_ranges(const struct physmem *pm, uint64_t phys, uint32_t size,
 			rc = -PCSC_ERANGE;
 		else
 			rc = phys_ranges_add(out, start, pages << EFI_PAGE_SHIFT);
-		if (rc) {
-			if (!first_err)
-				first_err = rc;
-		} else {
-			ok++;
-		}
+		pcsc_tally(rc, &first_err, &ok);
 	}
 	if (used)
 		*used = ok;

@@ -32,4 +32,16 @@ enum pcsc_err {
  * Never NULL. */
 const char *pcsc_strerror(int err);
 
+/*
+ * pcsc_tally - for loops that add many items and go on past a bad one:
+ * count rc == 0 in *ok, keep the first error in *first_err.
+ */
+static inline void pcsc_tally(int rc, int *first_err, unsigned int *ok)
+{
+	if (!rc)
+		(*ok)++;
+	else if (!*first_err)
+		*first_err = rc;
+}
+
 #endif

@@ -31,12 +31,29 @@ static void out_of_range_code_is_unknown(void **state)
 	assert_string_equal(pcsc_strerror(12345), "unknown error");
 }
 
+/* The first error is kept, later ones and successes never replace it. */
+static void tally_keeps_the_first_error_and_counts_successes(void **state)
+{
+	unsigned int ok = 0;
+	int first = 0;
+
+	(void)state;
+	pcsc_tally(0, &first, &ok);
+	assert_int_equal(first, 0);
+	pcsc_tally(-PCSC_ERANGE, &first, &ok);
+	pcsc_tally(0, &first, &ok);
+	pcsc_tally(-PCSC_EALIGN, &first, &ok);
+	assert_int_equal(first, -PCSC_ERANGE);
+	assert_int_equal(ok, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(every_code_has_a_distinct_text),
 		cmocka_unit_test(positive_and_negative_codes_agree),
 		cmocka_unit_test(out_of_range_code_is_unknown),
+		cmocka_unit_test(tally_keeps_the_first_error_and_counts_successes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
