@@ -89,6 +89,14 @@ def arches():
     return [a for a in ("arm64", "x86_64") if a in want]
 
 
+def only(*names):
+    """The arch params of a test that exists on the arches named alone; one
+    the run's $ARCHES leaves out is skipped with that reason."""
+    return [a if a in arches() else
+            pytest.param(a, marks=pytest.mark.skip(reason=f"{a} not in $ARCHES"))
+            for a in ("arm64", "x86_64") if a in names]
+
+
 def need(path):
     """Skip nothing: a missing build product is a failure with a reason."""
     if not os.path.exists(path):

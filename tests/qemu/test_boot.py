@@ -14,16 +14,9 @@ import re
 import pytest
 
 from arm64util import assert_clean_poweroff, run_arm64
-from qemurun import arches, run_qemu
+from qemurun import arches, only, run_qemu
 from x86util import EXIT_EXCEPTION, EXIT_OK, assert_x86_exit, exit_status, run_x86, x86_cmd
 
-
-def only(arch):
-    """The arch param of a test that exists on arch alone, skipped (with
-    that reason) when $ARCHES leaves arch out."""
-    if arch in arches():
-        return [arch]
-    return [pytest.param(arch, marks=pytest.mark.skip(reason=f"{arch} not in $ARCHES"))]
 
 
 # -- the per-arch adapter: how to boot the stub, how it must end ------------

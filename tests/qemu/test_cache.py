@@ -16,18 +16,11 @@ import os
 import pytest
 
 from arm64util import Arm64Machine, assert_clean_poweroff, walk_reads
-from qemurun import arches
+from qemurun import arches, only
 from stubout import summary_of, verdicts
 from topology import default_topology, pick_faults, saved, sbdf_key, topology_backends
 from x86util import X86Machine, assert_x86_exit
 
-
-def only(arch):
-    """The arch param of a test that exists on arch alone, skipped (with
-    that reason) when $ARCHES leaves arch out."""
-    if arch in arches():
-        return [arch]
-    return [pytest.param(arch, marks=pytest.mark.skip(reason=f"{arch} not in $ARCHES"))]
 
 
 class Machine:

@@ -18,7 +18,7 @@ from x86util import Q35_DEFAULT_WALK, assert_x86_exit, run_x86
 TIMEOUT = 90
 
 # q35 + default topology; identical to what the x86 stub prints
-# (x86util.Q35_DEFAULT_WALK, shared with test_x86_topology.py), checked live below as well.
+# (x86util.Q35_DEFAULT_WALK, shared with test_topology.py), checked live below as well.
 Q35_WALK = Q35_DEFAULT_WALK
 
 # virt + default topology under AAVMF: the host bridge (1b36:0008), three

@@ -18,7 +18,7 @@ import subprocess
 import pytest
 
 import hostile
-from qemurun import arches
+from qemurun import arches, only
 from ramcheck import assert_ram_intact, run_snapshots
 from stubout import pcsc_lines, summary, walk_lines
 from topology import walk_to_topo
@@ -286,9 +286,8 @@ def hm(request, tmp_path_factory):
 
 
 def on(*names):
-    """A test one arch has alone: hm parametrised by that arch (when this
-    run selects it), not by every arch."""
-    return pytest.mark.parametrize("hm", [a for a in arches() if a in names], indirect=True)
+    """A test the arches named have alone: hm parametrised by them."""
+    return pytest.mark.parametrize("hm", only(*names), indirect=True)
 
 
 @pytest.mark.parametrize("case", hostile.CASES, ids=lambda c: c.name)

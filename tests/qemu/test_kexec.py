@@ -14,7 +14,7 @@ import pytest
 
 from kexecutil import debian_kernel, first_initramfs, kernel_config, run_chain, show_entries, wrap
 from linuxguest import linux_pci_list
-from qemurun import arches
+from qemurun import arches, only
 from stubout import report_lines, summary
 from topology import topology_backends
 
@@ -101,9 +101,8 @@ def debian(request):
 
 
 def on(*names):
-    """A test one arch has alone: debian parametrised by that arch (when
-    this run selects it), not by every arch."""
-    return pytest.mark.parametrize("debian", [a for a in arches() if a in names], indirect=True)
+    """A test the arches named have alone: debian parametrised by them."""
+    return pytest.mark.parametrize("debian", only(*names), indirect=True)
 
 
 def test_debian_kernel_config(debian):

@@ -18,20 +18,13 @@ import os
 import pytest
 
 from linuxguest import linux_initramfs, linux_pci_list
-from qemurun import arches
+from qemurun import arches, only
 from topology import default_topology, topology_backends
 
 ARM64_LINUX_TIMEOUT = 110
 KERNEL_AT = 0x2000000      # x86: the bzImage, as the wrapped image would carry it
 INITRD_AT = 0x10000000     # x86: the initrd
 
-
-def only(arch):
-    """The arch param of a test that exists on arch alone, skipped (with
-    that reason) when $ARCHES leaves arch out."""
-    if arch in arches():
-        return [arch]
-    return [pytest.param(arch, marks=pytest.mark.skip(reason=f"{arch} not in $ARCHES"))]
 
 
 @functools.lru_cache(maxsize=None)

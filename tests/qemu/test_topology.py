@@ -14,18 +14,11 @@ arch alone (only()).
 import pytest
 
 from arm64util import assert_clean_poweroff, run_arm64, run_arm64_as_old_kernel
-from qemurun import arches
+from qemurun import arches, only
 from stubout import walk_lines
 from topology import default_topology, nvme_sriov, topology_backends
 from x86util import Q35_DEFAULT_WALK, BootParams, assert_x86_exit, machine_e820, run_x86
 
-
-def only(arch):
-    """The arch param of a test that exists on arch alone, skipped (with
-    that reason) when $ARCHES leaves arch out."""
-    if arch in arches():
-        return [arch]
-    return [pytest.param(arch, marks=pytest.mark.skip(reason=f"{arch} not in $ARCHES"))]
 
 
 # -- the per-arch adapter ---------------------------------------------------
