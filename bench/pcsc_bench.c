@@ -163,7 +163,9 @@ static void handover_write(struct bench *b)
 static void bench_setup(struct bench *b, uint32_t n)
 {
 	unsigned int line = 0, wi;
-	uint32_t i, lines = 0;
+	struct pci_walk_iter it;
+	const struct pci_func *f;
+	uint32_t lines = 0;
 	size_t k;
 	int err;
 
@@ -181,8 +183,8 @@ static void bench_setup(struct bench *b, uint32_t n)
 	}
 	pci_sim_cfg_init(&b->cfg, &b->sim);
 	b->nfunc_cap = n + 64;
-	b->funcs = xcalloc(b->nfunc_cap, sizeof(*b->funcs));
-	pci_walk_init(&b->walk, b->funcs, b->nfunc_cap);
+	b->funcs = xcalloc(1, PCI_WALK_ARENA(b->nfunc_cap));
+	pci_walk_init(&b->walk, b->funcs, PCI_WALK_ARENA(b->nfunc_cap));
 	for (wi = 0; wi < b->sim.nwin; wi++) {
 		err = pci_walk_window(&b->walk, &b->cfg, &b->sim.win[wi]);
 		if (err)
@@ -191,8 +193,7 @@ static void bench_setup(struct bench *b, uint32_t n)
 	pci_walk_finish(&b->walk);
 	b->devs = xcalloc(b->walk.n, sizeof(*b->devs));
 	b->saved = xcalloc(b->walk.n, CFG_SAVED);
-	for (i = 0; i < b->walk.n; i++) {
-		const struct pci_func *f = &b->walk.funcs[i];
+	for (f = pci_walk_first(&it, &b->walk); f; f = pci_walk_next(&it)) {
 		uint8_t *c = b->saved + (size_t)b->ndev * CFG_SAVED;
 		uint32_t off, v;
 
@@ -364,7 +365,7 @@ __attribute__((noinline)) int bench_phase_walk(struct bench *b)
 {
 	unsigned int wi;
 
-	pci_walk_init(&b->walk, b->funcs, b->nfunc_cap);
+	pci_walk_init(&b->walk, b->funcs, PCI_WALK_ARENA(b->nfunc_cap));
 	for (wi = 0; wi < b->sim.nwin; wi++)
 		pci_walk_window(&b->walk, &b->cfg, &b->sim.win[wi]);
 	pci_walk_finish(&b->walk);
@@ -427,11 +428,12 @@ static int session_phase(struct bench *b)
 {
 	static struct pcsc_session_out out;
 	struct pcsc_session_in in;
-	size_t size = PCSC_SESSION_ARENA(b->n, b->nfunc_cap, 1024u);
+	/* As the stub sizes it: physical functions only, VFs cost nothing. */
+	size_t size = PCSC_SESSION_ARENA(b->n, b->walk.nphys, 1024u);
 	uint8_t *arena = xcalloc(1, size);
 	int err;
 
-	session_input(b, PCSC_MODE_QUICK, b->nfunc_cap, arena, size, &in);
+	session_input(b, PCSC_MODE_QUICK, b->walk.nphys, arena, size, &in);
 	console_bytes = console_lines = 0;
 	/* As the stub: the CPU's SHA-256 instructions when present
 	 * (PCSC_BENCH_SHA=portable measures the fallback). */
@@ -529,7 +531,7 @@ struct sess_result {
 static void run_session(struct bench *b, enum pcsc_mode mode, struct sess_result *sr)
 {
 	struct pcsc_session_in in;
-	uint32_t funcs = b->walk.n;
+	uint32_t funcs = b->walk.nphys;	/* VFs cost nothing */
 	size_t size = PCSC_SESSION_ARENA(b->n, funcs, 1024u);
 	uint8_t *arena = malloc(size);
 	int err;

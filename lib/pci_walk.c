@@ -19,16 +19,29 @@
 #define PCI_EXP_FLAGS_TYPE(dw)	(((dw) >> 20) & 0xf)	/* from the cap's first dword */
 
 /*
- * The reserved field of a VF entry is 1 while its pf field holds the PF's
- * SBDF rather than an index: indices are only meaningful once funcs[] is
- * sorted, which pci_walk_finish does.
+ * Between a walk and pci_walk_finish, a PF's pf field holds the index of
+ * its range and the range's pf is PCI_PF_NONE: funcs[] indices are only
+ * meaningful once funcs[] is sorted, which pci_walk_finish does, turning
+ * the link around (range -> PF index, PF pf = PCI_PF_NONE again).
  */
-#define VF_PF_PENDING	1
 
-void pci_walk_init(struct pci_walk *w, struct pci_func *arena, uint32_t cap)
+void pci_walk_init(struct pci_walk *w, void *arena, size_t size)
 {
+	uint32_t cap = 0;
+
+	if (arena) {
+		size_t c = size / PCI_WALK_FUNC_BYTES;
+
+		cap = c > UINT32_MAX ? UINT32_MAX : (uint32_t)c;
+	}
+	/* Three tables of cap each: entries, ranges, cursors (all 4-byte
+	 * members, so each starts aligned). */
 	w->funcs = arena;
+	w->ranges = arena ? (struct pci_vf_range *)(w->funcs + cap) : NULL;
+	w->heap = arena ? (struct pci_walk_cursor *)(w->ranges + cap) : NULL;
 	w->cap = cap;
+	w->nphys = 0;
+	w->nranges = 0;
 	w->n = 0;
 	w->crs_budget = PCI_WALK_CRS_DEFAULT;
 	w->stats = (struct pci_walk_stats){ 0 };
@@ -85,21 +98,29 @@ static void log_func(pci_sbdf_t s, const char *what)
 		 PCI_SLOT(PCI_SBDF_DEVFN(s)), PCI_FUNC(PCI_SBDF_DEVFN(s)), what);
 }
 
-static bool append(struct walk_ctx *c, const struct pci_func *f)
+/* A physical function and the VFs it derives (vfs of them, first..last). */
+static void append(struct walk_ctx *c, const struct pci_func *f, uint32_t vfs,
+		   const struct pci_vf_range *r)
 {
 	struct pci_walk *w = c->w;
 
-	if (w->n >= w->cap) {
-		w->stats.overflow++;
+	if (w->nphys >= w->cap) {
+		w->stats.overflow += 1 + vfs;
 		if (!c->overflow_logged) {
 			pcsc_log("pcsc: walk: function table full at %u entries: dropping the rest",
 				 w->cap);
 			c->overflow_logged = true;
 		}
-		return false;
+		return;
 	}
-	w->funcs[w->n++] = *f;
-	return true;
+	w->funcs[w->nphys] = *f;
+	if (vfs) {
+		/* nranges <= nphys < cap: a range only ever follows its PF. */
+		w->funcs[w->nphys].pf = w->nranges;
+		w->ranges[w->nranges++] = *r;
+	}
+	w->nphys++;
+	w->n += 1 + vfs;
 }
 
 /*
@@ -133,10 +154,19 @@ static int ext_caps(struct pci_cfg *cfg, pci_sbdf_t sbdf, bool want_ari,
 	return -PCSC_ELOOP;
 }
 
-/* Derive (never read) the VFs of an enabled PF; pf_index is its entry. */
-static void add_vfs(struct walk_ctx *c, const struct pci_func *pf, const struct sriov_info *s)
+/*
+ * Derive (never read) the VFs of an enabled PF: how many lie inside the
+ * window, and their range. RIDs grow with the VF number, so those inside
+ * are a prefix: VF n is in when PF RID + offset + n * stride stays at or
+ * below the window's last RID (a zero stride gives VF 0 only, as
+ * sriov_vf_sbdf says). Returns that count; r is filled when it is not 0.
+ */
+static uint32_t derive_vfs(struct walk_ctx *c, const struct pci_func *pf,
+			   const struct sriov_info *s, struct pci_vf_range *r)
 {
-	uint32_t out = 0, num = s->num_vfs;
+	uint32_t in = 0, out, num = s->num_vfs;
+	uint32_t first = PCI_SBDF_RID(pf->sbdf) + s->offset;
+	uint32_t limit = ((uint32_t)c->win->bus_end << 8) | 0xffu;
 
 	/* VFs past TotalVFs cannot exist: a NumVFs above it is not trusted. */
 	if (num > s->total_vfs) {
@@ -147,24 +177,19 @@ static void add_vfs(struct walk_ctx *c, const struct pci_func *pf, const struct 
 			 s->num_vfs, s->total_vfs);
 		num = s->total_vfs;
 	}
-	for (uint32_t n = 0; n < num; n++) {
-		struct pci_func vf;
-		pci_sbdf_t sbdf;
-
-		if (sriov_vf_sbdf(s, pf->sbdf, n, &sbdf) ||
-		    PCI_SBDF_BUS(sbdf) < c->win->bus_start || PCI_SBDF_BUS(sbdf) > c->win->bus_end) {
-			out++;
-			continue;
-		}
-		vf.sbdf = sbdf;
-		vf.vendor = pf->vendor;		/* a VF's own Vendor ID reads 0xffff */
-		vf.device = s->vf_device;
-		vf.class_rev = PCI_CLASS_UNKNOWN;
-		vf.hdr_type = PCI_HEADER_TYPE_NORMAL;
-		vf.flags = PCI_FUNC_VF;
-		vf.reserved = VF_PF_PENDING;
-		vf.pf = pf->sbdf;
-		append(c, &vf);
+	/* limit <= 0xffff: the RID never passes bus 255. The PF's bus is
+	 * inside the window, so no VF lies below it. */
+	if (num && first <= limit)
+		in = s->stride ? (limit - first) / s->stride + 1 : 1;
+	if (in > num)
+		in = num;
+	out = num - in;
+	if (in) {
+		r->first = PCI_SBDF(PCI_SBDF_SEG(pf->sbdf), 0, 0) + first;
+		r->last = r->first + (in - 1) * s->stride;
+		r->pf = PCI_PF_NONE;
+		r->stride = s->stride;
+		r->device = s->vf_device;
 	}
 	if (out) {
 		c->w->stats.vf_out_of_range += out;
@@ -173,6 +198,7 @@ static void add_vfs(struct walk_ctx *c, const struct pci_func *pf, const struct 
 			 PCI_SLOT(PCI_SBDF_DEVFN(pf->sbdf)), PCI_FUNC(PCI_SBDF_DEVFN(pf->sbdf)),
 			 out, num, c->win->bus_end);
 	}
+	return in;
 }
 
 /* Read dword 0, retrying CRS completions within the budget. */
@@ -263,12 +289,14 @@ static void probe(struct walk_ctx *c, const struct frame *fr, uint8_t devfn, str
 	}
 
 	struct sriov_info s;
-	bool vfs = sriov && sriov_read(c->cfg, sbdf, sriov, &s) == 0 && s.enabled;
+	struct pci_vf_range r;
+	uint32_t nvf = 0;
 
-	if (vfs)
+	if (sriov && sriov_read(c->cfg, sbdf, sriov, &s) == 0 && s.enabled) {
 		f.flags |= PCI_FUNC_PF;
-	if (append(c, &f) && vfs)
-		add_vfs(c, &f, &s);
+		nvf = derive_vfs(c, &f, &s, &r);
+	}
+	append(c, &f, nvf, &r);
 }
 
 static void bridge_log(pci_sbdf_t s, const struct probe *pr, const char *why)
@@ -402,51 +430,143 @@ static bool func_less(const struct pci_func *a, const struct pci_func *b)
 
 PCSC_DEFINE_HEAPSORT(funcs_sort, struct pci_func, func_less)
 
-static bool func_before(const struct pci_func *f, pci_sbdf_t key)
+static bool range_less(const struct pci_vf_range *a, const struct pci_vf_range *b)
 {
-	return f->sbdf < key;
+	return a->pf < b->pf;
 }
 
-/* Index of the first entry with sbdf >= key. */
-PCSC_DEFINE_PARTITION_POINT(funcs_lower_bound, struct pci_func, pci_sbdf_t, func_before)
+PCSC_DEFINE_HEAPSORT(ranges_sort, struct pci_vf_range, range_less)
 
 void pci_walk_finish(struct pci_walk *w)
 {
 	struct pci_func *v = w->funcs;
-	uint32_t n = w->n;
+	uint32_t i, n = w->nphys;
 
-	/* Indices from an earlier finish become SBDFs again before sorting. */
-	for (uint32_t i = 0; i < n; i++) {
-		if (!(v[i].flags & PCI_FUNC_VF) || v[i].reserved == VF_PF_PENDING)
-			continue;
-		if (v[i].pf < n) {
-			v[i].pf = v[v[i].pf].sbdf;
-			v[i].reserved = VF_PF_PENDING;
-		}
-	}
+	/* Links from an earlier finish point from the PF to its range again. */
+	for (i = 0; i < w->nranges; i++)
+		if (w->ranges[i].pf < n)
+			v[w->ranges[i].pf].pf = i;
 	funcs_sort(v, n);
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t j;
-
-		if (!(v[i].flags & PCI_FUNC_VF) || v[i].reserved != VF_PF_PENDING)
+	for (i = 0; i < n; i++) {
+		if (v[i].pf == PCI_PF_NONE)
 			continue;
-		/* The PF is the non-VF entry at that SBDF. */
-		for (j = funcs_lower_bound(w->funcs, w->n, v[i].pf); j < n && v[j].sbdf == v[i].pf; j++)
-			if (!(v[j].flags & PCI_FUNC_VF))
-				break;
-		v[i].pf = (j < n && v[j].sbdf == v[i].pf) ? j : PCI_PF_NONE;
-		v[i].reserved = 0;
+		if (v[i].pf < w->nranges)
+			w->ranges[v[i].pf].pf = i;
+		v[i].pf = PCI_PF_NONE;
 	}
+	/* PF order: the merge breaks SBDF ties by range index. */
+	ranges_sort(w->ranges, w->nranges);
 }
 
+/* Cursor order: SBDF, then range (= PF) index, as one 64-bit key. */
+static uint64_t cursor_key(const struct pci_walk_cursor *c)
+{
+	return (uint64_t)c->sbdf << 32 | c->range;
+}
 
-uint32_t pci_walk_all(struct pci_walk *w, struct pci_func *arena, uint32_t cap,
+static bool cursor_less(const struct pci_walk_cursor *a, const struct pci_walk_cursor *b)
+{
+	return cursor_key(a) < cursor_key(b);
+}
+
+/* The smallest key of the root's children: no key below the root is
+ * smaller, so the root may advance up to it and stay the minimum. */
+static uint64_t root_bound(const struct pci_walk_cursor *h, uint32_t n)
+{
+	uint64_t b = n > 1 ? cursor_key(&h[1]) : UINT64_MAX;
+
+	if (n > 2 && cursor_key(&h[2]) < b)
+		b = cursor_key(&h[2]);
+	return b;
+}
+
+/* Restore the min-heap below root; O(log n) steps. */
+static void heap_down(struct pci_walk_cursor *h, uint32_t root, uint32_t n)
+{
+	struct pci_walk_cursor t = h[root];
+
+	for (;;) {
+		uint32_t c = 2 * root + 1;
+
+		if (c >= n)
+			break;
+		if (c + 1 < n && cursor_less(&h[c + 1], &h[c]))
+			c++;
+		if (!cursor_less(&h[c], &t))
+			break;
+		h[root] = h[c];
+		root = c;
+	}
+	h[root] = t;
+}
+
+const struct pci_func *pci_walk_first(struct pci_walk_iter *it, const struct pci_walk *w)
+{
+	struct pci_walk_cursor *h = w->heap;
+	uint32_t r;
+
+	it->w = w;
+	it->i = 0;
+	it->nheap = w->nranges;
+	it->vf_range = PCI_PF_NONE;
+	for (r = 0; r < w->nranges; r++)
+		h[r] = (struct pci_walk_cursor){ .sbdf = w->ranges[r].first, .range = r };
+	/* PF order is nearly SBDF order: mostly a heap already. */
+	for (r = it->nheap / 2; r-- > 0;)
+		heap_down(h, r, it->nheap);
+	it->bound = root_bound(h, it->nheap);
+	return pci_walk_next(it);
+}
+
+const struct pci_func *pci_walk_next(struct pci_walk_iter *it)
+{
+	const struct pci_walk *w = it->w;
+	const struct pci_func *f = it->i < w->nphys ? &w->funcs[it->i] : NULL;
+	struct pci_walk_cursor *h = w->heap;
+	const struct pci_vf_range *r;
+	pci_sbdf_t sbdf;
+
+	/* Ties: the physical function first. */
+	if (!it->nheap || (f && f->sbdf <= h[0].sbdf)) {
+		it->i += f != NULL;
+		return f;
+	}
+	sbdf = h[0].sbdf;
+	r = &w->ranges[h[0].range];
+	/* VFs of one range differ only by SBDF: build the rest on a change. */
+	if (it->vf_range != h[0].range) {
+		it->vf_range = h[0].range;
+		it->vf = (struct pci_func){
+			/* A VF's own Vendor ID reads 0xffff: Linux shows its PF's. */
+			.vendor = r->pf < w->nphys ? w->funcs[r->pf].vendor : PCI_VENDOR_NONE,
+			.device = r->device,
+			.class_rev = PCI_CLASS_UNKNOWN,
+			.hdr_type = PCI_HEADER_TYPE_NORMAL,
+			.flags = PCI_FUNC_VF,
+			.pf = r->pf,
+		};
+	}
+	it->vf.sbdf = sbdf;
+	/* Each step moves a cursor forward or drops it: n steps in all. */
+	if (sbdf < r->last) {
+		h[0].sbdf = sbdf + r->stride;
+		if (cursor_key(&h[0]) < it->bound)
+			return &it->vf;		/* still the minimum: the common case */
+	} else {
+		h[0] = h[--it->nheap];
+	}
+	heap_down(h, 0, it->nheap);
+	it->bound = root_bound(h, it->nheap);
+	return &it->vf;
+}
+
+uint32_t pci_walk_all(struct pci_walk *w, void *arena, size_t size,
 		      struct pci_cfg *cfg, const struct ecam_window *win, unsigned int nwin)
 {
 	unsigned int i;
 	int rc;
 
-	pci_walk_init(w, arena, arena ? cap : 0);
+	pci_walk_init(w, arena, size);
 	for (i = 0; cfg && i < nwin; i++) {
 		rc = pci_walk_window(w, cfg, &win[i]);
 		if (rc)

@@ -82,12 +82,14 @@ static bool endpoint(const struct pci_func *f)
 void report_walk(const struct pci_walk *w, uint64_t cfg_reads, bool list)
 {
 	char line[REPORT_LINE_MAX];
-	uint32_t k;
+	struct pci_walk_iter it;
+	const struct pci_func *f;
 
 	if (!pcsc_log_enabled(PCSC_LOG_DETAIL))
 		return;
-	for (k = 0; list && k < w->n; k++) {
-		report_walk_line(line, sizeof(line), &w->funcs[k]);
+	/* Bounded: the iterator yields w->n functions, then NULL. */
+	for (f = list ? pci_walk_first(&it, w) : NULL; f; f = pci_walk_next(&it)) {
+		report_walk_line(line, sizeof(line), f);
 		pcsc_log("%s", line);
 	}
 	pcsc_log("pcsc: walk functions=%u buses=%u cfg_reads=%llu unnumbered_bridges=%u "
@@ -108,16 +110,18 @@ static bool is_problem(const struct pcsc_entry *e)
 uint32_t report_entries(const struct pcsc_index *idx, const struct pci_walk *w)
 {
 	char line[REPORT_LINE_MAX];
-	uint32_t i = 0, j = 0, nf = w ? w->n : 0, lines = 0, more = 0;
+	struct pci_walk_iter it;
+	const struct pci_func *f;
+	uint32_t i = 0, lines = 0, more = 0;
 	bool detail = pcsc_log_enabled(PCSC_LOG_DETAIL), problem = pcsc_log_enabled(PCSC_LOG_PROBLEM);
 	size_t problem_bytes = 0;
 
 	/* The default report prints neither: not one line formatted. */
 	if (!detail && !problem)
 		return 0;
-	while (i < idx->n || j < nf) {
+	f = w ? pci_walk_first(&it, w) : NULL;
+	while (i < idx->n || f) {
 		const struct pcsc_entry *e = i < idx->n ? &idx->e[i] : NULL;
-		const struct pci_func *f = j < nf ? &w->funcs[j] : NULL;
 		int n;
 
 		if (f && (!e || e->reason == PCSC_R_NAME || f->sbdf < e->sbdf)) {
@@ -126,7 +130,7 @@ uint32_t report_entries(const struct pcsc_index *idx, const struct pci_walk *w)
 				pcsc_log("%s", line);
 				lines++;
 			}
-			j++;
+			f = pci_walk_next(&it);
 			continue;
 		}
 		if (is_problem(e) && !detail && problem_bytes >= REPORT_PROBLEM_BYTES) {
@@ -141,7 +145,7 @@ uint32_t report_entries(const struct pcsc_index *idx, const struct pci_walk *w)
 		}
 		if (f && e->reason != PCSC_R_NAME && f->sbdf == e->sbdf &&
 		    (i + 1 >= idx->n || idx->e[i + 1].sbdf != e->sbdf))
-			j++;
+			f = pci_walk_next(&it);
 		i++;
 	}
 	if (more)

@@ -262,17 +262,19 @@ enum pcsc_session_state pcsc_session_locate(struct pcsc_session *s)
 enum pcsc_session_state pcsc_session_walk(struct pcsc_session *s)
 {
 	const struct pcsc_session_in *in = s->in;
-	struct pci_func *funcs;
-	uint32_t cap;
+	size_t cap;
+	void *arena;
 
 	if (s->state != PCSC_SESSION_LOCATED && s->state != PCSC_SESSION_NO_CACHE)
 		return s->state;
-	/* Keep 8 bytes for carve's alignment padding. */
-	cap = s->arena.left > 8 ? (uint32_t)((s->arena.left - 8) / sizeof(*funcs)) : 0;
+	/* Physical functions only: VFs are ranges of their PF. Keep 8 bytes
+	 * for carve's alignment padding. */
+	cap = s->arena.left > 8 ? (s->arena.left - 8) / PCI_WALK_FUNC_BYTES : 0;
 	if (in->max_funcs && in->max_funcs < cap)
 		cap = in->max_funcs;
-	funcs = carve(&s->arena, (size_t)cap * sizeof(*funcs));
-	pci_walk_all(&s->walk, funcs, cap, in->cfg, in->windows, in->cfg ? in->nwindows : 0);
+	arena = carve(&s->arena, PCI_WALK_ARENA(cap));
+	pci_walk_all(&s->walk, arena, PCI_WALK_ARENA(cap), in->cfg, in->windows,
+		     in->cfg ? in->nwindows : 0);
 	s->out->funcs = s->walk.n;
 	s->out->walk_reads = reads_now(s);
 	if (s->walk.stats.overflow)

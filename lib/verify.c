@@ -248,22 +248,25 @@ int verify_judge(const struct verify_env *env, struct pcsc_index *idx,
 		 const struct pci_walk *w, struct verify_counts *c)
 {
 	uint64_t reads0 = env->cfg ? env->cfg->reads : 0;
-	uint32_t i = 0, j = 0, nf = w ? w->n : 0;
+	struct pci_walk_iter it;
+	const struct pci_func *live;
+	uint32_t i = 0;
 
 	memset(c, 0, sizeof(*c));
 	if (env->S != PCI_CFG_SIZE && env->S != PCIE_CFG_SIZE)
 		return -PCSC_EINVAL;
+	live = w ? pci_walk_first(&it, w) : NULL;
 	/* Both lists are sorted by SBDF (malformed names last): one merge. */
-	while (i < idx->n || j < nf) {
+	while (i < idx->n || live) {
 		struct pcsc_entry *e = i < idx->n ? &idx->e[i] : NULL;
-		const struct pci_func *f = j < nf ? &w->funcs[j] : NULL;
+		const struct pci_func *f = live;
 
 		if (e && e->reason == PCSC_R_NAME)
 			f = NULL;	/* malformed names match nothing */
 		if (f && (!e || e->reason == PCSC_R_NAME || f->sbdf < e->sbdf)) {
 			if ((f->hdr_type & PCI_HEADER_TYPE_MASK) == PCI_HEADER_TYPE_NORMAL)
 				c->v[PCSC_NEW]++;
-			j++;
+			live = pci_walk_next(&it);
 			continue;
 		}
 		if (!f || e->sbdf < f->sbdf) {
@@ -275,7 +278,7 @@ int verify_judge(const struct verify_env *env, struct pcsc_index *idx,
 			/* A duplicated BDF (all BAD) consumes the function once. */
 			if (i + 1 >= idx->n || idx->e[i + 1].sbdf != e->sbdf ||
 			    idx->e[i + 1].reason == PCSC_R_NAME)
-				j++;
+				live = pci_walk_next(&it);
 		}
 		c->v[e->verdict < PCSC_VERDICT_MAX ? e->verdict : PCSC_UNJUDGED]++;
 		i++;

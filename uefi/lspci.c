@@ -6,9 +6,10 @@
 #include <pcsc/report.h>
 #include "efi_app.h"
 
-/* Walk capacity: a few full segments with SR-IOV; 20 bytes each (2.5 MiB),
- * in pages from firmware, so the image stays small. */
-#define EFI_LSPCI_MAX_FUNCS	(128u * 1024u)
+/* Walk capacity in physical functions (VFs are ranges of their PF and
+ * cost nothing): PCI_WALK_FUNC_BYTES (44) each, 2.75 MiB, in pages from
+ * firmware, so the image stays small. */
+#define EFI_LSPCI_MAX_FUNCS	(64u * 1024u)
 
 int efi_discover(struct physmem *pm, struct ecam *e)
 {
@@ -41,8 +42,8 @@ EFI_STATUS efi_cmd_lspci(int argc, char **argv)
 	static struct ecam e;
 	struct pci_cfg cfg;
 	struct pci_walk w;
-	struct pci_func *funcs;
-	uint64_t bytes = (uint64_t)EFI_LSPCI_MAX_FUNCS * sizeof(*funcs);
+	void *funcs;
+	uint64_t bytes = PCI_WALK_ARENA(EFI_LSPCI_MAX_FUNCS);
 
 	if (argc != 1) {
 		pcsc_log("pcsc: lspci takes no arguments");
@@ -56,7 +57,7 @@ EFI_STATUS efi_cmd_lspci(int argc, char **argv)
 
 	ecam_cfg_init(&cfg, &e);
 	/* The stub's own walk and listing: the two outputs compare 1:1. */
-	pci_walk_all(&w, funcs, EFI_LSPCI_MAX_FUNCS, &cfg, e.win, e.n);
+	pci_walk_all(&w, funcs, (size_t)bytes, &cfg, e.win, e.n);
 	report_walk(&w, cfg.reads, true);
 	efi_pages_free(funcs, bytes);
 	return EFI_APP_OK;

@@ -14,7 +14,7 @@
 /* A packed cache of 65,536 entries with S = 4096 is ~530 MiB; refuse more. */
 #define EFI_CACHE_MAX		(1024ull << 20)
 #define EFI_SESSION_ENTRIES	65536u
-#define EFI_SESSION_FUNCS	131072u
+#define EFI_SESSION_FUNCS	65536u	/* physical: VFs cost no arena */
 #define EFI_SESSION_RANGES	8192u
 #define PAGE			4096u
 

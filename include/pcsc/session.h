@@ -18,12 +18,15 @@
 /*
  * Arena: one byte buffer carved internally, 8-byte aligned pieces:
  *   24 + 8 bytes per cache entry (index + overlap scratch),
- *   20 bytes per live function (walk),
+ *   44 bytes per physical function (walk, PCI_WALK_FUNC_BYTES: its 20-byte
+ *   entry, a 16-byte VF range should it be a PF, the range's 8-byte cursor);
+ *   VFs cost nothing: they are their PF's range,
  *   16 bytes per preserved range and per map chunk/bitmap.
- * PCSC_SESSION_ARENA(e, f, r) is enough for e entries, f functions, r ranges.
+ * PCSC_SESSION_ARENA(e, f, r) is enough for e entries, f physical functions
+ * (endpoints, bridges, PFs; VFs not counted), r ranges.
  */
 #define PCSC_SESSION_ARENA(e, f, r) \
-	((size_t)(e) * 32u + (size_t)(f) * 20u + (size_t)(r) * 32u + 64u)
+	((size_t)(e) * 32u + PCI_WALK_ARENA(f) + (size_t)(r) * 32u + 64u)
 
 struct pcsc_session_in {
 	struct pci_cfg *cfg;			/* read-only config access */
@@ -43,7 +46,8 @@ struct pcsc_session_in {
 						 * proven), 512, 4096 (pcsc.kho_bitmap=) */
 	enum pcsc_mode mode;
 	uint16_t S;				/* pcsc_data cfg size 4096/256; 0 = 4096 */
-	uint32_t max_funcs;			/* walk capacity; 0 = from the arena */
+	uint32_t max_funcs;			/* walk capacity in physical functions
+						 * (VFs not counted); 0 = from the arena */
 	uint32_t max_ranges;			/* KHO map ranges; 0 = a quarter of the arena */
 	void *arena;
 	size_t arena_size;
@@ -63,7 +67,7 @@ struct pcsc_session_out {
 	bool props_added;	/* version/mode/counts/sha256 written on the pcsc root */
 	uint32_t entries;	/* nodes in the pcsc FDT before patching */
 	uint32_t removed;	/* nodes removed */
-	uint32_t funcs;		/* live functions walked */
+	uint32_t funcs;		/* live functions walked, VFs included */
 	struct verify_counts counts;
 	uint64_t walk_reads;	/* config reads made by the walk */
 	uint8_t sha256[32];	/* over the handed-over content (when props_added) */

@@ -12,6 +12,7 @@
 #include <pcsc/log.h>
 #include <pcsc/report.h>
 #include "helpers/blob_helpers.h"
+#include "helpers/sim_helpers.h"
 
 static struct pcsc_entry mk(pci_sbdf_t s, uint16_t v, uint16_t d, uint8_t verdict, uint8_t reason)
 {
@@ -77,7 +78,7 @@ static void malformed_name_is_quoted(void **state)
 static void entries_merge_new_in_bdf_order(void **state)
 {
 	struct pcsc_entry e[3];
-	struct pci_func f[4];
+	uint32_t arena[PCI_WALK_ARENA(4) / 4];
 	struct pcsc_index idx;
 	struct pci_walk w;
 
@@ -85,24 +86,14 @@ static void entries_merge_new_in_bdf_order(void **state)
 	e[0] = mk(PCI_SBDF(0, 1, 0), 0x8086, 0x10d3, PCSC_VALID, 0);
 	e[1] = mk(PCI_SBDF(0, 3, 0), 0x1b36, 0x0001, PCSC_GONE, PCSC_R_ABSENT);
 	e[2] = mk(0xffffffffu, 0xffff, 0xffff, PCSC_BAD, PCSC_R_NAME);
-	memset(f, 0, sizeof(f));
-	f[0].sbdf = PCI_SBDF(0, 0, 0);		/* bridge: never NEW */
-	f[0].hdr_type = 1;
-	f[1].sbdf = PCI_SBDF(0, 1, 0);
-	f[1].vendor = 0x8086;
-	f[1].device = 0x10d3;
-	f[2].sbdf = PCI_SBDF(0, 2, 0);
-	f[2].vendor = 0x1234;
-	f[2].device = 0x5678;
-	f[3].sbdf = PCI_SBDF(0, 4, 0);
-	f[3].vendor = 0x1234;
-	f[3].device = 0x9abc;
+	pci_walk_init(&w, arena, sizeof(arena));
+	sim_helpers_walk_func(&w, PCI_SBDF(0, 0, 0), 0, 0, 0, 1, 0);	/* bridge: never NEW */
+	sim_helpers_walk_func(&w, PCI_SBDF(0, 1, 0), 0x8086, 0x10d3, 0, 0, 0);
+	sim_helpers_walk_func(&w, PCI_SBDF(0, 2, 0), 0x1234, 0x5678, 0, 0, 0);
+	sim_helpers_walk_func(&w, PCI_SBDF(0, 4, 0), 0x1234, 0x9abc, 0, 0, 0);
 	memset(&idx, 0, sizeof(idx));
 	idx.e = e;
 	idx.n = 3;
-	memset(&w, 0, sizeof(w));
-	w.funcs = f;
-	w.n = 4;
 	blob_helpers_log_start();
 	assert_int_equal(report_entries(&idx, &w), 5);
 	assert_string_equal(blob_helpers_log_text(),

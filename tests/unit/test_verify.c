@@ -11,6 +11,7 @@
 #include <pcsc/errno.h>
 #include <pcsc/verify.h>
 #include "helpers/blob_helpers.h"
+#include "helpers/sim_helpers.h"
 
 #define RAM_BASE 0x40000000ull
 #define RAM_SIZE (8ull << 20)
@@ -47,7 +48,7 @@ static struct kho_range rr[64], mm[64];
 static struct kho_map kmap;
 static struct pcsc_entry ents[32];
 static struct pcsc_index idx;
-static struct pci_func funcs[32];
+static uint32_t walk_arena[PCI_WALK_ARENA(32) / 4];
 static struct pci_walk walk;
 static struct pci_cfg cfg;
 static struct phys_ranges owned, meta;
@@ -57,18 +58,9 @@ static uint64_t scratch[32];
 #define B(bus, dev, fn) PCI_SBDF(0, bus, PCI_DEVFN(dev, fn))
 
 static void add_func(pci_sbdf_t s, uint16_t v, uint16_t d, uint32_t class_rev, uint8_t hdr,
-		     uint8_t flags, uint32_t pf)
+		     uint8_t flags)
 {
-	struct pci_func *f = &funcs[walk.n++];
-
-	memset(f, 0, sizeof(*f));
-	f->sbdf = s;
-	f->vendor = v;
-	f->device = d;
-	f->class_rev = class_rev;
-	f->hdr_type = hdr;
-	f->flags = flags;
-	f->pf = pf;
+	sim_helpers_walk_func(&walk, s, v, d, class_rev, hdr, flags);
 }
 
 static struct live *add_live(pci_sbdf_t s, const uint8_t *c)
@@ -116,24 +108,22 @@ static void build(uint16_t S)
 
 	/* The live machine. */
 	nlive = 0;
-	memset(&walk, 0, sizeof(walk));
-	walk.funcs = funcs;
-	walk.cap = 32;
-	add_func(B(0, 0x1c, 0), 0x8086, 0x2448, 0x06040000, 1, PCI_FUNC_BRIDGE, PCI_PF_NONE);
-	add_func(B(1, 0, 0), 0x8086, 0x10d3, 0x02000001, 0, 0, PCI_PF_NONE);
+	pci_walk_init(&walk, walk_arena, sizeof(walk_arena));
+	add_func(B(0, 0x1c, 0), 0x8086, 0x2448, 0x06040000, 1, PCI_FUNC_BRIDGE);
+	add_func(B(1, 0, 0), 0x8086, 0x10d3, 0x02000001, 0, 0);
 	add_live(B(1, 0, 0), c[0]);
-	add_func(B(2, 0, 0), 0x1af4, 0x1042, 0x02000001, 0, 0, PCI_PF_NONE);
-	add_func(B(4, 0, 0), 0x8086, 0x1572, 0x02000001, 0, PCI_FUNC_PF, PCI_PF_NONE);
+	add_func(B(2, 0, 0), 0x1af4, 0x1042, 0x02000001, 0, 0);
+	add_func(B(4, 0, 0), 0x8086, 0x1572, 0x02000001, 0, PCI_FUNC_PF);
+	/* Its VFs 04:02.0 and 04:02.2: stride 2, as the walk derives them. */
+	sim_helpers_walk_vfs(&walk, 3, B(4, 2, 0), 2, 2, 0x154c);
 	add_live(B(4, 0, 0), c[3]);
-	add_func(B(4, 2, 0), 0x8086, 0x154c, PCI_CLASS_UNKNOWN, 0, PCI_FUNC_VF, 3);
 	add_live(B(4, 2, 0), c[5]);	/* a VF's ID registers read all ones */
-	add_func(B(4, 2, 2), 0x8086, 0x154c, PCI_CLASS_UNKNOWN, 0, PCI_FUNC_VF, 3);
 	add_live(B(4, 2, 2), c[5]);
-	add_func(B(5, 0, 0), 0x1234, 0x1111, 0x01080201, 0, 0, PCI_PF_NONE);	/* NEW */
-	add_func(B(6, 0, 0), 0x8086, 0x10d3, 0x01080201, 0, 0, PCI_PF_NONE);
-	add_func(B(7, 0, 0), 0x8086, 0x10d3, 0x02000001, 1, PCI_FUNC_BRIDGE, PCI_PF_NONE);
-	add_func(B(8, 0, 0), 0x10ec, 0x10d3, 0x02000001, 0, 0, PCI_PF_NONE);
-	add_func(B(9, 0, 0), 0x15b3, 0x1017, 0x02000001, 0, 0, PCI_PF_NONE);
+	add_func(B(5, 0, 0), 0x1234, 0x1111, 0x01080201, 0, 0);	/* NEW */
+	add_func(B(6, 0, 0), 0x8086, 0x10d3, 0x01080201, 0, 0);
+	add_func(B(7, 0, 0), 0x8086, 0x10d3, 0x02000001, 1, PCI_FUNC_BRIDGE);
+	add_func(B(8, 0, 0), 0x10ec, 0x10d3, 0x02000001, 0, 0);
+	add_func(B(9, 0, 0), 0x15b3, 0x1017, 0x02000001, 0, 0);
 	add_live(B(9, 0, 0), c[10]);
 
 	pci_cfg_init(&cfg, &live_ops, NULL, 4096);

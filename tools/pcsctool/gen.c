@@ -519,6 +519,8 @@ int cmd_gen(int argc, char **argv)
 	struct gen_opts o;
 	struct gen_dev *devs;
 	struct topo t;
+	struct pci_walk_iter it;
+	const struct pci_func *f;
 	const char *topo = NULL;
 	uint32_t i, n = 0;
 	int rc;
@@ -539,8 +541,7 @@ int cmd_gen(int argc, char **argv)
 	/* What the old kernel saved: every type 0 function, VFs included,
 	 * its config space as read (a VF's IDs as Linux knows them: the
 	 * PF's vendor and the VF Device ID, since the registers read ones). */
-	for (i = 0; i < t.walk.n; i++) {
-		const struct pci_func *f = &t.walk.funcs[i];
+	for (f = pci_walk_first(&it, &t.walk); f; f = pci_walk_next(&it)) {
 		struct gen_dev *d = &devs[n];
 		uint32_t off, v;
 

@@ -108,7 +108,7 @@ int topo_load(const char *path, struct topo *t)
 	for (i = 0; i < len; i++)
 		lines += text[i] == '\n';
 	t->arena = calloc(lines, sizeof(*t->arena));
-	t->funcs = calloc(MAX_FUNCS, sizeof(*t->funcs));
+	t->funcs = calloc(1, PCI_WALK_ARENA(MAX_FUNCS));
 	if (!t->arena || !t->funcs) {
 		free(text);
 		die_msg("out of memory");
@@ -122,7 +122,7 @@ int topo_load(const char *path, struct topo *t)
 		return EXIT_DATA;
 	}
 	pci_sim_cfg_init(&t->cfg, &t->sim);
-	pci_walk_init(&t->walk, t->funcs, MAX_FUNCS);
+	pci_walk_init(&t->walk, t->funcs, PCI_WALK_ARENA(MAX_FUNCS));
 	for (wi = 0; wi < t->sim.nwin; wi++) {
 		rc = pci_walk_window(&t->walk, &t->cfg, &t->sim.win[wi]);
 		if (rc) {

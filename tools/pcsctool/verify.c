@@ -157,7 +157,7 @@ int cmd_verify(int argc, char **argv)
 	/* A fresh counter: the session's reads are the ones reported. */
 	pci_sim_cfg_init(&t.cfg, &t.sim);
 	entries = s.entries ? s.entries + 16 : 1u << 17;
-	arena_size = PCSC_SESSION_ARENA(entries, t.walk.n + 64, 1u << 16);
+	arena_size = PCSC_SESSION_ARENA(entries, t.walk.nphys + 64, 1u << 16);
 	arena = malloc(arena_size);
 	if (!arena)
 		return EXIT_IO;
@@ -172,7 +172,7 @@ int cmd_verify(int argc, char **argv)
 	in.kho_bitmap = s.kho_bitmap;
 	in.mode = mode;
 	in.S = s.S;
-	in.max_funcs = t.walk.n + 64;
+	in.max_funcs = t.walk.nphys + 64;
 	in.arena = arena;
 	in.arena_size = arena_size;
 	pcsc_log_set_sink(stdout_sink);

@@ -94,9 +94,8 @@ void sim_helpers_free(struct pci_sim *sim)
 	sim->funcs = NULL;
 }
 
-void sim_helpers_func_str(const struct pci_walk *w, uint32_t i, char *buf, size_t size)
+void sim_helpers_func_str(const struct pci_func *f, char *buf, size_t size)
 {
-	const struct pci_func *f = &w->funcs[i];
 	char pf[16] = "-";
 
 	if (f->pf != PCI_PF_NONE)
@@ -114,12 +113,43 @@ void sim_helpers_func_str(const struct pci_walk *w, uint32_t i, char *buf, size_
 		 f->flags & PCI_FUNC_PCIE ? "E" : "-", pf);
 }
 
+static struct pci_walk_iter helper_it;
+
+const struct pci_func *sim_helpers_nth(const struct pci_walk *w, uint32_t i)
+{
+	const struct pci_func *f = pci_walk_first(&helper_it, w);
+
+	for (uint32_t k = 0; f && k < i; k++)
+		f = pci_walk_next(&helper_it);
+	return f;
+}
+
 const struct pci_func *sim_helpers_find(const struct pci_walk *w, pci_sbdf_t sbdf)
 {
-	uint32_t i;
+	const struct pci_func *f;
 
-	for (i = 0; i < w->n; i++)
-		if (w->funcs[i].sbdf == sbdf)
-			return &w->funcs[i];
+	for (f = pci_walk_first(&helper_it, w); f; f = pci_walk_next(&helper_it))
+		if (f->sbdf == sbdf)
+			return f;
 	return NULL;
+}
+
+void sim_helpers_walk_func(struct pci_walk *w, pci_sbdf_t sbdf, uint16_t vendor, uint16_t device,
+			   uint32_t class_rev, uint8_t hdr, uint8_t flags)
+{
+	assert_true(w->nphys < w->cap);
+	w->funcs[w->nphys++] = (struct pci_func){ .sbdf = sbdf, .vendor = vendor, .device = device,
+						  .class_rev = class_rev, .hdr_type = hdr,
+						  .flags = flags, .pf = PCI_PF_NONE };
+	w->n++;
+}
+
+void sim_helpers_walk_vfs(struct pci_walk *w, uint32_t pf, pci_sbdf_t first, uint16_t stride,
+			  uint32_t count, uint16_t device)
+{
+	assert_true(count > 0 && w->nranges < w->cap && pf < w->nphys);
+	w->ranges[w->nranges++] = (struct pci_vf_range){
+		.first = first, .last = first + (count - 1) * stride, .pf = pf,
+		.stride = stride, .device = device };
+	w->n += count;
 }

@@ -33,11 +33,24 @@ void sim_helpers_load(struct pci_sim *sim, uint32_t cap, const char *text);
 void sim_helpers_load_fixture(struct pci_sim *sim, uint32_t cap, const char *name);
 void sim_helpers_free(struct pci_sim *sim);
 
-/* Format one walk entry as "SSSS:BB:DD.F VVVV:DDDD cccccc flags pf" for
+/* Format one function as "SSSS:BB:DD.F VVVV:DDDD cccccc flags pf" for
  * readable exact comparisons. */
-void sim_helpers_func_str(const struct pci_walk *w, uint32_t i, char *buf, size_t size);
+void sim_helpers_func_str(const struct pci_func *f, char *buf, size_t size);
 
-/* The walk's function at sbdf (a linear search: tests only), or NULL. */
+/* The i-th function of the finished walk in iterator (SBDF) order, or
+ * NULL; a linear scan: tests only. The pointer lasts until the next
+ * sim_helpers_nth/find call. */
+const struct pci_func *sim_helpers_nth(const struct pci_walk *w, uint32_t i);
+
+/* The walk's first function at sbdf (a linear search: tests only), or NULL;
+ * the pointer lasts as sim_helpers_nth's. */
 const struct pci_func *sim_helpers_find(const struct pci_walk *w, pci_sbdf_t sbdf);
+
+/* Hand-made finished walks (callers add in SBDF order, PFs before their
+ * VFs): a physical function, and the VF range of physical function pf. */
+void sim_helpers_walk_func(struct pci_walk *w, pci_sbdf_t sbdf, uint16_t vendor, uint16_t device,
+			   uint32_t class_rev, uint8_t hdr, uint8_t flags);
+void sim_helpers_walk_vfs(struct pci_walk *w, uint32_t pf, pci_sbdf_t first, uint16_t stride,
+			  uint32_t count, uint16_t device);
 
 #endif
