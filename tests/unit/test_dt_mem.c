@@ -80,6 +80,60 @@ static void assert_range(unsigned int i, uint64_t s, uint64_t e)
 	assert_int_equal(rs.r[i].end, e);
 }
 
+/* A /reserved-memory node with the given cells and no ranges; children follow. */
+static void begin_reserved_cells(uint32_t ac, uint32_t sc)
+{
+	assert_int_equal(fdt_begin_node(fdt, "reserved-memory"), 0);
+	assert_int_equal(fdt_property_u32(fdt, "#address-cells", ac), 0);
+	assert_int_equal(fdt_property_u32(fdt, "#size-cells", sc), 0);
+}
+
+/* The same with an empty ranges, as the binding asks. */
+static void begin_reserved(uint32_t ac, uint32_t sc)
+{
+	begin_reserved_cells(ac, sc);
+	assert_int_equal(fdt_property(fdt, "ranges", NULL, 0), 0);
+}
+
+/* The end of a /reserved-memory child: no-map and status if asked. */
+static void end_child(bool nomap, const char *status)
+{
+	if (nomap)
+		assert_int_equal(fdt_property(fdt, "no-map", NULL, 0), 0);
+	if (status)
+		assert_int_equal(fdt_property_string(fdt, "status", status), 0);
+	assert_int_equal(fdt_end_node(fdt), 0);
+}
+
+/* A child with 2+2 cell reg tuples (n may be 0: no reg at all). */
+static void rsv_child(const char *name, const uint64_t *reg, int n, bool nomap,
+		      const char *status)
+{
+	assert_int_equal(fdt_begin_node(fdt, name), 0);
+	if (n)
+		tuples("reg", reg, n);
+	end_child(nomap, status);
+}
+
+/* A child whose reg is these raw bytes, whatever the cells say. */
+static void raw_child(const char *name, const void *reg, int len, bool nomap,
+		      const char *status)
+{
+	assert_int_equal(fdt_begin_node(fdt, name), 0);
+	assert_int_equal(fdt_property(fdt, "reg", reg, len), 0);
+	end_child(nomap, status);
+}
+
+/* A whole blob whose one no-map child has a raw reg under ac+sc cells. */
+static void only_raw_child(uint32_t ac, uint32_t sc, const char *name, const void *reg, int len)
+{
+	start();
+	begin_reserved(ac, sc);
+	raw_child(name, reg, len, true, NULL);
+	assert_int_equal(fdt_end_node(fdt), 0);
+	finish();
+}
+
 static void memory_nodes_give_ram(void **state)
 {
 	const uint64_t a[] = { 0x40000000, 0x40000000 };			/* QEMU virt 1 GiB */
@@ -180,21 +234,13 @@ static void reserved_from_memreserve_and_reserved_memory(void **state)
 	fdt32_t r1[2] = { cpu_to_fdt32(0x60000000), cpu_to_fdt32(0x100000) };
 	(void)state;
 	start_rsv(mr, 2);
-	assert_int_equal(fdt_begin_node(fdt, "reserved-memory"), 0);
-	assert_int_equal(fdt_property_u32(fdt, "#address-cells", 1), 0);
-	assert_int_equal(fdt_property_u32(fdt, "#size-cells", 1), 0);
-	assert_int_equal(fdt_begin_node(fdt, "fw@60000000"), 0);
-	assert_int_equal(fdt_property(fdt, "reg", r1, sizeof(r1)), 0);
-	assert_int_equal(fdt_property(fdt, "no-map", NULL, 0), 0);
-	assert_int_equal(fdt_end_node(fdt), 0);
+	begin_reserved_cells(1, 1);
+	raw_child("fw@60000000", r1, sizeof(r1), true, NULL);
 	assert_int_equal(fdt_begin_node(fdt, "cma"), 0);	/* dynamic: size only */
 	assert_int_equal(fdt_property_u32(fdt, "size", 0x4000000), 0);
 	assert_int_equal(fdt_end_node(fdt), 0);
-	assert_int_equal(fdt_begin_node(fdt, "off@70000000"), 0);
 	r1[0] = cpu_to_fdt32(0x70000000);
-	assert_int_equal(fdt_property(fdt, "reg", r1, sizeof(r1)), 0);
-	assert_int_equal(fdt_property_string(fdt, "status", "disabled"), 0);
-	assert_int_equal(fdt_end_node(fdt), 0);
+	raw_child("off@70000000", r1, sizeof(r1), false, "disabled");
 	assert_int_equal(fdt_end_node(fdt), 0);
 	finish();
 	assert_int_equal(dt_mem_reserved(fdt, &rs, &st), 0);
@@ -211,12 +257,8 @@ static void reserved_bad_child_is_named(void **state)
 	fdt32_t r3[3] = { 0, 0, 0 };
 	(void)state;
 	start();
-	assert_int_equal(fdt_begin_node(fdt, "reserved-memory"), 0);
-	assert_int_equal(fdt_property_u32(fdt, "#address-cells", 1), 0);
-	assert_int_equal(fdt_property_u32(fdt, "#size-cells", 1), 0);
-	assert_int_equal(fdt_begin_node(fdt, "bad"), 0);
-	assert_int_equal(fdt_property(fdt, "reg", r3, sizeof(r3)), 0);
-	assert_int_equal(fdt_end_node(fdt), 0);
+	begin_reserved_cells(1, 1);
+	raw_child("bad", r3, sizeof(r3), false, NULL);
 	assert_int_equal(fdt_end_node(fdt), 0);
 	finish();
 	assert_int_equal(dt_mem_reserved(fdt, &rs, &st), -PCSC_EPROPSIZE);
@@ -227,29 +269,6 @@ static void reserved_bad_child_is_named(void **state)
 	finish();
 	assert_int_equal(dt_mem_reserved(fdt, &rs, &st), 0);
 	assert_int_equal(st.found, 0);
-}
-
-/* A /reserved-memory node with the given cells; children follow. */
-static void begin_reserved(uint32_t ac, uint32_t sc)
-{
-	assert_int_equal(fdt_begin_node(fdt, "reserved-memory"), 0);
-	assert_int_equal(fdt_property_u32(fdt, "#address-cells", ac), 0);
-	assert_int_equal(fdt_property_u32(fdt, "#size-cells", sc), 0);
-	assert_int_equal(fdt_property(fdt, "ranges", NULL, 0), 0);
-}
-
-/* A child with 2+2 cell reg tuples (n may be 0: no reg at all). */
-static void rsv_child(const char *name, const uint64_t *reg, int n, bool nomap,
-		      const char *status)
-{
-	assert_int_equal(fdt_begin_node(fdt, name), 0);
-	if (n)
-		tuples("reg", reg, n);
-	if (nomap)
-		assert_int_equal(fdt_property(fdt, "no-map", NULL, 0), 0);
-	if (status)
-		assert_int_equal(fdt_property_string(fdt, "status", status), 0);
-	assert_int_equal(fdt_end_node(fdt), 0);
 }
 
 static void nomap_takes_no_map_children_and_memreserve(void **state)
@@ -323,16 +342,10 @@ static void nomap_hostile_cells_skip_only_that_child(void **state)
 	(void)state;
 	start();
 	begin_reserved(2, 2);
-	assert_int_equal(fdt_begin_node(fdt, "odd"), 0);
-	assert_int_equal(fdt_property(fdt, "reg", odd, sizeof(odd)), 0);
-	assert_int_equal(fdt_property(fdt, "no-map", NULL, 0), 0);
-	assert_int_equal(fdt_end_node(fdt), 0);
+	raw_child("odd", odd, sizeof(odd), true, NULL);
 	rsv_child("wrap", wrap, 1, true, NULL);
 	rsv_child("good@50000000", good, 1, true, NULL);
-	assert_int_equal(fdt_begin_node(fdt, "empty-reg"), 0);
-	assert_int_equal(fdt_property(fdt, "reg", NULL, 0), 0);
-	assert_int_equal(fdt_property(fdt, "no-map", NULL, 0), 0);
-	assert_int_equal(fdt_end_node(fdt), 0);
+	raw_child("empty-reg", NULL, 0, true, NULL);
 	assert_int_equal(fdt_end_node(fdt), 0);
 	finish();
 	assert_int_equal(dt_mem_nomap(fdt, &rs, &st), -PCSC_EPROPSIZE);
@@ -345,26 +358,12 @@ static void nomap_hostile_cells_skip_only_that_child(void **state)
 
 	/* 3 address + 3 size cells whose top cell is set: beyond 64 bits. */
 	memset(&rs, 0, sizeof(rs));
-	start();
-	begin_reserved(3, 3);
-	assert_int_equal(fdt_begin_node(fdt, "wide"), 0);
-	assert_int_equal(fdt_property(fdt, "reg", wide, sizeof(wide)), 0);
-	assert_int_equal(fdt_property(fdt, "no-map", NULL, 0), 0);
-	assert_int_equal(fdt_end_node(fdt), 0);
-	assert_int_equal(fdt_end_node(fdt), 0);
-	finish();
+	only_raw_child(3, 3, "wide", wide, sizeof(wide));
 	assert_int_equal(dt_mem_nomap(fdt, &rs, &st), -PCSC_ERANGE);
 	assert_int_equal(rs.n, 0);
 
 	/* #address-cells past what any number here can hold. */
-	start();
-	begin_reserved(5, 1);
-	assert_int_equal(fdt_begin_node(fdt, "huge"), 0);
-	assert_int_equal(fdt_property(fdt, "reg", wide, sizeof(wide)), 0);
-	assert_int_equal(fdt_property(fdt, "no-map", NULL, 0), 0);
-	assert_int_equal(fdt_end_node(fdt), 0);
-	assert_int_equal(fdt_end_node(fdt), 0);
-	finish();
+	only_raw_child(5, 1, "huge", wide, sizeof(wide));
 	assert_int_equal(dt_mem_nomap(fdt, &rs, &st), -PCSC_ERANGE);
 	assert_int_equal(rs.n, 0);
 	assert_int_equal(st.skipped, 1);
@@ -383,10 +382,7 @@ static void nomap_overflow_wins_over_a_bad_node(void **state)
 	}
 	start();
 	begin_reserved(2, 2);
-	assert_int_equal(fdt_begin_node(fdt, "odd"), 0);
-	assert_int_equal(fdt_property(fdt, "reg", odd, sizeof(odd)), 0);
-	assert_int_equal(fdt_property(fdt, "no-map", NULL, 0), 0);
-	assert_int_equal(fdt_end_node(fdt), 0);
+	raw_child("odd", odd, sizeof(odd), true, NULL);
 	rsv_child("many", v, 70, true, NULL);
 	assert_int_equal(fdt_end_node(fdt), 0);
 	finish();
