@@ -36,11 +36,17 @@ static uint32_t rd(pci_sbdf_t sbdf, uint16_t reg)
 	return v;
 }
 
+/* Parse text into sim (room for cap functions) and cfg; unload frees it. */
+static void load(uint32_t cap, const char *text)
+{
+	sim_helpers_load(&sim, cap, text);
+	pci_sim_cfg_init(&cfg, &sim);
+}
+
 static int load_small(void **state)
 {
 	(void)state;
-	sim_helpers_load(&sim, 64, SMALL);
-	pci_sim_cfg_init(&cfg, &sim);
+	load(64, SMALL);
 	return 0;
 }
 
@@ -150,95 +156,68 @@ static void absent_and_outside_reads(void **state)
 
 static void crs_answers_n_vendor_reads_then_the_device(void **state)
 {
-	struct pci_sim s;
-	struct pci_cfg c;
 	uint32_t v;
 	(void)state;
-	sim_helpers_load(&s, 4, "00:02.0 8086:1234 crs=3\n00:03.0 8086:5678 crs=forever\n");
-	pci_sim_cfg_init(&c, &s);
-	for (int i = 0; i < 3; i++) {
-		assert_int_equal(pci_cfg_read32(&c, PCI_SBDF(0, 0, 0x10), 0, &v), 0);
-		assert_int_equal(v, 0xffff0001u);
-	}
-	assert_int_equal(pci_cfg_read32(&c, PCI_SBDF(0, 0, 0x10), 8, &v), 0);
-	assert_int_equal(pci_cfg_read32(&c, PCI_SBDF(0, 0, 0x10), 0, &v), 0);
-	assert_int_equal(v, 0x12348086);
-	for (int i = 0; i < 1000; i++) {
-		assert_int_equal(pci_cfg_read32(&c, PCI_SBDF(0, 0, 0x18), 0, &v), 0);
-		assert_int_equal(v, 0xffff0001u);
-	}
-	assert_int_equal(pci_sim_func_get(&s, PCI_SBDF(0, 0, 0x18))->crs_left, PCI_SIM_CRS_FOREVER);
-	sim_helpers_free(&s);
+	load(4, "00:02.0 8086:1234 crs=3\n00:03.0 8086:5678 crs=forever\n");
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(rd(PCI_SBDF(0, 0, 0x10), 0), 0xffff0001u);
+	assert_int_equal(pci_cfg_read32(&cfg, PCI_SBDF(0, 0, 0x10), 8, &v), 0);
+	assert_int_equal(rd(PCI_SBDF(0, 0, 0x10), 0), 0x12348086);
+	for (int i = 0; i < 1000; i++)
+		assert_int_equal(rd(PCI_SBDF(0, 0, 0x18), 0), 0xffff0001u);
+	assert_int_equal(pci_sim_func_get(&sim, PCI_SBDF(0, 0, 0x18))->crs_left, PCI_SIM_CRS_FOREVER);
 }
 
 static void loops_make_the_walkers_end_in_eloop(void **state)
 {
-	struct pci_sim s;
-	struct pci_cfg c;
 	uint16_t pos;
 	(void)state;
-	sim_helpers_load(&s, 4, "00:02.0 8086:1234 caploop\n00:03.0 8086:5678 extcaploop ari\n");
-	pci_sim_cfg_init(&c, &s);
-	assert_int_equal(pci_find_cap(&c, PCI_SBDF(0, 0, 0x10), PCI_CAP_ID_EXP, &pos), -PCSC_ELOOP);
-	assert_int_equal(pci_find_ext_cap(&c, PCI_SBDF(0, 0, 0x10), 1, &pos), 0);
-	assert_int_equal(pci_find_cap(&c, PCI_SBDF(0, 0, 0x18), PCI_CAP_ID_EXP, &pos), 0);
-	assert_int_equal(pci_find_ext_cap(&c, PCI_SBDF(0, 0, 0x18), PCI_EXT_CAP_ID_ARI, &pos), 0);
-	assert_int_equal(pci_find_ext_cap(&c, PCI_SBDF(0, 0, 0x18), PCI_EXT_CAP_ID_SRIOV, &pos),
+	load(4, "00:02.0 8086:1234 caploop\n00:03.0 8086:5678 extcaploop ari\n");
+	assert_int_equal(pci_find_cap(&cfg, PCI_SBDF(0, 0, 0x10), PCI_CAP_ID_EXP, &pos), -PCSC_ELOOP);
+	assert_int_equal(pci_find_ext_cap(&cfg, PCI_SBDF(0, 0, 0x10), 1, &pos), 0);
+	assert_int_equal(pci_find_cap(&cfg, PCI_SBDF(0, 0, 0x18), PCI_CAP_ID_EXP, &pos), 0);
+	assert_int_equal(pci_find_ext_cap(&cfg, PCI_SBDF(0, 0, 0x18), PCI_EXT_CAP_ID_ARI, &pos), 0);
+	assert_int_equal(pci_find_ext_cap(&cfg, PCI_SBDF(0, 0, 0x18), PCI_EXT_CAP_ID_SRIOV, &pos),
 			 -PCSC_ELOOP);
-	sim_helpers_free(&s);
 }
 
 static void ari_chain_links_present_functions(void **state)
 {
-	struct pci_sim s;
-	struct pci_cfg c;
 	(void)state;
-	sim_helpers_load(&s, 8,
-		"05:00.0 8086:1 ari\n05:00.3 8086:1 ari\n05:02.1 8086:1 ari\n"
+	load(8, "05:00.0 8086:1 ari\n05:00.3 8086:1 ari\n05:02.1 8086:1 ari\n"
 		"05:03.0 8086:1\n05:1f.7 8086:1 ari\n");
-	pci_sim_cfg_init(&c, &s);
-	assert_int_equal(s.funcs[0].cfg[0x14d], 0x03);
-	assert_int_equal(s.funcs[1].cfg[0x14d], 0x11);
-	assert_int_equal(s.funcs[2].cfg[0x14d], 0xff);	/* skips the non-ARI 03.0 */
-	assert_int_equal(s.funcs[4].cfg[0x14d], 0x00);
-	sim_helpers_free(&s);
+	assert_int_equal(sim.funcs[0].cfg[0x14d], 0x03);
+	assert_int_equal(sim.funcs[1].cfg[0x14d], 0x11);
+	assert_int_equal(sim.funcs[2].cfg[0x14d], 0xff);	/* skips the non-ARI 03.0 */
+	assert_int_equal(sim.funcs[4].cfg[0x14d], 0x00);
 }
 
 static void nomulti_and_legacy(void **state)
 {
-	struct pci_sim s;
-	struct pci_cfg c;
 	uint16_t pos;
 	(void)state;
-	sim_helpers_load(&s, 8, "00:02.0 8086:1 nomulti\n00:02.1 8086:2\n00:04.0 1000:0030 legacy\n");
-	pci_sim_cfg_init(&c, &s);
-	assert_int_equal(s.funcs[0].cfg[0x0e], 0x00);
-	assert_int_equal(s.funcs[1].cfg[0x0e], 0x80);
-	assert_int_equal(pci_find_cap(&c, PCI_SBDF(0, 0, 0x20), PCI_CAP_ID_EXP, &pos), -PCSC_ENOTFOUND);
-	assert_int_equal(pci_find_ext_cap(&c, PCI_SBDF(0, 0, 0x20), 1, &pos), -PCSC_ENOTFOUND);
-	sim_helpers_free(&s);
+	load(8, "00:02.0 8086:1 nomulti\n00:02.1 8086:2\n00:04.0 1000:0030 legacy\n");
+	assert_int_equal(sim.funcs[0].cfg[0x0e], 0x00);
+	assert_int_equal(sim.funcs[1].cfg[0x0e], 0x80);
+	assert_int_equal(pci_find_cap(&cfg, PCI_SBDF(0, 0, 0x20), PCI_CAP_ID_EXP, &pos), -PCSC_ENOTFOUND);
+	assert_int_equal(pci_find_ext_cap(&cfg, PCI_SBDF(0, 0, 0x20), 1, &pos), -PCSC_ENOTFOUND);
 }
 
 static void windows_bound_the_segment(void **state)
 {
-	struct pci_sim s;
-	struct pci_cfg c;
 	uint32_t v;
 	(void)state;
-	sim_helpers_load(&s, 8, "window 0 0 f\nwindow 1 80 8f 5000000000\n"
-			 "00:01.0 8086:1\n0001:81:00.0 8086:2\n");
-	pci_sim_cfg_init(&c, &s);
-	assert_int_equal(s.nwin, 2);
-	assert_int_equal(s.win[1].seg, 1);
-	assert_int_equal(s.win[1].bus_start, 0x80);
-	assert_int_equal(s.win[1].bus_end, 0x8f);
-	assert_int_equal(s.win[1].base, 0x5000000000ull);
-	assert_int_equal(pci_cfg_read32(&c, PCI_SBDF(1, 0x81, 0), 0, &v), 0);
-	assert_int_equal(v, 0x00028086);
-	assert_int_equal(pci_cfg_read32(&c, PCI_SBDF(1, 0x90, 0), 0, &v), -PCSC_ENODEV);
-	assert_int_equal(pci_cfg_read32(&c, PCI_SBDF(0, 0x10, 0), 0, &v), -PCSC_ENODEV);
-	assert_int_equal(pci_cfg_read32(&c, PCI_SBDF(0, 0x0f, 0), 0, &v), 0);
-	sim_helpers_free(&s);
+	load(8, "window 0 0 f\nwindow 1 80 8f 5000000000\n"
+		"00:01.0 8086:1\n0001:81:00.0 8086:2\n");
+	assert_int_equal(sim.nwin, 2);
+	assert_int_equal(sim.win[1].seg, 1);
+	assert_int_equal(sim.win[1].bus_start, 0x80);
+	assert_int_equal(sim.win[1].bus_end, 0x8f);
+	assert_int_equal(sim.win[1].base, 0x5000000000ull);
+	assert_int_equal(rd(PCI_SBDF(1, 0x81, 0), 0), 0x00028086);
+	assert_int_equal(pci_cfg_read32(&cfg, PCI_SBDF(1, 0x90, 0), 0, &v), -PCSC_ENODEV);
+	assert_int_equal(pci_cfg_read32(&cfg, PCI_SBDF(0, 0x10, 0), 0, &v), -PCSC_ENODEV);
+	assert_int_equal(pci_cfg_read32(&cfg, PCI_SBDF(0, 0x0f, 0), 0, &v), 0);
 }
 
 /* Parse text and expect err at line. */
@@ -281,20 +260,14 @@ static void parse_errors_name_their_line(void **state)
 
 static void many_vfs_cost_no_storage(void **state)
 {
-	struct pci_sim s;
-	struct pci_cfg c;
-	uint32_t v;
 	(void)state;
 	/* Two PFs with 65,535 + 1 VFs spread over 256 buses' worth of RIDs. */
-	sim_helpers_load(&s, 2, "00:00.0 8086:10 sriov=65535,65535,1,1,11,enabled\n"
-				"00:00.1 8086:10 sriov=1,1,0,0,12,enabled\n");
-	pci_sim_cfg_init(&c, &s);
-	assert_int_equal(s.n, 2);
-	assert_int_equal(pci_cfg_read32(&c, PCI_SBDF(0, 0xff, 0xff), 8, &v), 0);
-	assert_int_equal(v, 0);		/* VF 65534 of PF 00.0: class 0 like its PF */
-	assert_int_equal(pci_cfg_read32(&c, PCI_SBDF(0, 0x80, 0x00), 0, &v), 0);
-	assert_int_equal(v, 0xffffffffu);
-	sim_helpers_free(&s);
+	load(2, "00:00.0 8086:10 sriov=65535,65535,1,1,11,enabled\n"
+		"00:00.1 8086:10 sriov=1,1,0,0,12,enabled\n");
+	assert_int_equal(sim.n, 2);
+	/* VF 65534 of PF 00.0: class 0 like its PF */
+	assert_int_equal(rd(PCI_SBDF(0, 0xff, 0xff), 8), 0);
+	assert_int_equal(rd(PCI_SBDF(0, 0x80, 0x00), 0), 0xffffffffu);
 }
 
 static void fixtures_parse(void **state)
@@ -322,13 +295,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(sriov_and_ari_capabilities_are_built, load_small, unload),
 		cmocka_unit_test_setup_teardown(vfs_are_synthesised_from_their_pf, load_small, unload),
 		cmocka_unit_test_setup_teardown(absent_and_outside_reads, load_small, unload),
-		cmocka_unit_test(crs_answers_n_vendor_reads_then_the_device),
-		cmocka_unit_test(loops_make_the_walkers_end_in_eloop),
-		cmocka_unit_test(ari_chain_links_present_functions),
-		cmocka_unit_test(nomulti_and_legacy),
-		cmocka_unit_test(windows_bound_the_segment),
+		cmocka_unit_test_teardown(crs_answers_n_vendor_reads_then_the_device, unload),
+		cmocka_unit_test_teardown(loops_make_the_walkers_end_in_eloop, unload),
+		cmocka_unit_test_teardown(ari_chain_links_present_functions, unload),
+		cmocka_unit_test_teardown(nomulti_and_legacy, unload),
+		cmocka_unit_test_teardown(windows_bound_the_segment, unload),
 		cmocka_unit_test(parse_errors_name_their_line),
-		cmocka_unit_test(many_vfs_cost_no_storage),
+		cmocka_unit_test_teardown(many_vfs_cost_no_storage, unload),
 		cmocka_unit_test(fixtures_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
