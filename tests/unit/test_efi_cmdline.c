@@ -16,30 +16,39 @@ static size_t to16(CHAR16 *out, const char *s, size_t n)
 	return n;
 }
 
-static void ucs2_splits_program_and_arguments(void **state)
+/* The words a split gave: argv[0..argc). */
+static void assert_argv(const struct efi_args *a, int argc, const char *const want[])
+{
+	for (int i = 0; i < argc; i++)
+		assert_string_equal(a->argv[i], want[i]);
+}
+
+/* Split an ASCII line widened to UCS-2 (no NUL): exactly these argc words. */
+static void expect_ucs2(const char *line, int argc, const char *const want[])
 {
 	struct efi_args a;
 	CHAR16 s[64];
-	size_t n = to16(s, "fs0:\\pcsc-stub.efi  lspci\t--shutdown", 36);
+	size_t n = strlen(line);
+
+	assert_true(n <= 64);
+	assert_int_equal(efi_args_from_ucs2(&a, s, to16(s, line, n)), argc);
+	assert_argv(&a, argc, want);
+}
+
+static void ucs2_splits_program_and_arguments(void **state)
+{
+	static const char *const want[] = { "fs0:\\pcsc-stub.efi", "lspci", "--shutdown" };
 
 	(void)state;
-	assert_int_equal(efi_args_from_ucs2(&a, s, n), 3);
-	assert_string_equal(a.argv[0], "fs0:\\pcsc-stub.efi");
-	assert_string_equal(a.argv[1], "lspci");
-	assert_string_equal(a.argv[2], "--shutdown");
+	expect_ucs2("fs0:\\pcsc-stub.efi  lspci\t--shutdown", 3, want);
 }
 
 static void ucs2_quotes_group_and_vanish(void **state)
 {
-	struct efi_args a;
-	CHAR16 s[64];
-	size_t n = to16(s, "p \"he\"lp \"a b\" \"\"", 17);
+	static const char *const want[] = { "p", "help", "a b", "" };
 
 	(void)state;
-	assert_int_equal(efi_args_from_ucs2(&a, s, n), 4);
-	assert_string_equal(a.argv[1], "help");
-	assert_string_equal(a.argv[2], "a b");
-	assert_string_equal(a.argv[3], "");
+	expect_ucs2("p \"he\"lp \"a b\" \"\"", 4, want);
 }
 
 static void ucs2_stops_at_nul_non_ascii_and_length(void **state)
@@ -91,15 +100,13 @@ static void ascii_file_prepends_prog_and_skips_comments(void **state)
 {
 	struct efi_args a;
 	const char *f = "# run by the boot manager\r\nverify cache.img\r\n  --out o#ut.img\n#x y\n";
+	/* '#' inside a line is an ordinary character. */
+	static const char *const want[] = { "pcsc-stub.efi", "verify", "cache.img", "--out",
+					    "o#ut.img" };
 
 	(void)state;
 	assert_int_equal(efi_args_from_ascii(&a, "pcsc-stub.efi", f, strlen(f)), 5);
-	assert_string_equal(a.argv[0], "pcsc-stub.efi");
-	assert_string_equal(a.argv[1], "verify");
-	assert_string_equal(a.argv[2], "cache.img");
-	assert_string_equal(a.argv[3], "--out");
-	/* '#' inside a line is an ordinary character. */
-	assert_string_equal(a.argv[4], "o#ut.img");
+	assert_argv(&a, 5, want);
 }
 
 static void ascii_empty_file_is_prog_only_and_len_bounds(void **state)
