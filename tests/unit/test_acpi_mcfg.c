@@ -9,6 +9,7 @@
 #include <pcsc/acpi.h>
 #include <pcsc/errno.h>
 #include "helpers/acpi_image.h"
+#include "helpers/ecam_helpers.h"
 
 #define B ACPI_IMAGE_BASE
 static struct physmem pm;
@@ -22,15 +23,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static void assert_win(unsigned int i, uint64_t base, uint16_t seg, uint8_t bs, uint8_t be)
-{
-	assert_true(i < e.n);
-	assert_int_equal(e.win[i].base, base);
-	assert_int_equal(e.win[i].seg, seg);
-	assert_int_equal(e.win[i].bus_start, bs);
-	assert_int_equal(e.win[i].bus_end, be);
-}
-
 static void q35_mcfg_gives_one_window(void **state)
 {
 	const struct acpi_image_mcfg_entry q35[] = { { 0xb0000000, 0, 0, 255 } };
@@ -40,7 +32,7 @@ static void q35_mcfg_gives_one_window(void **state)
 	assert_int_equal(acpi_mcfg_parse(acpi_image_at(B + 0x1000), 60, &e, &used), 0);
 	assert_int_equal(used, 1);
 	assert_int_equal(e.n, 1);
-	assert_win(0, 0xb0000000, 0, 0, 255);
+	ecam_helpers_assert_win(&e, 0, 0xb0000000, 0, 0, 255);
 }
 
 static void every_entry_and_segment_with_start_bus_offset(void **state)
@@ -56,10 +48,10 @@ static void every_entry_and_segment_with_start_bus_offset(void **state)
 	acpi_image_mcfg(B + 0x1000, m, 4);
 	assert_int_equal(acpi_mcfg_parse(acpi_image_at(B + 0x1000), 44 + 64, &e, &used), 0);
 	assert_int_equal(used, 4);
-	assert_win(0, 0x3f000000000ull, 0, 0, 0x7f);
-	assert_win(1, 0x3f000000000ull + (0x80ull << 20), 0, 0x80, 0xff);
-	assert_win(2, 0x40000000000ull + (0x10ull << 20), 1, 0x10, 0x1f);
-	assert_win(3, 0x50000000000ull, 0x8000, 0, 0);
+	ecam_helpers_assert_win(&e, 0, 0x3f000000000ull, 0, 0, 0x7f);
+	ecam_helpers_assert_win(&e, 1, 0x3f000000000ull + (0x80ull << 20), 0, 0x80, 0xff);
+	ecam_helpers_assert_win(&e, 2, 0x40000000000ull + (0x10ull << 20), 1, 0x10, 0x1f);
+	ecam_helpers_assert_win(&e, 3, 0x50000000000ull, 0x8000, 0, 0);
 }
 
 static void hostile_entries_are_skipped_exactly(void **state)
@@ -78,7 +70,7 @@ static void hostile_entries_are_skipped_exactly(void **state)
 			 -PCSC_ERANGE);
 	assert_int_equal(used, 1);
 	assert_int_equal(e.n, 1);
-	assert_win(0, 0xc0000000, 3, 0, 255);
+	ecam_helpers_assert_win(&e, 0, 0xc0000000, 3, 0, 255);
 }
 
 static void malformed_tables_add_nothing(void **state)
@@ -108,7 +100,7 @@ static void more_entries_than_windows(void **state)
 	assert_int_equal(acpi_mcfg_parse(acpi_image_at(B + 0x1000), 44 + 320, &e, &used),
 			 -PCSC_ENOSPC);
 	assert_int_equal(used, ECAM_MAX_WINDOWS);
-	assert_win(15, 0x1000000000ull, 15, 0, 255);
+	ecam_helpers_assert_win(&e, 15, 0x1000000000ull, 15, 0, 255);
 }
 
 static void chain_from_rsdp_to_windows(void **state)
@@ -123,8 +115,8 @@ static void chain_from_rsdp_to_windows(void **state)
 	acpi_image_mcfg(B + 0x3000, m, 2);
 	assert_int_equal(acpi_ecam_from_rsdp(&pm, B + 0x100, &e), 0);
 	assert_int_equal(e.n, 2);
-	assert_win(0, 0xb0000000, 0, 0, 255);
-	assert_win(1, 0xe0000000, 1, 0, 63);
+	ecam_helpers_assert_win(&e, 0, 0xb0000000, 0, 0, 255);
+	ecam_helpers_assert_win(&e, 1, 0xe0000000, 1, 0, 63);
 	/* each link of the chain reports its own failure */
 	ecam_init(&e, NULL);
 	acpi_image_at(B + 0x3000)[50] ^= 1;

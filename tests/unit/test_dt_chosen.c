@@ -9,32 +9,29 @@
 #include <libfdt.h>
 #include <pcsc/dt_platform.h>
 #include <pcsc/errno.h>
+#include "helpers/fdt_helpers.h"
 
 static char fdt[8192];
 
+/* A root with ac+sc cells and /chosen open for its properties. */
 static void start(int ac, int sc)
 {
-	assert_int_equal(fdt_create(fdt, sizeof(fdt)), 0);
-	assert_int_equal(fdt_finish_reservemap(fdt), 0);
-	assert_int_equal(fdt_begin_node(fdt, ""), 0);
-	assert_int_equal(fdt_property_u32(fdt, "#address-cells", ac), 0);
-	assert_int_equal(fdt_property_u32(fdt, "#size-cells", sc), 0);
+	fdt_helpers_start(fdt, sizeof(fdt), NULL, 0, ac, sc);
 	assert_int_equal(fdt_begin_node(fdt, "chosen"), 0);
 }
 
 static void finish(void)
 {
 	assert_int_equal(fdt_end_node(fdt), 0);
-	assert_int_equal(fdt_end_node(fdt), 0);
-	assert_int_equal(fdt_finish(fdt), 0);
-	assert_int_equal(dt_check(fdt, sizeof(fdt)), 0);
+	fdt_helpers_finish(fdt, sizeof(fdt));
 }
 
+/* An address and size in 2+2 cells. */
 static void pair64(const char *name, uint64_t a, uint64_t s)
 {
-	fdt32_t c[4] = { cpu_to_fdt32(a >> 32), cpu_to_fdt32((uint32_t)a),
-			 cpu_to_fdt32(s >> 32), cpu_to_fdt32((uint32_t)s) };
-	assert_int_equal(fdt_property(fdt, name, c, sizeof(c)), 0);
+	const uint64_t v[2] = { a, s };
+
+	fdt_helpers_cells64(fdt, name, v, 2);
 }
 
 static void full_arm64_chosen_is_read(void **state)
@@ -141,11 +138,8 @@ static void no_chosen_and_bad_header(void **state)
 {
 	struct dt_chosen c;
 	(void)state;
-	assert_int_equal(fdt_create(fdt, sizeof(fdt)), 0);
-	assert_int_equal(fdt_finish_reservemap(fdt), 0);
-	assert_int_equal(fdt_begin_node(fdt, ""), 0);
-	assert_int_equal(fdt_end_node(fdt), 0);
-	assert_int_equal(fdt_finish(fdt), 0);
+	fdt_helpers_start(fdt, sizeof(fdt), NULL, 0, 2, 2);
+	fdt_helpers_finish(fdt, sizeof(fdt));
 	memset(&c, 0xff, sizeof(c));
 	assert_int_equal(dt_chosen_parse(fdt, &c), -PCSC_ENOTFOUND);
 	assert_false(c.has_kho);

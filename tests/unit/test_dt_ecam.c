@@ -10,31 +10,27 @@
 #include <libfdt.h>
 #include <pcsc/dt_platform.h>
 #include <pcsc/errno.h>
+#include "helpers/ecam_helpers.h"
+#include "helpers/fdt_helpers.h"
 
 static char fdt[1 << 16];
 
 static void start(int ac, int sc)
 {
-	assert_int_equal(fdt_create(fdt, sizeof(fdt)), 0);
-	assert_int_equal(fdt_finish_reservemap(fdt), 0);
-	assert_int_equal(fdt_begin_node(fdt, ""), 0);
-	assert_int_equal(fdt_property_u32(fdt, "#address-cells", ac), 0);
-	assert_int_equal(fdt_property_u32(fdt, "#size-cells", sc), 0);
+	fdt_helpers_start(fdt, sizeof(fdt), NULL, 0, ac, sc);
 }
 
 static void finish(void)
 {
-	assert_int_equal(fdt_end_node(fdt), 0);
-	assert_int_equal(fdt_finish(fdt), 0);
-	assert_int_equal(dt_check(fdt, sizeof(fdt)), 0);
+	fdt_helpers_finish(fdt, sizeof(fdt));
 }
 
 /* reg in 2+2 cells */
 static void reg64(uint64_t a, uint64_t s)
 {
-	fdt32_t c[4] = { cpu_to_fdt32(a >> 32), cpu_to_fdt32((uint32_t)a),
-			 cpu_to_fdt32(s >> 32), cpu_to_fdt32((uint32_t)s) };
-	assert_int_equal(fdt_property(fdt, "reg", c, sizeof(c)), 0);
+	const uint64_t v[2] = { a, s };
+
+	fdt_helpers_cells64(fdt, "reg", v, 2);
 }
 
 static void busrange(uint32_t s, uint32_t e)
@@ -43,11 +39,17 @@ static void busrange(uint32_t s, uint32_t e)
 	assert_int_equal(fdt_property(fdt, "bus-range", c, sizeof(c)), 0);
 }
 
-/* One ECAM host node; domain < 0 means no linux,pci-domain. */
-static void host(const char *name, uint64_t base, uint64_t size, int bs, int be, int domain)
+/* Open a node compatible with pci-host-ecam-generic; its properties follow. */
+static void begin_host(const char *name)
 {
 	assert_int_equal(fdt_begin_node(fdt, name), 0);
 	assert_int_equal(fdt_property_string(fdt, "compatible", "pci-host-ecam-generic"), 0);
+}
+
+/* One ECAM host node; domain < 0 means no linux,pci-domain. */
+static void host(const char *name, uint64_t base, uint64_t size, int bs, int be, int domain)
+{
+	begin_host(name);
 	assert_int_equal(fdt_property_string(fdt, "device_type", "pci"), 0);
 	reg64(base, size);
 	if (bs >= 0)
@@ -68,15 +70,6 @@ static int setup(void **state)
 	return 0;
 }
 
-static void assert_win(unsigned int i, uint64_t base, uint16_t seg, uint8_t bs, uint8_t be)
-{
-	assert_true(i < e.n);
-	assert_int_equal(e.win[i].base, base);
-	assert_int_equal(e.win[i].seg, seg);
-	assert_int_equal(e.win[i].bus_start, bs);
-	assert_int_equal(e.win[i].bus_end, be);
-}
-
 static void qemu_virt_high_ecam_is_found(void **state)
 {
 	(void)state;
@@ -85,7 +78,7 @@ static void qemu_virt_high_ecam_is_found(void **state)
 	finish();
 	assert_int_equal(dt_ecam_scan(fdt, &e, &st), 0);
 	assert_int_equal(e.n, 1);
-	assert_win(0, 0x4010000000ull, 0, 0, 255);
+	ecam_helpers_assert_win(&e, 0, 0x4010000000ull, 0, 0, 255);
 	assert_int_equal(st.found, 1);
 	assert_int_equal(st.used, 1);
 	assert_int_equal(st.skipped, 0);
@@ -105,10 +98,10 @@ static void domains_are_numbered_like_linux(void **state)
 	finish();
 	assert_int_equal(dt_ecam_scan(fdt, &e, &st), 0);
 	assert_int_equal(e.n, 4);
-	assert_win(0, 0x10000000, 1, 0, 15);
-	assert_win(1, 0x20000000, 0, 0, 15);
-	assert_win(2, 0x30000000, 3, 0, 15);
-	assert_win(3, 0x40000000, 2, 0, 15);
+	ecam_helpers_assert_win(&e, 0, 0x10000000, 1, 0, 15);
+	ecam_helpers_assert_win(&e, 1, 0x20000000, 0, 0, 15);
+	ecam_helpers_assert_win(&e, 2, 0x30000000, 3, 0, 15);
+	ecam_helpers_assert_win(&e, 3, 0x40000000, 2, 0, 15);
 }
 
 static void without_domains_nodes_count_from_zero(void **state)
@@ -119,8 +112,8 @@ static void without_domains_nodes_count_from_zero(void **state)
 	host("pcie@b", 0x30000000, 0x200000, 8, 9, -1);
 	finish();
 	assert_int_equal(dt_ecam_scan(fdt, &e, &st), 0);
-	assert_win(0, 0x10000000, 0, 0, 255);
-	assert_win(1, 0x30000000, 1, 8, 9);
+	ecam_helpers_assert_win(&e, 0, 0x10000000, 0, 0, 255);
+	ecam_helpers_assert_win(&e, 1, 0x30000000, 1, 8, 9);
 }
 
 static void bus_range_is_cut_to_what_reg_decodes(void **state)
@@ -130,7 +123,7 @@ static void bus_range_is_cut_to_what_reg_decodes(void **state)
 	host("pcie@a", 0x10000000, 16 << 20, 0x10, 0xff, 0);
 	finish();
 	assert_int_equal(dt_ecam_scan(fdt, &e, &st), 0);
-	assert_win(0, 0x10000000, 0, 0x10, 0x1f);
+	ecam_helpers_assert_win(&e, 0, 0x10000000, 0, 0x10, 0x1f);
 }
 
 static void one_cell_parent_reads_32bit_reg(void **state)
@@ -145,7 +138,7 @@ static void one_cell_parent_reads_32bit_reg(void **state)
 	assert_int_equal(fdt_end_node(fdt), 0);
 	finish();
 	assert_int_equal(dt_ecam_scan(fdt, &e, &st), 0);
-	assert_win(0, 0xb0000000, 0, 0, 255);
+	ecam_helpers_assert_win(&e, 0, 0xb0000000, 0, 0, 255);
 }
 
 static void reversed_bus_range_skips_only_that_node(void **state)
@@ -158,7 +151,7 @@ static void reversed_bus_range_skips_only_that_node(void **state)
 	assert_int_equal(dt_ecam_scan(fdt, &e, &st), -PCSC_ERANGE);
 	assert_int_equal(e.n, 1);
 	/* The refused host consumed no domain number. */
-	assert_win(0, 0x30000000, 0, 0, 255);
+	ecam_helpers_assert_win(&e, 0, 0x30000000, 0, 0, 255);
 	assert_int_equal(st.found, 2);
 	assert_int_equal(st.used, 1);
 	assert_int_equal(st.skipped, 1);
@@ -168,53 +161,42 @@ static void reversed_bus_range_skips_only_that_node(void **state)
 
 static void hostile_nodes_are_refused_exactly(void **state)
 {
+	static const struct {
+		uint64_t base, size;
+		int bs, be, domain, err;
+	} bad[] = {
+		{ 0x10000000, 0, 0, 0, -1, -PCSC_ERANGE },		/* zero-size reg */
+		{ 0x10000000, 0x80000, 0, 0, -1, -PCSC_ERANGE },	/* below 1 MiB */
+		{ 0x10000000, 0x100000, 0, 256, -1, -PCSC_ERANGE },	/* bus past 255 */
+		{ 0x10080000, 0x100000, 0, 0, -1, -PCSC_EALIGN },	/* misaligned */
+		{ 0x10000000, 0x100000, 0, 0, 0x10000, -PCSC_ERANGE },	/* domain > 16 bits */
+	};
 	fdt32_t three[3] = { 0, 0, 0 };
 	(void)state;
-	start(2, 2);
-	host("pcie@0", 0x10000000, 0, 0, 0, -1);		/* zero-size reg */
-	finish();
-	assert_int_equal(dt_ecam_scan(fdt, &e, &st), -PCSC_ERANGE);
-	assert_int_equal(e.n, 0);
-
-	start(2, 2);
-	host("pcie@0", 0x10000000, 0x80000, 0, 0, -1);		/* below 1 MiB */
-	finish();
-	assert_int_equal(dt_ecam_scan(fdt, &e, &st), -PCSC_ERANGE);
-
-	start(2, 2);
-	host("pcie@0", 0x10000000, 0x100000, 0, 256, -1);	/* bus past 255 */
-	finish();
-	assert_int_equal(dt_ecam_scan(fdt, &e, &st), -PCSC_ERANGE);
-
-	start(2, 2);
-	host("pcie@0", 0x10080000, 0x100000, 0, 0, -1);		/* misaligned */
-	finish();
-	assert_int_equal(dt_ecam_scan(fdt, &e, &st), -PCSC_EALIGN);
-
-	start(2, 2);
-	host("pcie@0", 0x10000000, 0x100000, 0, 0, 0x10000);	/* domain > 16 bits */
-	finish();
-	assert_int_equal(dt_ecam_scan(fdt, &e, &st), -PCSC_ERANGE);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		start(2, 2);
+		host("pcie@0", bad[i].base, bad[i].size, bad[i].bs, bad[i].be, bad[i].domain);
+		finish();
+		assert_int_equal(dt_ecam_scan(fdt, &e, &st), bad[i].err);
+		assert_int_equal(e.n, 0);
+	}
 
 	start(2, 2);						/* reg of 3 cells */
-	assert_int_equal(fdt_begin_node(fdt, "pcie@0"), 0);
-	assert_int_equal(fdt_property_string(fdt, "compatible", "pci-host-ecam-generic"), 0);
+	begin_host("pcie@0");
 	assert_int_equal(fdt_property(fdt, "reg", three, sizeof(three)), 0);
 	assert_int_equal(fdt_end_node(fdt), 0);
 	finish();
 	assert_int_equal(dt_ecam_scan(fdt, &e, &st), -PCSC_EPROPSIZE);
 
 	start(2, 2);						/* no reg at all */
-	assert_int_equal(fdt_begin_node(fdt, "pcie@0"), 0);
-	assert_int_equal(fdt_property_string(fdt, "compatible", "pci-host-ecam-generic"), 0);
+	begin_host("pcie@0");
 	assert_int_equal(fdt_property_u32(fdt, "bus-range", 0), 0);
 	assert_int_equal(fdt_end_node(fdt), 0);
 	finish();
 	assert_int_equal(dt_ecam_scan(fdt, &e, &st), -PCSC_ENOTFOUND);
 
 	start(2, 2);						/* bus-range of 4 bytes */
-	assert_int_equal(fdt_begin_node(fdt, "pcie@0"), 0);
-	assert_int_equal(fdt_property_string(fdt, "compatible", "pci-host-ecam-generic"), 0);
+	begin_host("pcie@0");
 	reg64(0x10000000, 0x100000);
 	assert_int_equal(fdt_property_u32(fdt, "bus-range", 0), 0);
 	assert_int_equal(fdt_end_node(fdt), 0);
@@ -233,7 +215,7 @@ static void two_hosts_on_one_segment_overlap(void **state)
 	finish();
 	assert_int_equal(dt_ecam_scan(fdt, &e, &st), -PCSC_EOVERLAP);
 	assert_int_equal(e.n, 1);
-	assert_win(0, 0x10000000, 3, 0, 255);
+	ecam_helpers_assert_win(&e, 0, 0x10000000, 3, 0, 255);
 }
 
 static void too_many_windows_keeps_the_first_sixteen(void **state)
@@ -249,7 +231,7 @@ static void too_many_windows_keeps_the_first_sixteen(void **state)
 	finish();
 	assert_int_equal(dt_ecam_scan(fdt, &e, &st), -PCSC_ENOSPC);
 	assert_int_equal(e.n, ECAM_MAX_WINDOWS);
-	assert_win(15, 0x100000000ull + (15ull << 28), 15, 0, 255);
+	ecam_helpers_assert_win(&e, 15, 0x100000000ull + (15ull << 28), 15, 0, 255);
 	assert_int_equal(st.found, ECAM_MAX_WINDOWS + 2);
 	assert_int_equal(st.used, ECAM_MAX_WINDOWS);
 	assert_int_equal(st.skipped, 2);
@@ -259,8 +241,7 @@ static void disabled_hosts_are_ignored(void **state)
 {
 	(void)state;
 	start(2, 2);
-	assert_int_equal(fdt_begin_node(fdt, "pcie@a"), 0);
-	assert_int_equal(fdt_property_string(fdt, "compatible", "pci-host-ecam-generic"), 0);
+	begin_host("pcie@a");
 	reg64(0x10000000, 0x10000000);
 	assert_int_equal(fdt_property_string(fdt, "status", "disabled"), 0);
 	assert_int_equal(fdt_end_node(fdt), 0);
@@ -268,7 +249,7 @@ static void disabled_hosts_are_ignored(void **state)
 	finish();
 	assert_int_equal(dt_ecam_scan(fdt, &e, &st), 0);
 	assert_int_equal(st.found, 1);
-	assert_win(0, 0x30000000, 0, 0, 255);
+	ecam_helpers_assert_win(&e, 0, 0x30000000, 0, 0, 255);
 }
 
 static void no_host_and_bad_header(void **state)

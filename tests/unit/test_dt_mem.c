@@ -11,6 +11,7 @@
 #include <libfdt.h>
 #include <pcsc/dt_platform.h>
 #include <pcsc/errno.h>
+#include "helpers/fdt_helpers.h"
 
 static char fdt[1 << 15];
 static struct phys_ranges rs;
@@ -24,17 +25,10 @@ static int setup(void **state)
 	return 0;
 }
 
+/* n memreserve entries, then a 2+2-cell root. */
 static void start_rsv(const uint64_t *rsv, int n)
 {
-	int i;
-
-	assert_int_equal(fdt_create(fdt, sizeof(fdt)), 0);
-	for (i = 0; i < n; i++)
-		assert_int_equal(fdt_add_reservemap_entry(fdt, rsv[2 * i], rsv[2 * i + 1]), 0);
-	assert_int_equal(fdt_finish_reservemap(fdt), 0);
-	assert_int_equal(fdt_begin_node(fdt, ""), 0);
-	assert_int_equal(fdt_property_u32(fdt, "#address-cells", 2), 0);
-	assert_int_equal(fdt_property_u32(fdt, "#size-cells", 2), 0);
+	fdt_helpers_start(fdt, sizeof(fdt), rsv, n, 2, 2);
 }
 
 static void start(void)
@@ -44,23 +38,13 @@ static void start(void)
 
 static void finish(void)
 {
-	assert_int_equal(fdt_end_node(fdt), 0);
-	assert_int_equal(fdt_finish(fdt), 0);
-	assert_int_equal(dt_check(fdt, sizeof(fdt)), 0);
+	fdt_helpers_finish(fdt, sizeof(fdt));
 }
 
 /* n tuples of 2+2 cells under prop */
 static void tuples(const char *prop, const uint64_t *v, int n)
 {
-	fdt32_t c[4 * 80];
-	int i;
-
-	assert_true(n <= 80);
-	for (i = 0; i < 2 * n; i++) {
-		c[2 * i] = cpu_to_fdt32(v[i] >> 32);
-		c[2 * i + 1] = cpu_to_fdt32((uint32_t)v[i]);
-	}
-	assert_int_equal(fdt_property(fdt, prop, c, 16 * n), 0);
+	fdt_helpers_cells64(fdt, prop, v, 2 * n);
 }
 
 static void memnode(const char *name, const uint64_t *reg, int n, const char *status)
