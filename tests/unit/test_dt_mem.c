@@ -12,6 +12,7 @@
 #include <pcsc/dt_platform.h>
 #include <pcsc/errno.h>
 #include "helpers/fdt_helpers.h"
+#include "helpers/range_helpers.h"
 
 static char fdt[1 << 15];
 static struct phys_ranges rs;
@@ -55,13 +56,6 @@ static void memnode(const char *name, const uint64_t *reg, int n, const char *st
 	if (status)
 		assert_int_equal(fdt_property_string(fdt, "status", status), 0);
 	assert_int_equal(fdt_end_node(fdt), 0);
-}
-
-static void assert_range(unsigned int i, uint64_t s, uint64_t e)
-{
-	assert_true(i < rs.n);
-	assert_int_equal(rs.r[i].start, s);
-	assert_int_equal(rs.r[i].end, e);
 }
 
 /* A /reserved-memory node with the given cells and no ranges; children follow. */
@@ -134,9 +128,9 @@ static void memory_nodes_give_ram(void **state)
 	finish();
 	assert_int_equal(dt_mem_ram(fdt, &rs, &st), 0);
 	assert_int_equal(rs.n, 3);
-	assert_range(0, 0x40000000, 0x80000000);
-	assert_range(1, 0x100000000ull, 0x110000000ull);
-	assert_range(2, 0x300000000ull, 0x300001000ull);
+	range_helpers_assert(&rs, 0, 0x40000000, 0x80000000);
+	range_helpers_assert(&rs, 1, 0x100000000ull, 0x110000000ull);
+	range_helpers_assert(&rs, 2, 0x300000000ull, 0x300001000ull);
 	assert_int_equal(st.found, 2);
 	assert_int_equal(st.used, 2);
 	assert_int_equal(st.skipped, 0);
@@ -156,7 +150,7 @@ static void usable_memory_overrides_reg(void **state)
 	finish();
 	assert_int_equal(dt_mem_ram(fdt, &rs, NULL), 0);
 	assert_int_equal(rs.n, 1);
-	assert_range(0, 0x48000000, 0x49000000);
+	range_helpers_assert(&rs, 0, 0x48000000, 0x49000000);
 }
 
 static void bad_memory_node_is_skipped_others_kept(void **state)
@@ -175,7 +169,7 @@ static void bad_memory_node_is_skipped_others_kept(void **state)
 	finish();
 	assert_int_equal(dt_mem_ram(fdt, &rs, &st), -PCSC_EPROPSIZE);
 	assert_int_equal(rs.n, 1);
-	assert_range(0, 0x40000000, 0x80000000);
+	range_helpers_assert(&rs, 0, 0x40000000, 0x80000000);
 	assert_int_equal(st.found, 3);
 	assert_int_equal(st.used, 1);
 	assert_int_equal(st.skipped, 2);
@@ -229,9 +223,9 @@ static void reserved_from_memreserve_and_reserved_memory(void **state)
 	finish();
 	assert_int_equal(dt_mem_reserved(fdt, &rs, &st), 0);
 	assert_int_equal(rs.n, 3);
-	assert_range(0, 0x48000000, 0x48010000);
-	assert_range(1, 0x50000000, 0x50002000);
-	assert_range(2, 0x60000000, 0x60100000);
+	range_helpers_assert(&rs, 0, 0x48000000, 0x48010000);
+	range_helpers_assert(&rs, 1, 0x50000000, 0x50002000);
+	range_helpers_assert(&rs, 2, 0x60000000, 0x60100000);
 	assert_int_equal(st.found, 3);
 	assert_int_equal(st.used, 3);
 }
@@ -274,10 +268,10 @@ static void nomap_takes_no_map_children_and_memreserve(void **state)
 	finish();
 	assert_int_equal(dt_mem_nomap(fdt, &rs, &st), 0);
 	assert_int_equal(rs.n, 4);
-	assert_range(0, 0x48000000, 0x48010000);
-	assert_range(1, 0x60000000, 0x60100000);
-	assert_range(2, 0x61000000, 0x61003000);
-	assert_range(3, 0x90000000, 0x90002000);
+	range_helpers_assert(&rs, 0, 0x48000000, 0x48010000);
+	range_helpers_assert(&rs, 1, 0x60000000, 0x60100000);
+	range_helpers_assert(&rs, 2, 0x61000000, 0x61003000);
+	range_helpers_assert(&rs, 3, 0x90000000, 0x90002000);
 	assert_int_equal(st.found, 4);		/* 2 memreserve + fw + zero */
 	assert_int_equal(st.used, 4);
 	assert_int_equal(st.skipped, 0);
@@ -298,7 +292,7 @@ static void nomap_value_and_own_cells(void **state)
 	finish();
 	assert_int_equal(dt_mem_nomap(fdt, &rs, NULL), 0);
 	assert_int_equal(rs.n, 1);
-	assert_range(0, 0x5f000000, 0x5f200000);
+	range_helpers_assert(&rs, 0, 0x5f000000, 0x5f200000);
 }
 
 static void nomap_none_is_empty(void **state)
@@ -334,7 +328,7 @@ static void nomap_hostile_cells_skip_only_that_child(void **state)
 	finish();
 	assert_int_equal(dt_mem_nomap(fdt, &rs, &st), -PCSC_EPROPSIZE);
 	assert_int_equal(rs.n, 1);
-	assert_range(0, 0x50000000, 0x50001000);
+	range_helpers_assert(&rs, 0, 0x50000000, 0x50001000);
 	assert_int_equal(st.found, 4);
 	assert_int_equal(st.used, 1);
 	assert_int_equal(st.skipped, 3);
@@ -401,7 +395,7 @@ static void nomap_truncated_memreserve(void **state)
 	fdt_set_off_mem_rsvmap(fdt, (total - 24) & ~7u);
 	assert_int_equal(dt_mem_nomap(fdt, &rs, &st), -PCSC_ETRUNC);
 	assert_int_equal(rs.n, 1);
-	assert_range(0, 0x60000000, 0x60001000);
+	range_helpers_assert(&rs, 0, 0x60000000, 0x60001000);
 	assert_int_equal(st.first_err_node, -1);
 }
 

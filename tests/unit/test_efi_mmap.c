@@ -9,6 +9,7 @@
 #include <pcsc/acpi.h>
 #include <pcsc/errno.h>
 #include "helpers/acpi_image.h"
+#include "helpers/range_helpers.h"
 
 #define B ACPI_IMAGE_BASE
 #define MAP (B + 0x1000)
@@ -51,10 +52,8 @@ static void usable_ram_follows_linux(void **state)
 					 &out, &used), 0);
 	assert_int_equal(used, 3);
 	assert_int_equal(out.n, 2);
-	assert_int_equal(out.r[0].start, 0x40000000);
-	assert_int_equal(out.r[0].end, 0x41100000);
-	assert_int_equal(out.r[1].start, 0x42000000);
-	assert_int_equal(out.r[1].end, 0x60000000);
+	range_helpers_assert(&out, 0, 0x40000000, 0x41100000);
+	range_helpers_assert(&out, 1, 0x42000000, 0x60000000);
 }
 
 static void firmware_ranges_hold_the_tables(void **state)
@@ -65,8 +64,7 @@ static void firmware_ranges_hold_the_tables(void **state)
 					 &out, &used), 0);
 	assert_int_equal(used, 2);
 	assert_int_equal(out.n, 1);
-	assert_int_equal(out.r[0].start, 0x7c000000);
-	assert_int_equal(out.r[0].end, 0x7c014000);
+	range_helpers_assert(&out, 0, 0x7c000000, 0x7c014000);
 	/* without the WB requirement the UC conventional bank counts too */
 	memset(&out, 0, sizeof(out));
 	assert_int_equal(efi_mmap_ranges(&pm, MAP, 7 * DS, DS, 1, EFI_MMAP_TYPE(7), false,
@@ -105,8 +103,7 @@ static void hostile_descriptors_are_skipped(void **state)
 					 &out, &used), -PCSC_EALIGN);
 	assert_int_equal(used, 1);
 	assert_int_equal(out.n, 1);
-	assert_int_equal(out.r[0].start, 0x40000000);
-	assert_int_equal(out.r[0].end, 0x41000000);
+	range_helpers_assert(&out, 0, 0x40000000, 0x41000000);
 	desc(0, 7, 0x40000000, 0x10000000000000ull, 0xf);	/* pages << 12 overflows */
 	memset(&out, 0, sizeof(out));
 	assert_int_equal(efi_mmap_ranges(&pm, MAP, DS, DS, 1, EFI_MMAP_USABLE, true, &out, &used),

@@ -68,15 +68,22 @@ static void read_of_vanished_pf_is_enodev(void **state)
 	assert_int_equal(sriov_read(&cfg, PCI_SBDF(1, 4, 0), 0x160, &s), -PCSC_ENODEV);
 }
 
+/* VF n of pf under s is found, at RID want. */
+static void assert_vf(const struct sriov_info *s, pci_sbdf_t pf, uint16_t n, pci_sbdf_t want)
+{
+	pci_sbdf_t vf = 0x5555;
+
+	assert_int_equal(sriov_vf_sbdf(s, pf, n, &vf), 0);
+	assert_int_equal(vf, want);
+}
+
 static void vf_rids_follow_offset_and_stride(void **state)
 {
 	struct sriov_info s = { .num_vfs = 8, .offset = 0x80, .stride = 2 };
 	pci_sbdf_t vf;
 	(void)state;
-	assert_int_equal(sriov_vf_sbdf(&s, PF, 0, &vf), 0);
-	assert_int_equal(vf, PCI_SBDF(1, 0x03, 0x80));
-	assert_int_equal(sriov_vf_sbdf(&s, PF, 7, &vf), 0);
-	assert_int_equal(vf, PCI_SBDF(1, 0x03, 0x8e));
+	assert_vf(&s, PF, 0, PCI_SBDF(1, 0x03, 0x80));
+	assert_vf(&s, PF, 7, PCI_SBDF(1, 0x03, 0x8e));
 	assert_int_equal(sriov_vf_sbdf(&s, PF, 8, &vf), -PCSC_ERANGE);
 }
 
@@ -85,14 +92,10 @@ static void vf_rids_cross_bus_boundaries(void **state)
 	/* PF 03:1f.0 (RID 0x03f8), offset 4, stride 1: VF 3 is 04:00.0. */
 	struct sriov_info s = { .num_vfs = 300, .offset = 4, .stride = 1 };
 	pci_sbdf_t pf = PCI_SBDF(0, 0x03, PCI_DEVFN(31, 0));
-	pci_sbdf_t vf;
 	(void)state;
-	assert_int_equal(sriov_vf_sbdf(&s, pf, 2, &vf), 0);
-	assert_int_equal(vf, PCI_SBDF(0, 0x03, 0xfe));
-	assert_int_equal(sriov_vf_sbdf(&s, pf, 4, &vf), 0);
-	assert_int_equal(vf, PCI_SBDF(0, 0x04, 0x00));
-	assert_int_equal(sriov_vf_sbdf(&s, pf, 299, &vf), 0);
-	assert_int_equal(vf, PCI_SBDF(0, 0x05, 0x27));
+	assert_vf(&s, pf, 2, PCI_SBDF(0, 0x03, 0xfe));
+	assert_vf(&s, pf, 4, PCI_SBDF(0, 0x04, 0x00));
+	assert_vf(&s, pf, 299, PCI_SBDF(0, 0x05, 0x27));
 }
 
 static void vf_rid_past_bus_255_is_erange(void **state)
@@ -101,8 +104,7 @@ static void vf_rid_past_bus_255_is_erange(void **state)
 	pci_sbdf_t pf = PCI_SBDF(0, 0xfe, 0);
 	pci_sbdf_t vf = 0x5555;
 	(void)state;
-	assert_int_equal(sriov_vf_sbdf(&s, pf, 15, &vf), 0);	/* ff:1e.0 */
-	assert_int_equal(vf, PCI_SBDF(0, 0xff, 0xf0));
+	assert_vf(&s, pf, 15, PCI_SBDF(0, 0xff, 0xf0));	/* ff:1e.0 */
 	s.offset = 0x110;	/* VF 15 would be RID 0x10000 */
 	assert_int_equal(sriov_vf_sbdf(&s, pf, 15, &vf), -PCSC_ERANGE);
 	s.offset = 0xffff;
@@ -116,8 +118,7 @@ static void zero_stride_allows_only_vf0(void **state)
 	struct sriov_info s = { .num_vfs = 4, .offset = 1, .stride = 0 };
 	pci_sbdf_t vf;
 	(void)state;
-	assert_int_equal(sriov_vf_sbdf(&s, PF, 0, &vf), 0);
-	assert_int_equal(vf, PCI_SBDF(1, 0x03, 0x01));
+	assert_vf(&s, PF, 0, PCI_SBDF(1, 0x03, 0x01));
 	assert_int_equal(sriov_vf_sbdf(&s, PF, 1, &vf), -PCSC_ERANGE);
 }
 
