@@ -1,5 +1,6 @@
 /* tests/qemu/x86payload/entry64.S - test-only old kernel for the stub's 64-bit entry: 0..4 GiB identity map (5-level when LA57), IA32_PAT and EFER.NXE as Linux leaves them, then STUB_ENTRY with rsi = BOOT_PARAMS.
  * Test code only, never part of the stub; built by test_x86_page_tables.py (-DSTUB_ENTRY -DBOOT_PARAMS -DLA57 -DNXE -DPAT_LO -DPAT_HI). */
+#include "pvh_note.h"
 	.section .text.start, "ax"
 	.code32
 	.globl _start
@@ -60,13 +61,7 @@ long64:
 	movq	$STUB_ENTRY, %rax
 	jmp	*%rax
 
-	/* XEN_ELFNOTE_PHYS32_ENTRY: QEMU reads it as a size_t. */
-	.section .note.Xen, "a"
-	.balign 4
-	.long	4, 8, 18
-	.asciz	"Xen"
-	.balign 4
-	.long	_start, 0
+	pvh_entry_note _start
 
 	.data
 	.balign 8

@@ -1,39 +1,9 @@
 /* tests/qemu/x86payload/nextkernel.c - test-only fake "next kernel" (protected-mode part of a bzImage): reports
  * how the stub entered it (rip, rsi, selectors, IF, merged boot_params, KHO setup_data) on COM1 and exits QEMU. Test code only. */
 #include <stdint.h>
+#include "com1.h"
 
 void next_main(uint64_t bp, uint64_t rip);
-
-static void outb(uint16_t port, uint8_t v)
-{
-	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static void outl(uint16_t port, uint32_t v)
-{
-	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static uint8_t inb(uint16_t port)
-{
-	uint8_t v;
-
-	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-static void putc_(char c)
-{
-	for (int i = 0; i < 100000 && !(inb(0x3fd) & 0x20); i++)
-		;
-	outb(0x3f8, (uint8_t)c);
-}
-
-static void puts_(const char *s)
-{
-	for (int i = 0; i < 4096 && s[i]; i++)
-		putc_(s[i]);
-}
 
 static void hex(uint64_t v)
 {

@@ -1,6 +1,7 @@
 /* tests/qemu/x86payload/payload.c - test-only x86 "old kernel": enables SR-IOV VFs through ECAM as Linux would,
  * copies the stub to 1 MiB and enters its PVH entry with the same start info. Never used outside QEMU tests. */
 #include <stdint.h>
+#include "com1.h"
 
 /* Set by the test at build time, from what the machine reported. */
 #ifndef ECAM_BASE
@@ -13,32 +14,6 @@
 
 void payload_main(uint32_t start_info);
 extern const char stub_image[], stub_image_end[];
-
-static void outb(uint16_t port, uint8_t v)
-{
-	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static uint8_t inb(uint16_t port)
-{
-	uint8_t v;
-
-	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-static void putc_(char c)
-{
-	for (int i = 0; i < 100000 && !(inb(0x3fd) & 0x20); i++)
-		;
-	outb(0x3f8, (uint8_t)c);
-}
-
-static void puts_(const char *s)
-{
-	while (*s)
-		putc_(*s++);
-}
 
 static void puthex(uint32_t v, int digits)
 {

@@ -1,5 +1,6 @@
 /* tests/qemu/x86payload/start.S - PVH entry of the test-only x86 "old kernel": stack, then payload_main(ebx).
  * Test code only; never part of the stub. Carries the stub image (STUB_BIN) to copy to 1 MiB. */
+#include "pvh_note.h"
 	.section .text.start, "ax"
 	.code32
 	.globl _start
@@ -12,13 +13,7 @@ _start:
 1:	hlt
 	jmp	1b
 
-	/* XEN_ELFNOTE_PHYS32_ENTRY: QEMU reads it as a size_t. */
-	.section .note.Xen, "a"
-	.balign 4
-	.long	4, 8, 18
-	.asciz	"Xen"
-	.balign 4
-	.long	_start, 0
+	pvh_entry_note _start
 
 	.section .rodata.stub, "a"
 	.balign 4096
