@@ -569,6 +569,25 @@ def stub_writable(p, serial, before, footprint=None):
     return out
 
 
+def start_stopped(cmd, prefix, tmpdir=None):
+    """Start the QEMU command line cmd (one -serial) stopped at reset, its
+    serial output, a QMP socket and a gdbstub in a new directory (under
+    tmpdir, else /dev/shm when there is one). Returns (Popen, directory,
+    QMP socket, gdb socket, serial file); the caller waits for the sockets
+    and removes the directory."""
+    import tempfile
+    d = tempfile.mkdtemp(prefix=prefix, dir=tmpdir or ("/dev/shm" if os.path.isdir("/dev/shm")
+                                                       else None))
+    sock, gsock, serial = (os.path.join(d, n) for n in ("qmp.sock", "gdb.sock", "serial.txt"))
+    c = list(cmd)
+    c[c.index("-serial") + 1] = f"file:{serial}"
+    c += ["-qmp", f"unix:{sock},server=on,wait=off", "-S",
+          "-chardev", f"socket,path={gsock},server=on,wait=off,id=gdb0", "-gdb", "chardev:gdb0"]
+    pr = subprocess.Popen(c, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, start_new_session=True)
+    return pr, d, sock, gsock, serial
+
+
 def checked_run(cmd, timeout, O, tmpdir=None, probe=()):
     """Run cmd like conftest.run_qemu, checking guest RAM across the stub.
     Returns (rc, timed_out, serial text, stderr text, report) where report
@@ -579,18 +598,8 @@ def checked_run(cmd, timeout, O, tmpdir=None, probe=()):
     the stub may write."""
     p = plan(cmd, O)
     assert p, "checked_run: not a stub boot"
-    import tempfile
-    d = tempfile.mkdtemp(prefix="ramcheck-", dir=tmpdir or ("/dev/shm" if os.path.isdir("/dev/shm")
-                                                              else None))
-    sock, gsock = os.path.join(d, "qmp.sock"), os.path.join(d, "gdb.sock")
-    serial = os.path.join(d, "serial.txt")
-    c = list(cmd)
-    c[c.index("-serial") + 1] = f"file:{serial}"
-    c += ["-qmp", f"unix:{sock},server=on,wait=off", "-S",
-          "-chardev", f"socket,path={gsock},server=on,wait=off,id=gdb0", "-gdb", "chardev:gdb0"]
     t0 = time.monotonic()
-    pr = subprocess.Popen(c, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, start_new_session=True)
+    pr, d, sock, gsock, serial = start_stopped(cmd, "ramcheck-", tmpdir)
     report, failure, q, g = None, None, None, None
     before, after = [], []
 

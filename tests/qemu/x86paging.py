@@ -19,7 +19,6 @@ import os
 import re
 import signal
 import subprocess
-import tempfile
 import time
 from dataclasses import dataclass
 
@@ -136,15 +135,8 @@ def run_to_stops(cmd, stops, timeout=90):
     each address in stops (in any order; each is a breakpoint); at every
     stop record {"regs", "leaves", "at"}. Returns (snapshots in the order
     they happened, serial text, QEMU exit status or None on timeout)."""
-    d = tempfile.mkdtemp(prefix="x86paging-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
-    sock, gsock, serial = (os.path.join(d, n) for n in ("qmp.sock", "gdb.sock", "serial.txt"))
-    c = list(cmd)
-    c[c.index("-serial") + 1] = f"file:{serial}"
-    c += ["-qmp", f"unix:{sock},server=on,wait=off", "-S",
-          "-chardev", f"socket,path={gsock},server=on,wait=off,id=gdb0", "-gdb", "chardev:gdb0"]
     t0 = time.monotonic()
-    p = subprocess.Popen(c, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE, start_new_session=True)
+    p, d, sock, gsock, serial = ramcheck.start_stopped(cmd, "x86paging-")
     snaps, q, g, rc = [], None, None, None
 
     def left():
@@ -153,7 +145,7 @@ def run_to_stops(cmd, stops, timeout=90):
     try:
         while not (os.path.exists(sock) and os.path.exists(gsock)):
             assert p.poll() is None and time.monotonic() - t0 < 10, \
-                "QEMU did not start: " + " ".join(c) + "\n" + p.stderr.read().decode()
+                "QEMU did not start: " + " ".join(p.args) + "\n" + p.stderr.read().decode()
             time.sleep(0.02)
         q = ramcheck.QMP(sock, timeout=left())
         g = ramcheck.GDB(gsock, timeout=left())
