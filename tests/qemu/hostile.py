@@ -38,35 +38,45 @@ def page_align(n):
 
 
 # ------------------------------------------------------------ FDT bytes ----
-def fdt_props(blob):
-    """{(node path, prop name): (data offset, length)} of an FDT, read by
-    walking the structure block (a small reader: test fixtures only)."""
-    b = bytes(blob)
-    soff = struct.unpack_from(">I", b, 8)[0]
-    stroff = struct.unpack_from(">I", b, 12)[0]
-    out, path, off = {}, [], soff
+def fdt_walk(b):
+    """The structure block of FDT bytes b, in order (a small reader: test
+    fixtures only): (path, None, None, None) as a node begins and (path,
+    name offset, data offset, length) for each property, path being the
+    tuple of node names from the root ("") down; NOPs are skipped."""
+    off, path = struct.unpack_from(">I", b, 8)[0], []
     while True:
         tok = struct.unpack_from(">I", b, off)[0]
         off += 4
         if tok == 1:
             end = b.index(b"\0", off)
-            path.append(b[off:end].decode())
+            path.append(b[off:end].decode(errors="replace"))
             off = (end + 1 + 3) & ~3
+            yield tuple(path), None, None, None
         elif tok == 2:
             path.pop()
         elif tok == 3:
             ln, no = struct.unpack_from(">II", b, off)
             off += 8
-            name = b[stroff + no:b.index(b"\0", stroff + no)].decode()
-            node = "/" + "/".join(p for p in path if p)
-            out[(node, name)] = (off, ln)
+            yield tuple(path), no, off, ln
             off = (off + ln + 3) & ~3
         elif tok == 4:
             continue
         elif tok == 9:
-            return out
+            return
         else:
             raise ValueError(f"FDT token {tok:#x} at {off - 4:#x}")
+
+
+def fdt_props(blob):
+    """{(node path, prop name): (data offset, length)} of an FDT."""
+    b = bytes(blob)
+    stroff = struct.unpack_from(">I", b, 12)[0]
+    out = {}
+    for path, no, off, ln in fdt_walk(b):
+        if no is not None:
+            name = b[stroff + no:b.index(b"\0", stroff + no)].decode()
+            out[("/" + "/".join(p for p in path if p), name)] = (off, ln)
+    return out
 
 
 def fdt_build(nodes, compatible):

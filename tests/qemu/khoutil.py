@@ -156,28 +156,8 @@ def kho_line(r):
 
 def fdt_children(b):
     """Names of the root's children in FDT bytes b (NOPed nodes are gone)."""
-    soff = struct.unpack_from(">I", b, 8)[0]
-    off, depth, out = soff, 0, []
-    while True:
-        tok = struct.unpack_from(">I", b, off)[0]
-        off += 4
-        if tok == 1:
-            end = b.index(b"\0", off)
-            if depth == 1:
-                out.append(b[off:end].decode(errors="replace"))
-            depth += 1
-            off = (end + 1 + 3) & ~3
-        elif tok == 2:
-            depth -= 1
-        elif tok == 3:
-            ln = struct.unpack_from(">I", b, off)[0]
-            off = (off + 8 + ln + 3) & ~3
-        elif tok == 4:
-            continue
-        elif tok == 9:
-            return out
-        else:
-            raise ValueError(f"FDT token {tok:#x} at {off - 4:#x}")
+    return [path[1] for path, no, _, _ in hostile.fdt_walk(bytes(b))
+            if no is None and len(path) == 2]
 
 
 def pcsc_children(b):
