@@ -21,6 +21,10 @@ TIMEOUT = 90
 # (x86util.Q35_DEFAULT_WALK, shared with test_topology.py), checked live below as well.
 Q35_WALK = Q35_DEFAULT_WALK
 
+# Buses 01-07, behind the root ports, are the same on both machines: the
+# same devices, numbered by each firmware depth first in slot order.
+BEHIND_ROOT_PORTS = [l for l in Q35_WALK if not l.startswith("walk 0000:00:")]
+
 # virt + default topology under AAVMF: the host bridge (1b36:0008), three
 # root ports, the ESP itself on 00:04.0 (virtio-blk, legacy id 1af4:1001,
 # efiutil puts the FAT disk on virtio), the rest as on q35.
@@ -31,17 +35,7 @@ walk 0000:00:02.0 1b36:000c class 060400 bridge
 walk 0000:00:03.0 1b36:000c class 060400 bridge
 walk 0000:00:04.0 1af4:1001 class 010000 ep
 walk 0000:00:06.0 1af4:1000 class 020000 ep
-walk 0000:00:06.1 1af4:1001 class 010000 ep
-walk 0000:01:00.0 8086:10d3 class 020000 ep
-walk 0000:02:00.0 1b36:0010 class 010802 ep
-walk 0000:03:00.0 104c:8232 class 060400 bridge
-walk 0000:04:00.0 104c:8233 class 060400 bridge
-walk 0000:04:01.0 104c:8233 class 060400 bridge
-walk 0000:04:02.0 104c:8233 class 060400 bridge
-walk 0000:05:00.0 1af4:1042 class 010000 ep
-walk 0000:06:00.0 1af4:1041 class 020000 ep
-walk 0000:07:00.0 1af4:1041 class 020000 ep
-walk 0000:07:00.1 1af4:1041 class 020000 ep""".splitlines()
+walk 0000:00:06.1 1af4:1001 class 010000 ep""".splitlines() + BEHIND_ROOT_PORTS
 
 EXPECT = {"x64": (Q35_WALK, "ecam seg 0000 bus 00-ff base 0xb0000000", 261),
           "aa64": (VIRT_WALK, "ecam seg 0000 bus 00-ff base 0x4010000000", 249)}
