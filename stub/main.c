@@ -13,7 +13,7 @@
  * and KHO preserved ranges the session can hold. Past them the session
  * rejects the cache or the walk counts overflow; nothing is written past. */
 #define STUB_MAX_ENTRIES	16384
-#define STUB_MAX_FUNCS		16384	/* arena sizing; the walk may use more */
+#define STUB_MAX_FUNCS		8192	/* physical functions (VFs are ranges of their PF) */
 #define STUB_MAX_RANGES		4096
 #define STUB_ARENA_SIZE		PCSC_SESSION_ARENA(STUB_MAX_ENTRIES, STUB_MAX_FUNCS, STUB_MAX_RANGES)
 
