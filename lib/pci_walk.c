@@ -156,17 +156,17 @@ static int ext_caps(struct pci_cfg *cfg, pci_sbdf_t sbdf, bool want_ari,
 
 /*
  * Derive (never read) the VFs of an enabled PF: how many lie inside the
- * window, and their range. RIDs grow with the VF number, so those inside
- * are a prefix: VF n is in when PF RID + offset + n * stride stays at or
- * below the window's last RID (a zero stride gives VF 0 only, as
- * sriov_vf_sbdf says). Returns that count; r is filled when it is not 0.
+ * window, and their range, with sriov_vf_sbdf's arithmetic. RIDs grow with
+ * the VF number, so those inside are a prefix: the VFs from VF 0 up to the
+ * window's last RID (a zero stride gives VF 0 only). Returns that count;
+ * r is filled when it is not 0.
  */
 static uint32_t derive_vfs(struct walk_ctx *c, const struct pci_func *pf,
 			   const struct sriov_info *s, struct pci_vf_range *r)
 {
-	uint32_t in = 0, out, num = s->num_vfs;
-	uint32_t first = PCI_SBDF_RID(pf->sbdf) + s->offset;
+	uint32_t in = 0, out, num = s->num_vfs, first;
 	uint32_t limit = ((uint32_t)c->win->bus_end << 8) | 0xffu;
+	pci_sbdf_t vf0;
 
 	/* VFs past TotalVFs cannot exist: a NumVFs above it is not trusted. */
 	if (num > s->total_vfs) {
@@ -179,14 +179,18 @@ static uint32_t derive_vfs(struct walk_ctx *c, const struct pci_func *pf,
 	}
 	/* limit <= 0xffff: the RID never passes bus 255. The PF's bus is
 	 * inside the window, so no VF lies below it. */
-	if (num && first <= limit)
+	if (num && sriov_vf_sbdf(s, pf->sbdf, 0, &vf0) == 0 &&
+	    (first = PCI_SBDF_RID(vf0)) <= limit)
 		in = s->stride ? (limit - first) / s->stride + 1 : 1;
 	if (in > num)
 		in = num;
+	/* VF in - 1 exists (in <= num <= NumVFs, its RID <= limit, a zero
+	 * stride gives in = 1): the check only keeps r whole regardless. */
+	if (in && sriov_vf_sbdf(s, pf->sbdf, in - 1, &r->last))
+		in = 0;
 	out = num - in;
 	if (in) {
-		r->first = PCI_SBDF(PCI_SBDF_SEG(pf->sbdf), 0, 0) + first;
-		r->last = r->first + (in - 1) * s->stride;
+		r->first = vf0;
 		r->pf = PCI_PF_NONE;
 		r->stride = s->stride;
 		r->device = s->vf_device;
