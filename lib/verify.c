@@ -24,8 +24,15 @@ static void set_bad(struct pcsc_entry *e, uint8_t reason)
 	e->reason = reason;
 }
 
+/*
+ * An entry keeps only its first reason, so a malformed name hides a missing
+ * or short da: such an entry's da is the 0 entry_init left, not a value, and
+ * must not make a real entry near 0 look shared.
+ */
 static bool has_da(const struct pcsc_entry *e)
 {
+	if (e->reason == PCSC_R_NAME)
+		return e->da != 0;
 	return e->reason != PCSC_R_NO_DA && e->reason != PCSC_R_DA_SIZE;
 }
 

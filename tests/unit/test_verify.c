@@ -399,6 +399,57 @@ static void duplicates_and_malformed_stay_bad(void **state)
 	assert_int_equal(c.v[PCSC_NEW], 7);
 }
 
+static uint8_t low_ram[64 << 10];
+
+static void *low_map(void *ctx, uint64_t phys, uint64_t len)
+{
+	(void)ctx;
+	(void)len;
+	return low_ram + phys;
+}
+
+/*
+ * A malformed name hides a missing da (an entry keeps its first reason), and
+ * the 0 left in its da is no address: where RAM starts at 0 (x86) a real
+ * entry one page up must not be judged to share its pages.
+ */
+static void malformed_name_without_da_shares_nothing(void **state)
+{
+	struct physmem pm;
+	struct kho_range pres = { 0x1000, 0x4000 };
+	struct kho_map m;
+	struct pcsc_entry e[2];
+	struct pcsc_index ix;
+	struct verify_env v;
+	uint64_t tmp[2];
+
+	(void)state;
+	memset(&pm, 0, sizeof(pm));
+	assert_int_equal(phys_ranges_add(&pm.ram, 0, sizeof(low_ram)), 0);
+	pm.map = low_map;
+	memset(&m, 0, sizeof(m));
+	m.r = &pres;
+	m.n = m.cap = 1;
+	memset(e, 0, sizeof(e));
+	e[0] = (struct pcsc_entry){ .sbdf = B(1, 0, 0), .da = 0x1000, .verdict = PCSC_UNJUDGED };
+	e[1] = (struct pcsc_entry){ .sbdf = 0xffffffffu, .verdict = PCSC_BAD,
+				    .reason = PCSC_R_NAME };
+	memset(&ix, 0, sizeof(ix));
+	ix.e = e;
+	ix.n = ix.cap = 2;
+	ix.bad = 1;
+	memset(&v, 0, sizeof(v));
+	v.pm = &pm;
+	v.kmap = &m;
+	v.S = 4096;	/* 8 KiB a block: 0x1000 is inside one at 0 */
+	assert_int_equal(verify_check_entries(&v, &ix, tmp, 2), 0);
+	assert_int_equal(e[0].verdict, PCSC_UNJUDGED);
+	/* The same entry with a da of its own does share them. */
+	e[1].da = 0x1800;
+	assert_int_equal(verify_check_entries(&v, &ix, tmp, 2), 1);
+	assert_int_equal(e[0].reason, PCSC_R_DA_ENTRY);
+}
+
 static void mode_strings(void **state)
 {
 	(void)state;
@@ -419,6 +470,7 @@ int main(void)
 		cmocka_unit_test_teardown(da_in_kho_scratch_is_bad, teardown),
 		cmocka_unit_test_teardown(entry_checks_each_reason, teardown),
 		cmocka_unit_test_teardown(duplicates_and_malformed_stay_bad, teardown),
+		cmocka_unit_test(malformed_name_without_da_shares_nothing),
 		cmocka_unit_test(mode_strings),
 	};
 
