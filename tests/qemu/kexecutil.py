@@ -102,6 +102,38 @@ def host_kexec_entries():
     return ents
 
 
+def kexec_initramfs(tmp_path, busybox, image, stage2_initrd, append):
+    """The old kernel's initramfs for Debian's own kexec (host_kexec_entries):
+    busybox, the image to kexec and the next kernel's initramfs. /init loads
+    the image with kexec_file_load (kexec -s; kexec_load as a fallback) and
+    executes it."""
+    init = f"""#!/bin/busybox sh
+/bin/busybox mount -t proc proc /proc
+/bin/busybox mount -t sysfs sysfs /sys
+echo "old-kernel: kexec_file_load"
+/sbin/kexec -s -l /image --initrd=/next.cpio.gz --append="{append}" || {{
+  echo "old-kernel: kexec_load"
+  /sbin/kexec -l /image --initrd=/next.cpio.gz --append="{append}"
+}}
+echo "old-kernel: kexec -e"
+/sbin/kexec -e
+echo "old-kernel: kexec failed"
+/bin/busybox poweroff -f
+""".encode()
+    with open(busybox, "rb") as fb, open(image, "rb") as fi, open(stage2_initrd, "rb") as fs:
+        ents = [("dev", 0o040755, None, None), ("dev/console", 0o020600, None, (5, 1)),
+                ("bin", 0o040755, None, None), ("proc", 0o040755, None, None),
+                ("sys", 0o040755, None, None),
+                ("bin/busybox", 0o100755, fb.read(), None)] + host_kexec_entries() + [
+                ("image", 0o100644, fi.read(), None),
+                ("next.cpio.gz", 0o100644, fs.read(), None),
+                ("init", 0o100755, init, None)]
+    out = os.path.join(str(tmp_path), "kexec.cpio.gz")
+    with open(out, "wb") as f:
+        f.write(newc_archive(ents))
+    return out
+
+
 def first_initramfs(tmp_path, arch, busybox, image, append, capture_args="", try_file=True,
                     file_only=False, kexec_e=False):
     """The first kernel's initramfs: busybox-static, static pcsctool and

@@ -138,9 +138,10 @@ def test_kexec_from_debian_into_wrapped_stub_then_debian(arch, tmp_path):
     # of the stub and Debian's kernel; kexec's purgatory enters the stub's
     # 64-bit entry with rsi = boot_params; the stub walks, then enters the
     # embedded kernel, whose PCI list equals the stub's walk.
-    from x86util import kexec_initramfs, pcsctool_wrap_x86, run_x86
+    from kexecutil import kexec_initramfs, wrap
+    from x86util import run_x86
     kernel, busybox = debian(arch)
-    image = pcsctool_wrap_x86(tmp_path, kernel)
+    image = wrap(arch, kernel, os.path.join(str(tmp_path), "pcsctool-wrapped.bzImage"))
     stage2 = linux_initramfs(tmp_path, busybox)
     initrd = kexec_initramfs(tmp_path, busybox, image, stage2,
                              "console=ttyS0 panic=-1 rdinit=/init pcsc.exit=debug "

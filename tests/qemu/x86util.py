@@ -416,53 +416,6 @@ def bzimage_wrap(tmp_path, next_bzimage, name="wrapped.bzImage"):
     return out
 
 
-def kexec_initramfs(tmp_path, busybox, image, stage2_initrd, append):
-    """The old kernel's initramfs: busybox, kexec (with the shared objects
-    ldd names), the image to kexec and the next kernel's initramfs. /init
-    loads the image with kexec_file_load (kexec -s; kexec_load as a
-    fallback) and executes it."""
-    import re
-    from linuxguest import newc_archive
-    kexec = need_tool("kexec")
-    libs = re.findall(r"(/\S+\.so[.\d]*) \(", subprocess.run(
-        ["ldd", kexec], capture_output=True, text=True).stdout)
-    ents = [("dev", 0o040755, None, None), ("dev/console", 0o020600, None, (5, 1)),
-            ("bin", 0o040755, None, None), ("sbin", 0o040755, None, None),
-            ("proc", 0o040755, None, None), ("sys", 0o040755, None, None),
-            ("bin/busybox", 0o100755, open(busybox, "rb").read(), None),
-            ("sbin/kexec", 0o100755, open(kexec, "rb").read(), None)]
-    dirs = set()
-    for lib in libs:
-        real = os.path.realpath(lib)
-        parts = lib.strip("/").split("/")
-        for i in range(1, len(parts)):
-            d = "/".join(parts[:i])
-            if d not in dirs:
-                dirs.add(d)
-                ents.append((d, 0o040755, None, None))
-        ents.append((lib.strip("/"), 0o100755, open(real, "rb").read(), None))
-    init = f"""#!/bin/busybox sh
-/bin/busybox mount -t proc proc /proc
-/bin/busybox mount -t sysfs sysfs /sys
-echo "old-kernel: kexec_file_load"
-/sbin/kexec -s -l /image --initrd=/next.cpio.gz --append="{append}" || {{
-  echo "old-kernel: kexec_load"
-  /sbin/kexec -l /image --initrd=/next.cpio.gz --append="{append}"
-}}
-echo "old-kernel: kexec -e"
-/sbin/kexec -e
-echo "old-kernel: kexec failed"
-/bin/busybox poweroff -f
-""".encode()
-    ents += [("image", 0o100644, open(image, "rb").read(), None),
-             ("next.cpio.gz", 0o100644, open(stage2_initrd, "rb").read(), None),
-             ("init", 0o100755, init, None)]
-    out = os.path.join(str(tmp_path), "kexec.cpio.gz")
-    with open(out, "wb") as f:
-        f.write(newc_archive(ents))
-    return out
-
-
 def pcsctool_wrap_x86(tmp_path, next_bzimage, name="pcsctool-wrapped.bzImage"):
     """`pcsctool wrap --arch x86_64 STUB.elf NEXT -o OUT`; returns OUT."""
     out = os.path.join(str(tmp_path), name)
