@@ -51,7 +51,7 @@ __attribute__((noreturn)) void x86_exception(const uint64_t *frame)
 
 	if (in_exception++)
 		x86_poweroff_quiet(X86_EXIT_EXCEPTION);	/* faulted while reporting */
-	__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
+	cr2 = X86_READ_CR(2);
 	pcsc_log_release();	/* before the level is known: the context too */
 	pcsc_log_at(PCSC_LOG_ALERT, "pcsc: exception vector=%u error=0x%llx rip=0x%llx (image+0x%llx) cr2=0x%llx",
 		 (unsigned int)frame[0], (unsigned long long)frame[1],

@@ -89,43 +89,17 @@ static void wrmsr(uint32_t msr, uint64_t v)
 	__asm__ volatile("wrmsr" : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
 }
 
-static uint64_t read_cr0(void)
-{
-	uint64_t v;
-
-	__asm__ volatile("mov %%cr0, %0" : "=r"(v));
-	return v;
-}
-
-static void write_cr0(uint64_t v)
-{
-	__asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory");
-}
-
-static uint64_t read_cr4(void)
-{
-	uint64_t v;
-
-	__asm__ volatile("mov %%cr4, %0" : "=r"(v));
-	return v;
-}
-
-static void write_cr4(uint64_t v)
-{
-	__asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory");
-}
-
 /* Load root into CR3 and drop every translation: a CR3 write keeps global
  * ones (SDM "Invalidation of TLBs and Paging-Structure Caches"), so CR4.PGE
  * is toggled when the loader left it on. Our entries are never global. */
 static void load_cr3(uint64_t root)
 {
-	uint64_t cr4 = read_cr4();
+	uint64_t cr4 = X86_READ_CR(4);
 
-	__asm__ volatile("mov %0, %%cr3" : : "r"(root) : "memory");
+	X86_WRITE_CR(3, root);
 	if (cr4 & CR4_PGE) {
-		write_cr4(cr4 & ~CR4_PGE);
-		write_cr4(cr4);
+		X86_WRITE_CR(4, cr4 & ~CR4_PGE);
+		X86_WRITE_CR(4, cr4);
 	}
 }
 
@@ -178,16 +152,15 @@ static void pat_choose(void)
 			uc = i;
 	}
 	if (wb < 0 || uc < 0) {
-		uint64_t cr0 = read_cr0(), cr3;
+		uint64_t cr0 = X86_READ_CR(0), cr3 = X86_READ_CR(3);
 
-		__asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
-		write_cr0((cr0 | CR0_CD) & ~CR0_NW);
+		X86_WRITE_CR(0, (cr0 | CR0_CD) & ~CR0_NW);
 		__asm__ volatile("wbinvd" : : : "memory");
 		load_cr3(cr3);
 		wrmsr(MSR_PAT, PAT_POWER_ON);
 		__asm__ volatile("wbinvd" : : : "memory");
 		load_cr3(cr3);
-		write_cr0(cr0);
+		X86_WRITE_CR(0, cr0);
 		pg.pat = PAT_POWER_ON;
 		pg.pat_written = true;
 		wb = 0;
@@ -482,7 +455,7 @@ void x86_paging_init(void)
 	uint32_t a, b, c, d, max_ext;
 	unsigned int need = 0, conflict = 0;
 
-	pg.levels = (read_cr4() & CR4_LA57) ? 5 : 4;
+	pg.levels = (X86_READ_CR(4) & CR4_LA57) ? 5 : 4;
 	cpuid(0x80000000u, &max_ext, &b, &c, &d);
 	if (max_ext >= 0x80000001u) {
 		cpuid(0x80000001u, &a, &b, &c, &d);
@@ -500,7 +473,7 @@ void x86_paging_init(void)
 		pg.phys_limit = 1ull << 47;
 	pat_choose();
 	pg.entry_efer = rdmsr(X86_MSR_EFER);
-	pg.entry_cr0 = read_cr0();
+	pg.entry_cr0 = X86_READ_CR(0);
 	if (pg.nx && !(pg.entry_efer & EFER_NXE))
 		wrmsr(X86_MSR_EFER, pg.entry_efer | EFER_NXE);
 
@@ -512,7 +485,7 @@ void x86_paging_init(void)
 	load_root();
 	pg.dirty = false;
 	/* Read-only means read-only for us too (ring 0 ignores R/W without WP). */
-	write_cr0(pg.entry_cr0 | CR0_WP);
+	X86_WRITE_CR(0, pg.entry_cr0 | CR0_WP);
 }
 
 void x86_paging_handover(void)
@@ -531,7 +504,7 @@ void x86_paging_handover(void)
 	if (!(pg.entry_efer & EFER_NXE))
 		wrmsr(X86_MSR_EFER, rdmsr(X86_MSR_EFER) & ~EFER_NXE);
 	if (!(pg.entry_cr0 & CR0_WP))
-		write_cr0(read_cr0() & ~CR0_WP);
+		X86_WRITE_CR(0, X86_READ_CR(0) & ~CR0_WP);
 }
 
 unsigned int x86_paging_tables_used(void)

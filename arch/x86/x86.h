@@ -40,6 +40,11 @@
 #define X86_GDT_CODE64		0x10
 #define X86_GDT_DATA		0x18
 
+/* Control registers: the number is part of the instruction, so one macro
+ * each way instead of an accessor per register. */
+#define X86_READ_CR(n) ({ uint64_t cr_; __asm__ volatile("mov %%cr" #n ", %0" : "=r"(cr_)); cr_; })
+#define X86_WRITE_CR(n, v) __asm__ volatile("mov %0, %%cr" #n : : "r"((uint64_t)(v)) : "memory")
+
 #define X86_MSR_EFER		0xc0000080
 #define X86_MSR_FS_BASE		0xc0000100
 
