@@ -46,6 +46,20 @@ def run_reads(o, n):
     return kv(line)
 
 
+def callgrind_inclusive(outf):
+    """Inclusive instructions of every function callgrind_annotate lists in
+    OUTF (a function listed more than once, from different files or
+    contexts, counts its largest figure)."""
+    ann = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", outf],
+                         check=True, capture_output=True, text=True).stdout
+    inc = {}
+    for line in ann.splitlines():
+        m = re.match(r"^\s*([0-9,]+) .*:(\w+) \[", line)
+        if m:
+            inc[m.group(2)] = max(inc.get(m.group(2), 0), int(m.group(1).replace(",", "")))
+    return inc
+
+
 def callgrind(o, n, phases, workdir, kho=None):
     """Inclusive instructions of each bench_phase_<name>, one valgrind run
     (kho: the old kernel's KHO layout, PCSC_BENCH_KHO; None = kho-v1/512)."""
@@ -57,13 +71,8 @@ def callgrind(o, n, phases, workdir, kho=None):
     t0 = time.monotonic()
     env = dict(os.environ, PCSC_BENCH_KHO=kho) if kho else None
     subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
-    ann = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", outf],
-                         check=True, capture_output=True, text=True).stdout
-    res = {}
-    for line in ann.splitlines():
-        m = re.match(r"^\s*([0-9,]+) .*:bench_phase_(\w+) \[", line)
-        if m:
-            res[m.group(2)] = int(m.group(1).replace(",", ""))
+    inc = callgrind_inclusive(outf)
+    res = {p: inc[f"bench_phase_{p}"] for p in phases if f"bench_phase_{p}" in inc}
     missing = [p for p in phases if p not in res]
     if missing:
         raise SystemExit(f"bench: callgrind gave no count for {missing} at n={n}")
@@ -96,13 +105,7 @@ def session_cost(o, n, workdir, report=None):
            bench_bin(o), "phase", str(n), "session"]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
     cons = kv([l for l in out.splitlines() if l.startswith("console ")][0])
-    ann = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", outf],
-                         check=True, capture_output=True, text=True).stdout
-    inc = {}
-    for line in ann.splitlines():
-        m = re.match(r"^\s*([0-9,]+) .*:(\w+) \[", line)
-        if m:
-            inc[m.group(2)] = max(inc.get(m.group(2), 0), int(m.group(1).replace(",", "")))
+    inc = callgrind_inclusive(outf)
     res = {"total": inc["bench_phase_session"], "bytes": cons["bytes"],
            "lines": cons["lines"], "blocks": cons["blocks"],
            "sha_portable": inc.get("sha256_blocks_portable", 0)}
