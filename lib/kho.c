@@ -120,19 +120,15 @@ static int map_root(const struct physmem *pm, uint64_t fdt_phys, uint64_t max_si
 {
 	const void *hdr;
 	uint32_t total;
+	int err;
 
 	/* An FDT is 8-byte aligned by specification; libfdt reads its header
 	 * as a struct (and arm64 with the MMU off faults on misalignment). */
-	if (fdt_phys & 7) {
-		kho_say(ki->msg, "KHO FDT at 0x%llx not 8-byte aligned", (unsigned long long)fdt_phys);
-		return -PCSC_EALIGN;
-	}
 	/* Header first: totalsize is not trusted before it is bounded. */
-	hdr = physmem_map(pm, fdt_phys, FDT_V17_SIZE);
-	if (!hdr) {
-		kho_say(ki->msg, "KHO FDT at 0x%llx not in RAM", (unsigned long long)fdt_phys);
-		return -PCSC_ENOTRAM;
-	}
+	hdr = physmem_map_checked(pm, fdt_phys, FDT_V17_SIZE, 8, "KHO FDT at", ki->msg,
+				  KHO_MSG_MAX, &err);
+	if (!hdr)
+		return err;
 	if (fdt_magic(hdr) != FDT_MAGIC) {
 		kho_say(ki->msg, "KHO FDT bad magic 0x%08x", (unsigned int)fdt_magic(hdr));
 		return -PCSC_EBADFDT;

@@ -115,15 +115,10 @@ int kho_chunks_read(const struct physmem *pm, uint64_t map_phys, uint32_t v1_bit
 			kho_say(m->msg, "KHO map longer than %u chunks", KHO_MAX_CHUNKS);
 			return -PCSC_ELOOP;
 		}
-		if (chunk & (KHO_CHUNK_SIZE - 1)) {
-			kho_say(m->msg, "KHO map chunk 0x%llx not page aligned", (unsigned long long)chunk);
-			return -PCSC_EALIGN;
-		}
-		c = physmem_map(pm, chunk, KHO_CHUNK_SIZE);
-		if (!c) {
-			kho_say(m->msg, "KHO map chunk 0x%llx not in RAM", (unsigned long long)chunk);
-			return -PCSC_ENOTRAM;
-		}
+		c = physmem_map_checked(pm, chunk, KHO_CHUNK_SIZE, KHO_CHUNK_SIZE, "KHO map chunk",
+					m->msg, KHO_MSG_MAX, &err);
+		if (!c)
+			return err;
 		m->chunks++;
 		if (kho_map_add(m->meta, &m->nmeta, m->metacap, &m->compact_meta, chunk,
 				chunk + KHO_CHUNK_SIZE))

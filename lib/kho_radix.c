@@ -41,20 +41,16 @@ static unsigned int table_index(uint64_t key, unsigned int level)
 static int map_node(const struct physmem *pm, struct kho_map *m, uint64_t p, const uint8_t **page)
 {
 	bool no_compact = false;
+	int err;
 
-	if (p & (KHO_PAGE_SIZE - 1)) {
-		kho_say(m->msg, "KHO radix node 0x%llx not page aligned", (unsigned long long)p);
-		return -PCSC_EALIGN;
-	}
 	if (m->nodes >= KHO_MAX_RADIX_NODES) {
 		kho_say(m->msg, "KHO radix tree has more than %u nodes", KHO_MAX_RADIX_NODES);
 		return -PCSC_ERANGE;
 	}
-	*page = physmem_map(pm, p, KHO_PAGE_SIZE);
-	if (!*page) {
-		kho_say(m->msg, "KHO radix node 0x%llx not in RAM", (unsigned long long)p);
-		return -PCSC_ENOTRAM;
-	}
+	*page = physmem_map_checked(pm, p, KHO_PAGE_SIZE, KHO_PAGE_SIZE, "KHO radix node", m->msg,
+				    KHO_MSG_MAX, &err);
+	if (!*page)
+		return err;
 	/* No in-place merging: a node reached twice must stay visible to
 	 * the disjointness check at the end. */
 	if (kho_map_add(m->meta, &m->nmeta, m->metacap, &no_compact, p, p + KHO_PAGE_SIZE))

@@ -2,6 +2,7 @@
  * which the engine touches memory. It never maps a byte outside RAM. */
 #include <stddef.h>
 #include <pcsc/errno.h>
+#include <pcsc/log.h>
 #include <pcsc/physmem.h>
 #include <pcsc/sort.h>
 
@@ -88,4 +89,29 @@ void physmem_wrote(const struct physmem *pm, uint64_t phys, uint64_t len)
 {
 	if (pm && pm->wrote && len)
 		pm->wrote(pm->ctx, phys, len);
+}
+
+void *physmem_map_checked(const struct physmem *pm, uint64_t phys, uint64_t len, uint64_t align,
+			  const char *what, char *msg, unsigned int msglen, int *err)
+{
+	void *p;
+
+	if (phys & (align - 1)) {
+		if (align == 4096)	/* every page KHO and PCSC preserve is 4 KiB */
+			pcsc_snprintf(msg, msglen, "%s 0x%llx not page aligned", what,
+				      (unsigned long long)phys);
+		else
+			pcsc_snprintf(msg, msglen, "%s 0x%llx not %u-byte aligned", what,
+				      (unsigned long long)phys, (unsigned int)align);
+		*err = -PCSC_EALIGN;
+		return NULL;
+	}
+	p = physmem_map(pm, phys, len);
+	if (!p) {
+		pcsc_snprintf(msg, msglen, "%s 0x%llx not in RAM", what, (unsigned long long)phys);
+		*err = -PCSC_ENOTRAM;
+		return NULL;
+	}
+	*err = 0;
+	return p;
 }

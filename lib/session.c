@@ -174,16 +174,10 @@ static enum pcsc_session_state locate_pcsc_fdt(struct pcsc_session *s)
 	void *fdt;
 	int err;
 
-	if (at & (PCSC_PAGE_SIZE - 1)) {
-		pcsc_snprintf(msg, sizeof(msg), "pcsc FDT at 0x%llx not page aligned",
-			      (unsigned long long)at);
-		return reject(s, -PCSC_EALIGN, msg);
-	}
-	fdt = physmem_map(in->pm, at, FDT_V17_SIZE);
-	if (!fdt) {
-		pcsc_snprintf(msg, sizeof(msg), "pcsc FDT at 0x%llx not in RAM", (unsigned long long)at);
-		return reject(s, -PCSC_ENOTRAM, msg);
-	}
+	fdt = physmem_map_checked(in->pm, at, FDT_V17_SIZE, PCSC_PAGE_SIZE, "pcsc FDT at", msg,
+				  sizeof(msg), &err);
+	if (!fdt)
+		return reject(s, err, msg);
 	total = fdt_magic(fdt) == FDT_MAGIC ? fdt_totalsize(fdt) : FDT_V17_SIZE;
 	/* The FDT may only use the pages it was preserved with. */
 	s->room = (uint32_t)PCSC_PAGE_ALIGN(total);

@@ -50,6 +50,17 @@ struct physmem {
  * one RAM range, or map() refused. */
 void *physmem_map(const struct physmem *pm, uint64_t phys, uint64_t len);
 
+/*
+ * physmem_map_checked - physmem_map for a structure the input points at,
+ * with the one-line reason when it cannot be: phys must be a multiple of
+ * align (a power of two; 1 for none) and [phys, phys+len) mappable RAM.
+ * Returns the pointer and sets *err = 0; or NULL with *err = -PCSC_EALIGN
+ * ("<what> 0x<phys> not page aligned", or "not <align>-byte aligned") or
+ * -PCSC_ENOTRAM ("<what> 0x<phys> not in RAM") written to msg[msglen].
+ */
+void *physmem_map_checked(const struct physmem *pm, uint64_t phys, uint64_t len, uint64_t align,
+			  const char *what, char *msg, unsigned int msglen, int *err);
+
 /* physmem_wrote - report [phys, phys+len) as modified through pm->wrote;
  * a no-op when pm or the hook is NULL or len is 0. */
 void physmem_wrote(const struct physmem *pm, uint64_t phys, uint64_t len);

@@ -96,6 +96,34 @@ static void map_only_inside_ram(void **state)
 	assert_null(physmem_map(NULL, 0x10000, 1));
 }
 
+static void map_checked_says_why(void **state)
+{
+	struct physmem pm;
+	char msg[64];
+	int err = 1;
+
+	(void)state;
+	memset(&pm, 0, sizeof(pm));
+	pm.map = map_fn;
+	assert_int_equal(phys_ranges_add(&pm.ram, 0x10000, 0x2000), 0);
+	assert_ptr_equal(physmem_map_checked(&pm, 0x11000, 0x1000, 4096, "node", msg, sizeof(msg),
+					     &err), backing + 0x1000);
+	assert_int_equal(err, 0);
+	assert_null(physmem_map_checked(&pm, 0x10800, 16, 4096, "node", msg, sizeof(msg), &err));
+	assert_int_equal(err, -PCSC_EALIGN);
+	assert_string_equal(msg, "node 0x10800 not page aligned");
+	assert_null(physmem_map_checked(&pm, 0x10004, 16, 8, "FDT at", msg, sizeof(msg), &err));
+	assert_int_equal(err, -PCSC_EALIGN);
+	assert_string_equal(msg, "FDT at 0x10004 not 8-byte aligned");
+	assert_null(physmem_map_checked(&pm, 0x12000, 16, 8, "FDT at", msg, sizeof(msg), &err));
+	assert_int_equal(err, -PCSC_ENOTRAM);
+	assert_string_equal(msg, "FDT at 0x12000 not in RAM");
+	/* align 1: any address; the message is cut to msglen. */
+	assert_null(physmem_map_checked(&pm, 0x11fff, 2, 1, "x", msg, 8, &err));
+	assert_int_equal(err, -PCSC_ENOTRAM);
+	assert_string_equal(msg, "x 0x11f");
+}
+
 static uint64_t seen_phys, seen_len;
 static int seen_calls;
 
@@ -133,6 +161,7 @@ int main(void)
 		cmocka_unit_test(add_full_is_enospc),
 		cmocka_unit_test(contains_and_overlaps),
 		cmocka_unit_test(map_only_inside_ram),
+		cmocka_unit_test(map_checked_says_why),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
