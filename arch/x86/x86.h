@@ -65,6 +65,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <pcsc/physmem.h>
+#include "pio.h"
 
 /* struct hvm_start_info (Xen public/arch-x86/hvm/start_info.h), version 0/1. */
 #define PVH_START_MAGIC		0x336ec578u
@@ -132,33 +133,6 @@ struct x86_boot {
 /* Polls of a device status bit before going on without it (~1 ms at any
  * speed we run): a missing UART or keyboard controller never hangs us. */
 #define X86_SPIN		100000
-
-/* Port I/O: the only way to reach COM1, the PIT, 0xCF8 and isa-debug-exit. */
-static inline void outb(uint16_t port, uint8_t v)
-{
-	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline void outl(uint16_t port, uint32_t v)
-{
-	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline uint8_t inb(uint16_t port)
-{
-	uint8_t v;
-
-	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-static inline uint32_t inl(uint16_t port)
-{
-	uint32_t v;
-
-	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
 
 /* x86_jump64 - enter a 64-bit boot protocol entry with rsi = boot_params,
  * interrupts off, our GDT (CS 0x10, DS/ES/SS 0x18) and identity map. */

@@ -4,24 +4,7 @@
 #define X86PAYLOAD_COM1_H
 
 #include <stdint.h>
-
-static inline void outb(uint16_t port, uint8_t v)
-{
-	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline void outl(uint16_t port, uint32_t v)
-{
-	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline uint8_t inb(uint16_t port)
-{
-	uint8_t v;
-
-	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
+#include "../../../arch/x86/pio.h"
 
 /* Wait (boundedly) for the transmitter, then send: a stuck UART slows the test, never hangs it. */
 static inline void putc_(char c)
