@@ -309,7 +309,7 @@ void arch_boot_next(struct stub_platform *p)
 		 arm64_el, (unsigned long long)(uintptr_t)p->arch);
 	/* Everything we wrote or may hold dirty: our footprint (stack, BSS,
 	 * the next Image) and the DTB. The KHO and pcsc FDTs were cleaned
-	 * by the flow after the hand-over. */
+	 * by the flow after the handover. */
 	dcache_civac(head, foot);
 	dcache_civac((uint64_t)(uintptr_t)p->arch, fdt_totalsize(p->arch));
 	arm64_jump_next(entry, (uint64_t)(uintptr_t)p->arch, arm64_el);

@@ -543,7 +543,7 @@ def stub_writable(p, serial, before, footprint=None):
             props = hostile.fdt_props(blob)
             if ("/pcsc", "blob-size") in props and \
                     "pcsc: detached the pcsc subtree from the KHO FDT" not in serial:
-                # kho-v3+: the hand-over keeps blob-size true in the root
+                # kho-v3+: the handover keeps blob-size true in the root
                 out.append((kho & ~0xfff, (ksize + (kho & 0xfff) + 0xfff) & ~0xfff,
                             "KHO root FDT (pcsc blob-size updated)"))
             # kho-v1 names the subtree's blob "fdt", kho-v2+ "preserved-data"

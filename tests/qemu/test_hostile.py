@@ -307,7 +307,7 @@ def test_hostile(hm, case):
         assert hostile.pcsc_children_in_ram(snap, hm.ram, fx) == [], ctx
     must = []
     if "handover=ok" in " ".join(lines):
-        must.append((fx.pcsc_pages[0], fx.pcsc_pages[1], "pcsc FDT (hand-over properties)"))
+        must.append((fx.pcsc_pages[0], fx.pcsc_pages[1], "pcsc FDT (handover properties)"))
     assert_ram_intact(snap, hm.ram, hm.allowed_ranges(fx, lines), must_change=must)
 
 

@@ -111,7 +111,7 @@ def test_kho_layout_all_valid(mach, layout, opts, bitmap):
     root = r.ram[(kho[0], kho[1])]
     assert khoutil.pcsc_children(root) == ["pcsc"], r.describe()
     if layout in ("v3", "v4"):
-        # the hand-over grew the pcsc FDT (stub-version, counts, sha256):
+        # the handover grew the pcsc FDT (stub-version, counts, sha256):
         # blob-size in the root stays its totalsize, inside its pages
         off, ln = hostile.fdt_props(root)[("/pcsc", "blob-size")]
         total = struct.unpack_from(">I", r.ram[(pfdt, 64)], 4)[0]

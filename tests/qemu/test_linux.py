@@ -72,7 +72,7 @@ def x86_boot_linux(m, tmp_path, kernel, busybox, cache=None):
 
 def x86_stub_then_debian(tmp_path):
     """(result, the walk to compare with: the live walk of a cache-less
-    boot); asserts x86's hand-over and the bzImage protocol it found."""
+    boot); asserts x86's handover and the bzImage protocol it found."""
     from x86util import X86Machine
     kernel, busybox = debian("x86_64")
     m = X86Machine(tmp_path, default_topology(vfs=8), extra=topology_backends(),

@@ -158,7 +158,7 @@ def test_stub_writes_only_its_region_and_the_pcsc_fdt(arch, tmp_path):
     assert "pcsc: summary " in text and " handover=ok" in text, text
     changed = [os.path.basename(path) for path, _ in cache["blobs"]
                if open(path, "rb").read() != after[path]]
-    # Only the pcsc FDT is written (nodes removed, hand-over properties
+    # Only the pcsc FDT is written (nodes removed, handover properties
     # added, all inside its own pages); pcsc_data blocks, the preserved map
     # and the KHO root are untouched.
     assert changed == ["pcsc.dtb"], (changed, text[-3000:])

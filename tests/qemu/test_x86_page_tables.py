@@ -358,8 +358,8 @@ def test_x86_page_tables_hand_over_keeps_types_and_boots_the_next_kernel(booted)
     WB; and the fake next kernel runs to its exit."""
     se, j, pat = stop(booted, "session"), stop(booted, "jump"), booted["pat"]
     types = lambda ls: [(l.va, l.size, l.mtype(pat)) for l in ls]     # noqa: E731
-    assert types(se["leaves"]) == types(j["leaves"]), "memory types changed at the hand-over"
-    assert all(l.w and not l.nx for l in j["leaves"]), "hand-over map not writable/executable"
+    assert types(se["leaves"]) == types(j["leaves"]), "memory types changed at the handover"
+    assert all(l.w and not l.nx for l in j["leaves"]), "handover map not writable/executable"
     nxe = booted["case"]["entry"] == "64bit"          # the old kernel left NXE on, PVH did not
     assert bool(j["regs"]["EFER"] & (1 << 11)) == nxe
     assert not j["regs"]["CR0"] & (1 << 16), "CR0.WP left on"
