@@ -11,7 +11,7 @@ payload's 'next: entered' line; x86: the fake bzImage's 'next: entry64'
 report), how an exception is provoked before the jump. The `chain` param
 is an adapter: "arm64" (virt, EL1), "arm64-el2" (virt,virtualization=on)
 and "x86_64" (q35); each is skipped when $ARCHES leaves its arch out.
-Tests one arch has alone (arm64: the stub re-reading its own hand-over,
+Tests one arch has alone (arm64: the stub re-reading its own handover,
 VHE; x86: where a bzImage goes or why it is refused) take that chain alone.
 """
 import os
@@ -343,6 +343,21 @@ def test_pcsctool_wrap_matches_the_documented_layout(chain, tmp_path):
     for s, n, why in chain.refusals(tmp_path, stub, nxt, ours):
         bad = pcsctool_wrap(chain.arch, s, n, tmp_path / "x")
         assert bad.returncode == 65 and why in bad.stderr, (s, n, bad.stderr)
+
+
+@chains("x86_64")
+def test_wrap_carries_the_next_kernels_5level_flag(chain, tmp_path):
+    # A 5-level old kernel's kexec_file_load refuses a bzImage without
+    # XLF_5LEVEL (0x20, bzImage64_probe): both wraps take it from the next
+    # kernel, and set it only when the next kernel has it.
+    from x86util import X86_STUB, bzimage_wrap, fake_next_kernel
+    for flags in (0x3, 0x23):
+        k = fake_next_kernel(tmp_path, xloadflags=flags, name=f"k{flags:x}.bzImage")
+        r = pcsctool_wrap("x86_64", X86_STUB, k, tmp_path / f"tool{flags:x}.img")
+        assert r.returncode == 0, r.stdout + r.stderr
+        a = (tmp_path / f"tool{flags:x}.img").read_bytes()
+        assert struct.unpack_from("<H", a, 0x236)[0] == flags
+        assert a == open(bzimage_wrap(tmp_path, k, name=f"w{flags:x}.bzImage"), "rb").read()
 
 
 @EVERY_ENTRY

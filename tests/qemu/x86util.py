@@ -380,7 +380,8 @@ def debian_amd64():
 def bzimage_wrap(tmp_path, next_bzimage, name="wrapped.bzImage"):
     """stub + next kernel as one bzImage that kexec_file_load's bzImage64
     loader accepts: a 2-sector setup part (boot_flag 0xAA55, "HdrS" 2.15,
-    LOADED_HIGH, relocatable, XLF_KERNEL_64 | XLF_CAN_BE_LOADED_ABOVE_4G,
+    LOADED_HIGH, relocatable, XLF_KERNEL_64 | XLF_CAN_BE_LOADED_ABOVE_4G
+    (| the next kernel's XLF_5LEVEL),
     init_size covering the stub, the embedded bzImage and the next
     kernel's own init_size), then wrap_stub's image as the protected-mode
     part, whose 64-bit entry is the stub's entry64 at +0x200."""
@@ -406,22 +407,16 @@ def bzimage_wrap(tmp_path, next_bzimage, name="wrapped.bzImage"):
     struct.pack_into("<I", setup, 0x230, align)        # kernel_alignment
     setup[0x234] = 1                                   # relocatable_kernel
     setup[0x235] = 21                                  # min_alignment: 2 MiB
-    struct.pack_into("<H", setup, 0x236, 0x0003)       # XLF_KERNEL_64 | ABOVE_4G
+    # XLF_KERNEL_64 | ABOVE_4G, and XLF_5LEVEL (0x20) when the next kernel
+    # has it: a 5-level old kernel's kexec_file_load refuses an image
+    # without it (arch/x86/kernel/kexec-bzimage64.c, bzImage64_probe).
+    struct.pack_into("<H", setup, 0x236, 0x0003 | (nxt[0x236] & 0x20))
     struct.pack_into("<I", setup, 0x238, 2047)         # cmdline_size
     struct.pack_into("<Q", setup, 0x258, 0x1000000)    # pref_address
     struct.pack_into("<I", setup, 0x260, init_size)
     out = os.path.join(str(tmp_path), name)
     with open(out, "wb") as f:
         f.write(bytes(setup) + pm)
-    return out
-
-
-def pcsctool_wrap_x86(tmp_path, next_bzimage, name="pcsctool-wrapped.bzImage"):
-    """`pcsctool wrap --arch x86_64 STUB.elf NEXT -o OUT`; returns OUT."""
-    out = os.path.join(str(tmp_path), name)
-    r = subprocess.run([need(os.path.join(O, "host", "pcsctool")), "wrap", "--arch", "x86_64",
-                        need(X86_STUB), next_bzimage, "-o", out], capture_output=True, text=True)
-    assert r.returncode == 0, r.stdout + r.stderr
     return out
 
 
