@@ -1,7 +1,7 @@
 # arch/arm64/arch.mk - arm64 toolchain, flags and image rules (included by Makefile).
 CROSS_COMPILE ?= aarch64-linux-gnu-
 arm64_CC := $(CROSS_COMPILE)gcc
-arm64_AR := $(CROSS_COMPILE)ar
+arm64_AR := $(CROSS_COMPILE)gcc-ar
 arm64_OBJCOPY := $(CROSS_COMPILE)objcopy
 # -mstrict-align: code may run before the MMU maps RAM Normal memory, where
 # unaligned accesses fault. -mgeneral-regs-only: no FP/SIMD state in our code.
@@ -18,7 +18,7 @@ arm64_IMAGES := $(O)/arm64/pcsc-stub.elf $(O)/arm64/pcsc-stub.bin
 
 $(O)/arm64/pcsc-stub.elf: $(arm64_IMAGE_OBJS) $(O)/arm64/libpcsc.a linker/arm64.lds
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(arm64_CC) -nostdlib -static-pie -Wl,--no-undefined -Wl,-T,linker/arm64.lds \
+	$(Q)$(arm64_CC) $(TARGET_LTO_LDFLAGS) -nostdlib -static-pie -Wl,--no-undefined -Wl,-T,linker/arm64.lds \
 		-Wl,--gc-sections -Wl,-z,max-page-size=4096 -Wl,--no-dynamic-linker -Wl,--no-warn-rwx-segments -Wl,--build-id=none -Wl,-Map,$@.map \
 		$(arm64_IMAGE_OBJS) $(O)/arm64/libpcsc.a $(arm64_LIBFDT) \
 		$(arm64_NEWLIB)/lib/libc.a -lgcc -o $@

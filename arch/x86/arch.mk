@@ -1,6 +1,6 @@
 # arch/x86/arch.mk - x86_64 toolchain, flags and image rules (included by Makefile).
 x86_64_CC := gcc
-x86_64_AR := ar
+x86_64_AR := gcc-ar
 x86_64_OBJCOPY := objcopy
 # No red zone (exception frames land on our stack), no SSE/x87 state of ours.
 x86_64_ARCH_CFLAGS := -mno-red-zone -mgeneral-regs-only
@@ -14,7 +14,7 @@ x86_64_IMAGES :=
 x86_64_IMAGES := $(O)/x86_64/pcsc-stub.elf
 X86_IMAGE_OBJS := $(patsubst %,$(O)/x86_64/%.o,$(basename $(sort $(wildcard arch/x86/*.S arch/x86/*.c)))) \
 	$(patsubst %.c,$(O)/x86_64/%.o,$(sort $(wildcard stub/*.c)))
-X86_LDFLAGS := -nostdlib -static-pie -Wl,-T,linker/x86_64.lds -Wl,--no-undefined \
+X86_LDFLAGS := $(TARGET_LTO_LDFLAGS) -nostdlib -static-pie -Wl,-T,linker/x86_64.lds -Wl,--no-undefined \
 	-Wl,--gc-sections -Wl,-z,max-page-size=4096 -Wl,--build-id=none \
 	-Wl,-z,noexecstack -Wl,--no-warn-rwx-segments -Wl,--no-warn-execstack -Wl,-z,norelro
 
