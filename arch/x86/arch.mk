@@ -16,7 +16,8 @@ X86_IMAGE_OBJS := $(patsubst %,$(O)/x86_64/%.o,$(basename $(sort $(wildcard arch
 	$(patsubst %.c,$(O)/x86_64/%.o,$(sort $(wildcard stub/*.c)))
 X86_LDFLAGS := $(TARGET_LTO_LDFLAGS) -nostdlib -static-pie -Wl,-T,linker/x86_64.lds -Wl,--no-undefined \
 	-Wl,--gc-sections -Wl,-z,max-page-size=4096 -Wl,--build-id=none \
-	-Wl,-z,noexecstack -Wl,--no-warn-rwx-segments -Wl,--no-warn-execstack -Wl,-z,norelro
+	-Wl,-z,noexecstack -Wl,--no-warn-rwx-segments -Wl,--no-warn-execstack -Wl,-z,norelro \
+	-Wl,-z,pack-relative-relocs
 
 $(O)/x86_64/pcsc-stub.elf: $(X86_IMAGE_OBJS) $(O)/x86_64/libpcsc.a linker/x86_64.lds
 	@$(if $(Q),echo "  LD      $@")

@@ -157,6 +157,41 @@ common64:
 	addq	$24, %rcx
 	jmp	4b
 6:
+	/* The same relative relocations packed as RELR (ld -z
+	 * pack-relative-relocs): an even entry is the link address of a word
+	 * to fix up, an odd one a bitmap of the 63 words that follow the last
+	 * one fixed. The addends are in place, so only the part of the delta
+	 * not yet added is added (x86_relr_delta, in .data): a second pass at
+	 * the same address changes nothing, as with .rela.dyn above. */
+	movq	%r8, %rdx
+	subq	x86_relr_delta(%rip), %rdx	/* delta still to add */
+	movq	%r8, x86_relr_delta(%rip)
+	leaq	__relr_start(%rip), %rcx
+	leaq	__relr_end(%rip), %r9
+	xorl	%r10d, %r10d			/* next word to fix up (run time) */
+10:	cmpq	%r9, %rcx
+	jae	14f
+	movq	(%rcx), %rax
+	addq	$8, %rcx
+	testb	$1, %al
+	jnz	11f
+	leaq	(%rax,%r8), %r10		/* an address */
+	addq	%rdx, (%r10)
+	addq	$8, %r10
+	jmp	10b
+11:	movq	%r10, %r11			/* a bitmap: bit i is word i - 1 */
+	shrq	$1, %rax
+12:	testq	%rax, %rax
+	jz	13f
+	testb	$1, %al
+	jz	15f
+	addq	%rdx, (%r11)
+15:	shrq	$1, %rax
+	addq	$8, %r11
+	jmp	12b
+13:	addq	$63 * 8, %r10
+	jmp	10b
+14:
 	/* SSE usable: our code is built -mgeneral-regs-only, but newlib's libc.a
 	 * has SSE string routines a future link may pull in, and the PVH entry
 	 * leaves CR4.OSFXSR clear (every SSE instruction would #UD). */
@@ -274,4 +309,11 @@ pcsc_tls_block:
 	.balign 8
 	.globl x86_bad_relocs
 x86_bad_relocs:
+	.quad	0
+
+	/* What the RELR pass above has added so far (in the file: a copy of
+	 * the image starts from its link-time values). */
+	.data
+	.balign 8
+x86_relr_delta:
 	.quad	0
