@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <string.h>
 #include <cmocka.h>
+#include <pcsc/bootopt.h>
 #include <pcsc/log.h>
 
 /* The cases below deliberately use odd flag mixes and truncating sizes:
@@ -287,6 +288,40 @@ static void deferred_lines_wait_for_the_level(void **state)
 	pcsc_log_set_sink(NULL);
 }
 
+/* docs/report.md's level table, row by row: what the command line says
+ * ("how") decides which classes reach the console. d: details (facts, walk,
+ * VALID/NEW), p: STALE/GONE/BAD lines, r: summary and sha256, a: cache
+ * rejected and an exception. */
+static void command_line_levels_of_the_doc(void **state)
+{
+	static const struct { const char *how; const char *want; } t[] = {
+		{ "console=ttyS0", "r\na\n" },			/* summary: the stub's default */
+		{ "pcsc.report=summary", "r\na\n" },
+		{ "pcsc.report=problems", "p\nr\na\n" },
+		{ "pcsc.report=full", "d\np\nr\na\n" },
+		{ "console=ttyS0 quiet", "a\n" },		/* as Linux honours it */
+		{ "pcsc.report=quiet", "a\n" },
+		{ "quiet pcsc.report=full", "d\np\nr\na\n" },	/* asked by name: wins */
+		{ "pcsc.report=loud", "r\na\n" },		/* unknown: summary */
+	};
+	struct pcsc_bootopts o;
+	unsigned int i;
+
+	(void)state;
+	pcsc_log_set_sink(collect_sink);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		all_len = 0;
+		all[0] = 0;
+		pcsc_bootopts_parse(t[i].how, strlen(t[i].how), &o, NULL, 0);
+		pcsc_log_set_report(o.report);
+		emit_one_of_each();
+		if (strcmp(all, t[i].want))
+			fail_msg("\"%s\" printed \"%s\", want \"%s\"", t[i].how, all, t[i].want);
+	}
+	pcsc_log_set_report(PCSC_REPORT_FULL);
+	pcsc_log_set_sink(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -304,6 +339,7 @@ int main(void)
 		cmocka_unit_test(log_without_sink_is_silent),
 		cmocka_unit_test(report_levels_print_their_classes),
 		cmocka_unit_test(deferred_lines_wait_for_the_level),
+		cmocka_unit_test(command_line_levels_of_the_doc),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
