@@ -114,8 +114,8 @@ FDT_INC := $(DEPS)/fdt-include
 # compression, which keeps -O2: it is most of the per-entry instructions
 # (handover digest). Everything else at -Os costs the quick session +7 %
 # (n = 65,536: 9,067 -> 9,738 instructions an entry, under the 10,000 of
-# issue 13; measured on a host build with these same per-file options, as
-# make bench's own driver is built -O2 throughout).
+# issue 13; make bench counts a host lib/ built with these same per-file
+# options, bench/bench.mk).
 # Link-time optimisation over lib/, stub/ and arch/ (libfdt.a and newlib's
 # libc.a stay ordinary objects): GCC keeps each function's own -Os/-O2 and
 # target flags, and whole-program inlining and dead-code removal cut ~5 KB.

@@ -182,10 +182,11 @@ def fit_baseline(points):
 
 def image_parts(map_path):
     """Bytes of allocated sections (text, rodata, data) the link map gives
-    each input: Debian's libfdt.a, newlib's libc.a, lib/ (libpcsc.a),
-    arch/ + stub/ objects. The rest of size(1)'s text is the linker's own
-    (relocations, dynamic section, GOT)."""
-    parts = {"libfdt": 0, "newlib": 0, "lib": 0, "arch+stub": 0}
+    each input: Debian's libfdt.a, newlib's libc.a, our C (lib/, arch/,
+    stub/: one link-time-optimised unit, so the map cannot tell them
+    apart) and our assembly (.S objects). The rest of size(1)'s text is
+    the linker's own (relocations, dynamic section, GOT)."""
+    parts = {"libfdt": 0, "newlib": 0, "our C (LTO)": 0, "our asm": 0}
     sec = None
     in_map = False
     for line in open(map_path):
@@ -211,10 +212,30 @@ def image_parts(map_path):
             parts["libfdt"] += n
         elif "libc.a(" in src:
             parts["newlib"] += n
-        elif "libpcsc.a(" in src:
-            parts["lib"] += n
+        elif "ltrans" in src or "libpcsc.a(" in src:
+            parts["our C (LTO)"] += n
         elif src.endswith(".o"):
-            parts["arch+stub"] += n
+            parts["our asm"] += n
+    return parts
+
+
+def c_by_source(elf, nm="nm"):
+    """Our functions and named data by the directory of the source line
+    DWARF gives them (nm -l): lib, arch, stub, and inline functions of
+    include/ where LTO kept a copy. A lib/ function LTO inlined into
+    stub_main counts as stub; string literals have no symbol and count
+    nowhere here."""
+    out = subprocess.run([nm, "-S", "-l", "--defined-only", elf], capture_output=True,
+                         text=True).stdout
+    parts = {"lib": 0, "arch": 0, "stub": 0, "include": 0}
+    for line in out.splitlines():
+        f = line.split("\t")
+        head = f[0].split()
+        if len(f) < 2 or len(head) != 4 or head[2] not in "tTrRdD":
+            continue
+        top = os.path.relpath(f[1].rsplit(":", 1)[0], TOP).split(os.sep)[0]
+        if top in parts:
+            parts[top] += int(head[1], 16)
     return parts
 
 
@@ -238,6 +259,8 @@ def sizes(o):
                 row.update(text=int(t), data=int(d), bss=int(b))
             if os.path.exists(p + ".map"):
                 row["parts"] = image_parts(p + ".map")
+                row["c_by_source"] = c_by_source(p, "aarch64-linux-gnu-nm" if "arm64" in path
+                                                 else "nm")
         rows.append(row)
     return rows
 
@@ -473,6 +496,9 @@ def print_table(res):
             print("  " + " " * 26 + " of which " + ", ".join(
                 f"{k} {v:,}" for k, v in s["parts"].items())
                   + "  (Debian's libfdt.a has no function sections: linked per object)")
+        if s.get("c_by_source"):
+            print("  " + " " * 26 + " our C's symbols by source: " + ", ".join(
+                f"{k} {v:,}" for k, v in s["c_by_source"].items()) + "  (where LTO placed them; strings not included)")
     for k, v in res["verdicts"].items():
         print(f"  {k}: {v if not isinstance(v, float) else round(v, 3)}")
     print(f"bench: done in {res['seconds']:.0f}s; {os.path.join('build', 'bench')}/bench.csv, bench.json")
