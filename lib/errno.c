@@ -1,36 +1,47 @@
 /* errno.c - names for the -PCSC_E* codes.
- * Must stay in step with include/pcsc/errno.h; a unit test checks every code. */
+ * Must stay in step with include/pcsc/errno.h (PCSC_STRTAB_CHECK fails the
+ * build otherwise); a unit test checks every code. */
 #include <pcsc/errno.h>
+#include <pcsc/strtab.h>
 
-static const char *const pcsc_errstr[PCSC_E_MAX] = {
-	[PCSC_OK] = "success",
-	[PCSC_EINVAL] = "invalid argument",
-	[PCSC_ENODEV] = "no such device",
-	[PCSC_ERANGE] = "value out of range",
-	[PCSC_ENOSPC] = "no space left",
-	[PCSC_ELOOP] = "linked list loops or is too long",
-	[PCSC_ETIMEDOUT] = "retry budget exhausted",
-	[PCSC_ENOTFOUND] = "not found",
-	[PCSC_EBADFDT] = "bad FDT",
-	[PCSC_ECOMPAT] = "unknown compatible",
-	[PCSC_EALIGN] = "misaligned address",
-	[PCSC_ENOTRAM] = "address outside RAM",
-	[PCSC_EOVERLAP] = "overlapping memory",
-	[PCSC_ENOTPRESERVED] = "memory not preserved",
-	[PCSC_EDUP] = "duplicate entry",
-	[PCSC_ENAME] = "malformed name",
-	[PCSC_EPROPSIZE] = "wrong property size",
-	[PCSC_ECHECKSUM] = "bad checksum",
-	[PCSC_ETRUNC] = "truncated input",
-	[PCSC_EPARSE] = "parse error",
-	[PCSC_ESTALE] = "stale",
+#define PCSC_ERRSTRS(X)							\
+	X(PCSC_OK, "success")						\
+	X(PCSC_EINVAL, "invalid argument")				\
+	X(PCSC_ENODEV, "no such device")				\
+	X(PCSC_ERANGE, "value out of range")				\
+	X(PCSC_ENOSPC, "no space left")					\
+	X(PCSC_ELOOP, "linked list loops or is too long")		\
+	X(PCSC_ETIMEDOUT, "retry budget exhausted")			\
+	X(PCSC_ENOTFOUND, "not found")					\
+	X(PCSC_EBADFDT, "bad FDT")					\
+	X(PCSC_ECOMPAT, "unknown compatible")				\
+	X(PCSC_EALIGN, "misaligned address")				\
+	X(PCSC_ENOTRAM, "address outside RAM")				\
+	X(PCSC_EOVERLAP, "overlapping memory")				\
+	X(PCSC_ENOTPRESERVED, "memory not preserved")			\
+	X(PCSC_EDUP, "duplicate entry")					\
+	X(PCSC_ENAME, "malformed name")					\
+	X(PCSC_EPROPSIZE, "wrong property size")			\
+	X(PCSC_ECHECKSUM, "bad checksum")				\
+	X(PCSC_ETRUNC, "truncated input")				\
+	X(PCSC_EPARSE, "parse error")					\
+	X(PCSC_ESTALE, "stale")
+
+/* Offsets into one char block, not pointers: no relocation per string
+ * in the static-pie image (pcsc/strtab.h). */
+static const struct pcsc_errstr { PCSC_ERRSTRS(PCSC_STRTAB_CHARS) } pcsc_errstr = {
+	PCSC_ERRSTRS(PCSC_STRTAB_TEXT)
 };
+#define OFF(id, s) [id] = offsetof(struct pcsc_errstr, id),
+static const uint16_t pcsc_erroff[PCSC_E_MAX] = { PCSC_ERRSTRS(OFF) };
+#undef OFF
+PCSC_STRTAB_CHECK(pcsc_errstr, PCSC_ERRSTRS, PCSC_E_MAX, uint16_t);
 
 const char *pcsc_strerror(int err)
 {
 	if (err < 0)
 		err = -err;
-	if (err >= PCSC_E_MAX || !pcsc_errstr[err])
+	if (err >= PCSC_E_MAX)
 		return "unknown error";
-	return pcsc_errstr[err];
+	return PCSC_STRTAB_STR(pcsc_errstr, pcsc_erroff[err]);
 }

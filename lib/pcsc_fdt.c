@@ -6,42 +6,58 @@
 #include <pcsc/log.h>
 #include <pcsc/pcsc_fdt.h>
 #include <pcsc/sort.h>
+#include <pcsc/strtab.h>
 
-static const char *const verdict_str[PCSC_VERDICT_MAX] = {
-	[PCSC_VALID] = "VALID", [PCSC_STALE] = "STALE", [PCSC_GONE] = "GONE",
-	[PCSC_BAD] = "BAD", [PCSC_NEW] = "NEW", [PCSC_UNJUDGED] = "UNCHECKED",
-};
+/* Offsets into one char block, not pointers: no relocation per string
+ * in the static-pie image (pcsc/strtab.h). */
+#define PCSC_VERDICT_STRS(X)						\
+	X(PCSC_VALID, "VALID") X(PCSC_STALE, "STALE") X(PCSC_GONE, "GONE")	\
+	X(PCSC_BAD, "BAD") X(PCSC_NEW, "NEW") X(PCSC_UNJUDGED, "UNCHECKED")
 
-static const char *const reason_str[PCSC_R_MAX] = {
-	[PCSC_R_NONE] = "",
-	[PCSC_R_NAME] = "malformed name",
-	[PCSC_R_DUP] = "duplicate name",
-	[PCSC_R_NO_DA] = "no da",
-	[PCSC_R_DA_SIZE] = "da size",
-	[PCSC_R_DA_ALIGN] = "da unaligned",
-	[PCSC_R_DA_NOTRAM] = "da outside RAM",
-	[PCSC_R_DA_OWNED] = "da overlaps stub memory",
-	[PCSC_R_DA_META] = "da overlaps KHO metadata",
-	[PCSC_R_DA_ENTRY] = "da overlaps another entry",
-	[PCSC_R_DA_NOTPRESERVED] = "da not preserved",
-	[PCSC_R_VENDOR] = "vendor",
-	[PCSC_R_DEVICE] = "device",
-	[PCSC_R_CLASS] = "class",
-	[PCSC_R_HDR] = "header type",
-	[PCSC_R_ABSENT] = "absent",
-	[PCSC_R_VF_RANGE] = "VF not enabled",
-	[PCSC_R_IDS] = "ids not cached",
-	[PCSC_R_DA_SCRATCH] = "da in KHO scratch",
+#define PCSC_REASON_STRS(X)						\
+	X(PCSC_R_NONE, "")						\
+	X(PCSC_R_NAME, "malformed name")				\
+	X(PCSC_R_DUP, "duplicate name")					\
+	X(PCSC_R_NO_DA, "no da")					\
+	X(PCSC_R_DA_SIZE, "da size")					\
+	X(PCSC_R_DA_ALIGN, "da unaligned")				\
+	X(PCSC_R_DA_NOTRAM, "da outside RAM")				\
+	X(PCSC_R_DA_OWNED, "da overlaps stub memory")			\
+	X(PCSC_R_DA_META, "da overlaps KHO metadata")			\
+	X(PCSC_R_DA_ENTRY, "da overlaps another entry")			\
+	X(PCSC_R_DA_NOTPRESERVED, "da not preserved")			\
+	X(PCSC_R_VENDOR, "vendor")					\
+	X(PCSC_R_DEVICE, "device")					\
+	X(PCSC_R_CLASS, "class")					\
+	X(PCSC_R_HDR, "header type")					\
+	X(PCSC_R_ABSENT, "absent")					\
+	X(PCSC_R_VF_RANGE, "VF not enabled")				\
+	X(PCSC_R_IDS, "ids not cached")					\
+	X(PCSC_R_DA_SCRATCH, "da in KHO scratch")
+
+static const struct verdict_str { PCSC_VERDICT_STRS(PCSC_STRTAB_CHARS) } verdict_str = {
+	PCSC_VERDICT_STRS(PCSC_STRTAB_TEXT)
 };
+static const struct reason_str { PCSC_REASON_STRS(PCSC_STRTAB_CHARS) } reason_str = {
+	PCSC_REASON_STRS(PCSC_STRTAB_TEXT)
+};
+#define OFF(id, s) [id] = offsetof(struct verdict_str, id),
+static const uint8_t verdict_off[PCSC_VERDICT_MAX] = { PCSC_VERDICT_STRS(OFF) };
+#undef OFF
+#define OFF(id, s) [id] = offsetof(struct reason_str, id),
+static const uint8_t reason_off[PCSC_R_MAX] = { PCSC_REASON_STRS(OFF) };
+#undef OFF
+PCSC_STRTAB_CHECK(verdict_str, PCSC_VERDICT_STRS, PCSC_VERDICT_MAX, uint8_t);
+PCSC_STRTAB_CHECK(reason_str, PCSC_REASON_STRS, PCSC_R_MAX, uint8_t);
 
 const char *pcsc_verdict_str(unsigned int v)
 {
-	return v < PCSC_VERDICT_MAX ? verdict_str[v] : "?";
+	return v < PCSC_VERDICT_MAX ? PCSC_STRTAB_STR(verdict_str, verdict_off[v]) : "?";
 }
 
 const char *pcsc_reason_str(unsigned int r)
 {
-	return r < PCSC_R_MAX ? reason_str[r] : "?";
+	return r < PCSC_R_MAX ? PCSC_STRTAB_STR(reason_str, reason_off[r]) : "?";
 }
 
 static int hexval(char c)
