@@ -51,13 +51,15 @@ enum kho_map_kind {
 };
 
 /* One KHO ABI this reader speaks, keyed by the root's compatible. Nothing
- * else in lib/ compares a version string: callers branch on these fields. */
+ * else in lib/ compares a version string: callers branch on these fields.
+ * The strings are arrays in the row, not pointers: a pointer costs a
+ * relocation in the static-pie image. Each is NUL-terminated (test_kho). */
 struct kho_abi {
-	const char *compatible;		/* "kho-v1" ... */
+	char compatible[8];		/* "kho-v1" ... */
 	enum kho_map_kind map;
-	const char *subtree_prop;	/* u64 phys of a subtree's blob */
+	char subtree_prop[16];		/* u64 phys of a subtree's blob */
 	bool blob_size;			/* subtrees also carry u64 "blob-size" */
-	const char *releases;		/* Linux releases that write it (humans) */
+	char releases[24];		/* Linux releases that write it (humans) */
 };
 
 extern const struct kho_abi kho_abis[];

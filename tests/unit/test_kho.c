@@ -468,6 +468,15 @@ static void abi_table_matches_stringlists(void **state)
 	assert_int_equal(bm, 0);
 	assert_int_equal(kho_abi_by_name("v5", &abi, &bm), -PCSC_EINVAL);
 	assert_int_equal(kho_abi_by_name(NULL, &abi, &bm), -PCSC_EINVAL);
+	/* The row's strings are arrays: each must hold its NUL. */
+	for (unsigned int i = 0; i < kho_nabis; i++) {
+		assert_true(strnlen(kho_abis[i].compatible, sizeof(kho_abis[i].compatible)) <
+			    sizeof(kho_abis[i].compatible));
+		assert_true(strnlen(kho_abis[i].subtree_prop, sizeof(kho_abis[i].subtree_prop)) <
+			    sizeof(kho_abis[i].subtree_prop));
+		assert_true(strnlen(kho_abis[i].releases, sizeof(kho_abis[i].releases)) <
+			    sizeof(kho_abis[i].releases));
+	}
 }
 
 /* kho-v4 root as upstream lays it out: preserved-data and blob-size. */
