@@ -77,7 +77,8 @@ int dt_console_find(const void *fdt, struct dt_console *con)
 
 int dt_psci_method(const void *fdt, enum dt_psci_method *m)
 {
-	static const char *const compat[] = { "arm,psci-1.0", "arm,psci-0.2", "arm,psci" };
+	/* Arrays, not pointers: no relocation per string in the static-pie image. */
+	static const char compat[][13] = { "arm,psci-1.0", "arm,psci-0.2", "arm,psci" };
 	const char *s;
 	int node, len;
 	unsigned int i;
