@@ -12,8 +12,12 @@
 extern unsigned int arm64_el;		/* exception level we were entered at */
 extern const void *arm64_dtb;		/* x0 at entry */
 
-/* Linker-script symbols: the image footprint [_head, _end). */
-extern char _head[], _end[];
+/* Linker-script symbols: the image footprint [_head, _end). Hidden, as all
+ * image-local symbols declared outside C: the compiler then addresses them
+ * PC-relative (adrp/add) instead of through a GOT slot that costs a
+ * relocation in the static-pie image. */
+#define ARM64_LOCAL __attribute__((visibility("hidden")))
+extern char _head[] ARM64_LOCAL, _end[] ARM64_LOCAL;
 
 /*
  * arm64_main - C entry from head.S (stack, BSS, FP, boot map on): console

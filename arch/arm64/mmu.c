@@ -84,8 +84,8 @@ static uint64_t leaf_attrs(enum arm64_regime r, enum map_kind k)
 
 /* Linker script: the pool (not zeroed by head.S: each table is zeroed here
  * when taken) and the image's permission boundaries. */
-extern uint64_t __pgt_pool[], __pgt_pool_end[];
-extern char __text_end[], __data_start[];
+extern uint64_t __pgt_pool[] ARM64_LOCAL, __pgt_pool_end[] ARM64_LOCAL;
+extern char __text_end[] ARM64_LOCAL, __data_start[] ARM64_LOCAL;
 
 static unsigned int pool_used;
 

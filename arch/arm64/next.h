@@ -10,8 +10,9 @@
 #define ARM64_NEXT_ALIGN	PCSC_ARM64_NEXT_ALIGN
 #define ARM64_IMAGE_MAGIC	PCSC_ARM64_IMAGE_MAGIC
 
-/* The descriptor in head.S (file offset 0x40). */
-extern struct pcsc_arm64_next_desc arm64_next_desc;
+/* The descriptor in head.S (file offset 0x40); hidden: addressed PC-relative,
+ * no GOT slot to relocate. */
+extern struct pcsc_arm64_next_desc arm64_next_desc __attribute__((visibility("hidden")));
 
 /*
  * arm64_next_find - validate the descriptor and the embedded Image header:
