@@ -196,7 +196,7 @@ int handover_patch(void *fdt, uint32_t room, const struct pcsc_index *idx,
 		fdt_delprop(fdt, 0, HANDOVER_PROP_SHA256);
 		fdt_delprop(fdt, 0, HANDOVER_PROP_REMOVED);
 		pcsc_snprintf(r->msg, sizeof(r->msg), "no room for handover properties in %u bytes (%s)",
-			      (unsigned int)room, fdt_strerror(err));
+			      (unsigned int)room, pcsc_fdt_strerror(err));
 	} else {
 		r->props_added = true;
 	}

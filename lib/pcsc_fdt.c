@@ -60,6 +60,41 @@ const char *pcsc_reason_str(unsigned int r)
 	return r < PCSC_R_MAX ? PCSC_STRTAB_STR(reason_str, reason_off[r]) : "?";
 }
 
+/* libfdt 1.6.1's fdt_strerror table (FDT_ERR_ALIGNMENT has no text there),
+ * as a char block + offsets: its table of pointers cost 18 relocations.
+ * The names are macros, so the members are m_<name> and the text #name. */
+#define FDT_ERRS(X)							\
+	X(FDT_ERR_NOTFOUND) X(FDT_ERR_EXISTS) X(FDT_ERR_NOSPACE)		\
+	X(FDT_ERR_BADOFFSET) X(FDT_ERR_BADPATH) X(FDT_ERR_BADPHANDLE)	\
+	X(FDT_ERR_BADSTATE) X(FDT_ERR_TRUNCATED) X(FDT_ERR_BADMAGIC)	\
+	X(FDT_ERR_BADVERSION) X(FDT_ERR_BADSTRUCTURE) X(FDT_ERR_BADLAYOUT)	\
+	X(FDT_ERR_INTERNAL) X(FDT_ERR_BADNCELLS) X(FDT_ERR_BADVALUE)	\
+	X(FDT_ERR_BADOVERLAY) X(FDT_ERR_NOPHANDLES) X(FDT_ERR_BADFLAGS)
+#define FDT_ERRS_MAX	(FDT_ERR_BADFLAGS + 1)	/* [0] unused: 0 is "<no error>" */
+
+#define CHARS(e) char m_##e[sizeof(#e)];
+#define TEXT(e) #e,
+#define OFF(e) [e] = offsetof(struct fdt_errstr, m_##e),
+#define ONE(e) + 1
+static const struct fdt_errstr { FDT_ERRS(CHARS) } fdt_errstr = { FDT_ERRS(TEXT) };
+static const uint16_t fdt_erroff[FDT_ERRS_MAX] = { FDT_ERRS(OFF) };
+_Static_assert(0 FDT_ERRS(ONE) == FDT_ERRS_MAX - 1, "FDT_ERRS misses a code");
+#undef CHARS
+#undef TEXT
+#undef OFF
+#undef ONE
+
+const char *pcsc_fdt_strerror(int err)
+{
+	if (err > 0)
+		return "<valid offset/length>";
+	if (err == 0)
+		return "<no error>";
+	if (-err < FDT_ERRS_MAX)
+		return PCSC_STRTAB_STR(fdt_errstr, fdt_erroff[-err]);
+	return "<unknown error>";
+}
+
 static int hexval(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -205,7 +240,7 @@ int pcsc_blob_check(const void *buf, size_t size, const char *what, const char *
 	if (!err)
 		err = fdt_check_full(buf, fdt_totalsize(buf));
 	if (err) {
-		say(msg, msglen, "%s invalid: %s", what, fdt_strerror(err));
+		say(msg, msglen, "%s invalid: %s", what, pcsc_fdt_strerror(err));
 		return -PCSC_EBADFDT;
 	}
 	if (blocks_overlap(buf)) {

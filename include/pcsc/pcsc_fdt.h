@@ -98,6 +98,9 @@ struct pcsc_index {
 const char *pcsc_verdict_str(unsigned int v);
 /* pcsc_reason_str - short text for a reason ("" for NONE, "?" outside). */
 const char *pcsc_reason_str(unsigned int r);
+/* pcsc_fdt_strerror - fdt_strerror of libfdt 1.6.1, same texts, without its
+ * table of pointers (a relocation each in the stub image). */
+const char *pcsc_fdt_strerror(int err);
 
 /*
  * pcsc_name_parse - strict parse of "dev_%04x_%02x_%02x_%x": exactly 16

@@ -241,10 +241,23 @@ static void strings_for_every_verdict_and_reason(void **state)
 		assert_true(strlen(pcsc_reason_str(i)) > 0);
 }
 
+/* pcsc_fdt_strerror says what the libfdt the images link says, code by code. */
+static void fdt_strerror_matches_libfdt(void **state)
+{
+	int i;
+
+	(void)state;
+	for (i = -(FDT_ERR_MAX + 5); i <= 3; i++)
+		assert_string_equal(pcsc_fdt_strerror(i), fdt_strerror(i));
+	assert_string_equal(pcsc_fdt_strerror(-FDT_ERR_BADSTRUCTURE), "FDT_ERR_BADSTRUCTURE");
+	assert_string_equal(pcsc_fdt_strerror(-1000000), fdt_strerror(-1000000));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(name_parse_accepts_canonical),
+		cmocka_unit_test(fdt_strerror_matches_libfdt),
 		cmocka_unit_test(name_parse_rejects_malformed),
 		cmocka_unit_test(check_accepts_generated),
 		cmocka_unit_test(check_names_each_failure),
