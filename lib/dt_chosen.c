@@ -85,8 +85,8 @@ int dt_chosen_parse(const void *fdt, struct dt_chosen *c)
 	node = fdt_path_offset(fdt, "/chosen");
 	if (node < 0)
 		return -PCSC_ENOTFOUND;
-	ac = fdt_address_cells(fdt, 0);
-	sc = fdt_size_cells(fdt, 0);
+	ac = dt_address_cells(fdt, 0);
+	sc = dt_size_cells(fdt, 0);
 
 	c->has_kho = read_pair(fdt, node, "linux,kho-fdt", ac, sc,
 			       &c->kho_fdt, &c->kho_fdt_size, c);

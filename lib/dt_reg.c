@@ -50,6 +50,35 @@ int dt_cells_read(const void *cells, int ncells, uint64_t *val)
 	return 0;
 }
 
+/* As libfdt's fdt_cells: our own, so its fdt_addresses.o (mostly
+ * fdt_appendprop_addrrange, never used here) stays out of the image. */
+static int dt_ncells(const void *fdt, int node, const char *name, int absent)
+{
+	const void *c;
+	uint64_t v;
+	int len;
+
+	c = fdt_getprop(fdt, node, name, &len);
+	if (!c)
+		return len == -FDT_ERR_NOTFOUND ? absent : len;
+	if (len != 4)
+		return -FDT_ERR_BADNCELLS;
+	dt_cells_read(c, 1, &v);
+	return v > FDT_MAX_NCELLS ? -FDT_ERR_BADNCELLS : (int)v;
+}
+
+int dt_address_cells(const void *fdt, int node)
+{
+	int n = dt_ncells(fdt, node, "#address-cells", 2);
+
+	return n == 0 ? -FDT_ERR_BADNCELLS : n;
+}
+
+int dt_size_cells(const void *fdt, int node)
+{
+	return dt_ncells(fdt, node, "#size-cells", 1);
+}
+
 bool dt_node_enabled(const void *fdt, int node)
 {
 	const char *s;
@@ -77,8 +106,8 @@ int dt_prop_reg_get(const void *fdt, int node, const char *prop, int idx,
 	parent = fdt_parent_offset(fdt, node);
 	if (parent < 0)
 		return -PCSC_EBADFDT;
-	ac = fdt_address_cells(fdt, parent);
-	sc = fdt_size_cells(fdt, parent);
+	ac = dt_address_cells(fdt, parent);
+	sc = dt_size_cells(fdt, parent);
 	/* An address needs at least one cell; size 0 cells is legal DT but
 	 * describes no range, so a window or RAM bank cannot come from it. */
 	if (ac < 1 || sc < 0 || ac > FDT_MAX_NCELLS || sc > FDT_MAX_NCELLS)

@@ -32,6 +32,15 @@ int dt_check(const void *fdt, size_t bufsize);
 int dt_cells_read(const void *cells, int ncells, uint64_t *val);
 
 /*
+ * dt_address_cells / dt_size_cells - libfdt's fdt_address_cells /
+ * fdt_size_cells, same results (test_dt_reg compares them): the property's
+ * value 0..4 (#address-cells 1..4); 2 / 1 when absent; -FDT_ERR_BADNCELLS
+ * (not 4 bytes, above 4, #address-cells 0); fdt_getprop's other errors.
+ */
+int dt_address_cells(const void *fdt, int node);
+int dt_size_cells(const void *fdt, int node);
+
+/*
  * dt_node_enabled - status absent, "okay" or "ok" (as Linux's
  * of_fdt_device_is_available). false for every other status.
  */

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 #include <libfdt.h>
@@ -126,6 +127,63 @@ static void reg_tuples_in_parent_cells(void **state)
 	assert_int_equal(dt_reg_get(fdt, 0, 0, &a, &s), -PCSC_EBADFDT);
 }
 
+/* dt_address_cells / dt_size_cells answer as libfdt's fdt_address_cells /
+ * fdt_size_cells on every node of a blob whose cells are absent, in and out
+ * of range, or the wrong length, on bad offsets and on a broken header. */
+static void ncells_match_libfdt(void **state)
+{
+	static const uint32_t vals[] = { 0, 1, 2, 3, 4, 5, 0x80000000u, 0xffffffffu };
+	static char blob[4096];
+	char name[8];
+	unsigned int i;
+	int node, off;
+
+	(void)state;
+	assert_int_equal(fdt_create(blob, sizeof(blob)), 0);
+	assert_int_equal(fdt_finish_reservemap(blob), 0);
+	assert_int_equal(fdt_begin_node(blob, ""), 0);	/* root: both absent */
+	for (i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		snprintf(name, sizeof(name), "v%u", i);
+		assert_int_equal(fdt_begin_node(blob, name), 0);
+		assert_int_equal(fdt_property_u32(blob, "#address-cells", vals[i]), 0);
+		assert_int_equal(fdt_property_u32(blob, "#size-cells", vals[i]), 0);
+		assert_int_equal(fdt_end_node(blob), 0);
+	}
+	assert_int_equal(fdt_begin_node(blob, "long"), 0);
+	assert_int_equal(fdt_property_u64(blob, "#address-cells", 2), 0);
+	assert_int_equal(fdt_property_u64(blob, "#size-cells", 1), 0);
+	assert_int_equal(fdt_end_node(blob), 0);
+	assert_int_equal(fdt_begin_node(blob, "empty"), 0);
+	assert_int_equal(fdt_property(blob, "#address-cells", NULL, 0), 0);
+	assert_int_equal(fdt_property(blob, "#size-cells", NULL, 0), 0);
+	assert_int_equal(fdt_end_node(blob), 0);
+	assert_int_equal(fdt_begin_node(blob, "short"), 0);
+	assert_int_equal(fdt_property(blob, "#address-cells", "\0\0\1", 3), 0);
+	assert_int_equal(fdt_property(blob, "#size-cells", "\0\0\1", 3), 0);
+	assert_int_equal(fdt_end_node(blob), 0);
+	assert_int_equal(fdt_end_node(blob), 0);
+	assert_int_equal(fdt_finish(blob), 0);
+
+	i = 0;
+	for (node = 0; node >= 0; node = fdt_next_node(blob, node, NULL), i++) {
+		assert_int_equal(dt_address_cells(blob, node), fdt_address_cells(blob, node));
+		assert_int_equal(dt_size_cells(blob, node), fdt_size_cells(blob, node));
+	}
+	assert_int_equal(i, 12);
+	for (off = -2; off < 80; off++) {	/* mid-tag and non-node offsets */
+		assert_int_equal(dt_address_cells(blob, off), fdt_address_cells(blob, off));
+		assert_int_equal(dt_size_cells(blob, off), fdt_size_cells(blob, off));
+	}
+	assert_int_equal(dt_address_cells(blob, 0), 2);
+	assert_int_equal(dt_size_cells(blob, 0), 1);
+	assert_int_equal(dt_address_cells(blob, fdt_path_offset(blob, "/v0")), -FDT_ERR_BADNCELLS);
+	assert_int_equal(dt_size_cells(blob, fdt_path_offset(blob, "/v0")), 0);
+	assert_int_equal(dt_size_cells(blob, fdt_path_offset(blob, "/v5")), -FDT_ERR_BADNCELLS);
+	((struct fdt_header *)blob)->magic = 0;
+	assert_int_equal(dt_address_cells(blob, 0), fdt_address_cells(blob, 0));
+	assert_int_equal(dt_size_cells(blob, 0), fdt_size_cells(blob, 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -133,6 +191,7 @@ int main(void)
 		cmocka_unit_test(cells_decode_big_endian_up_to_64_bits),
 		cmocka_unit_test(status_follows_linux),
 		cmocka_unit_test(reg_tuples_in_parent_cells),
+		cmocka_unit_test(ncells_match_libfdt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
