@@ -109,6 +109,20 @@ static void entries_merge_new_in_bdf_order(void **state)
 			    "pcsc: ----:--:--.- ffff:ffff BAD malformed name \"\"\n");
 }
 
+/* Verdict counts valid..new, then patched entries and cleared bytes. */
+static void counts_set(struct verify_counts *c, uint32_t valid, uint32_t stale, uint32_t gone,
+		       uint32_t bad, uint32_t nw, uint32_t patched, uint32_t cleared)
+{
+	memset(c, 0, sizeof(*c));
+	c->v[PCSC_VALID] = valid;
+	c->v[PCSC_STALE] = stale;
+	c->v[PCSC_GONE] = gone;
+	c->v[PCSC_BAD] = bad;
+	c->v[PCSC_NEW] = nw;
+	c->patched = patched;
+	c->cleared_bytes = cleared;
+}
+
 static void summary_and_sha_lines(void **state)
 {
 	struct verify_counts c;
@@ -117,14 +131,7 @@ static void summary_and_sha_lines(void **state)
 	char buf[REPORT_LINE_MAX];
 
 	(void)state;
-	memset(&c, 0, sizeof(c));
-	c.v[PCSC_VALID] = 12;
-	c.v[PCSC_STALE] = 1;
-	c.v[PCSC_GONE] = 2;
-	c.v[PCSC_BAD] = 1;
-	c.v[PCSC_NEW] = 3;
-	c.patched = 1;
-	c.cleared_bytes = 4;
+	counts_set(&c, 12, 1, 2, 1, 3, 1, 4);
 	memset(&s, 0, sizeof(s));
 	s.mode = PCSC_MODE_STRICT;
 	s.c = &c;
@@ -448,14 +455,7 @@ static void summary_template_is_the_printed_line(void **state)
 	assert_non_null(close);
 	assert_int_equal(close[1], '\0');
 	snprintf(plain, sizeof(plain), "%.*s", (int)(open - tmpl), tmpl);
-	memset(&c, 0, sizeof(c));
-	c.v[PCSC_VALID] = 1;
-	c.v[PCSC_STALE] = 2;
-	c.v[PCSC_GONE] = 3;
-	c.v[PCSC_BAD] = 4;
-	c.v[PCSC_NEW] = 5;
-	c.patched = 10;
-	c.cleared_bytes = 11;
+	counts_set(&c, 1, 2, 3, 4, 5, 10, 11);
 	memset(&s, 0, sizeof(s));
 	s.c = &c;
 	s.cfg_reads = 6;
