@@ -696,6 +696,59 @@ static void arena_too_small_for_index_detaches(void **state)
 	expect_rejected(-PCSC_ENOSPC, "pcsc FDT has more than 2 entries", true);
 }
 
+/* A walk that cannot hold every function says so in one line before its
+ * own lines; a dropped PF's VFs count with it, and every entry of a
+ * function it did not see is GONE, never VALID (docs/bounds.md). */
+static void walk_arena_full_is_said(void **state)
+{
+	const char *log, *full, *totals;
+
+	(void)state;
+	build(4096);
+	in.max_funcs = 2;	/* 01.0 and 02.0; 03.0 with its 2 VFs and 05.0 dropped */
+	assert_int_equal(pcsc_session_run(&in, &out), 0);
+	log = blob_helpers_log_text();
+	full = strstr(log, "pcsc: walk arena full: 4 functions not seen\n");
+	totals = strstr(log, "pcsc: walk functions=2 ");
+	assert_non_null(full);
+	assert_non_null(totals);
+	assert_true(full < totals);
+	assert_non_null(strstr(log, " overflow=4\n"));
+	assert_int_equal(out.funcs, 2);
+	assert_int_equal(out.counts.v[PCSC_VALID], 2);
+	assert_int_equal(out.counts.v[PCSC_GONE], 3);	/* 03.0 and its VFs 13.0, 13.1 */
+	assert_int_equal(out.counts.v[PCSC_NEW], 0);	/* 05.0 unseen: not NEW either */
+}
+
+/* A pcsc FDT that fills its pages keeps its verdicts but gets no
+ * stub-* properties: the summary says handover=no-room, one line why. */
+static void no_room_for_handover_properties(void **state)
+{
+	static uint8_t pad[4096];
+	uint8_t *fdt;
+	uint32_t total;
+	const char *log;
+
+	(void)state;
+	build(4096);
+	fdt = pcsc_fdt();
+	total = fdt_totalsize(fdt);
+	assert_int_equal(fdt_open_into(fdt, fdt, (int)PCSC_PAGE_ALIGN(total)), 0);
+	/* Fill to 16 bytes short of the page end (a property costs 12 + len). */
+	assert_int_equal(fdt_setprop(fdt, 0, "pad", pad,
+				     (int)(PCSC_PAGE_ALIGN(total) - total - 12 - 16 - 4)), 0);
+	assert_int_equal(fdt_pack(fdt), 0);
+	assert_true(fdt_totalsize(fdt) <= PCSC_PAGE_ALIGN(total));
+	assert_true(PCSC_PAGE_ALIGN(total) - fdt_totalsize(fdt) < 64);
+	assert_int_equal(pcsc_session_run(&in, &out), 0);
+	log = blob_helpers_log_text();
+	assert_non_null(strstr(log, "pcsc: no room for handover properties in "));
+	assert_non_null(strstr(log, " handover=no-room\n"));
+	assert_false(out.props_added);
+	assert_int_equal(out.counts.v[PCSC_VALID], 5);
+	assert_null(fdt_getprop(pcsc_fdt(), 0, "stub-version", NULL));
+}
+
 static void no_cache_is_reported(void **state)
 {
 	(void)state;
@@ -773,6 +826,8 @@ int main(void)
 		cmocka_unit_test_teardown(malformed_scratch_array_rejects_and_detaches, teardown),
 		cmocka_unit_test_teardown(arena_too_small_detaches, teardown),
 		cmocka_unit_test_teardown(arena_too_small_for_index_detaches, teardown),
+		cmocka_unit_test_teardown(walk_arena_full_is_said, teardown),
+		cmocka_unit_test_teardown(no_room_for_handover_properties, teardown),
 		cmocka_unit_test_teardown(no_cache_is_reported, teardown),
 		cmocka_unit_test_teardown(mode_off_passes_through, teardown),
 		cmocka_unit_test_teardown(null_arguments, teardown),
