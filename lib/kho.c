@@ -122,9 +122,9 @@ static int map_root(const struct physmem *pm, uint64_t fdt_phys, uint64_t max_si
 	uint32_t total;
 	int err;
 
-	/* An FDT is 8-byte aligned by specification; libfdt reads its header
-	 * as a struct (and arm64 with the MMU off faults on misalignment). */
-	/* Header first: totalsize is not trusted before it is bounded. */
+	/* Header first: totalsize is not trusted before it is bounded. An FDT
+	 * is 8-byte aligned by specification; libfdt reads its header as a
+	 * struct (and arm64 with the MMU off faults on misalignment). */
 	hdr = physmem_map_checked(pm, fdt_phys, FDT_V17_SIZE, 8, "KHO FDT at", ki->msg,
 				  KHO_MSG_MAX, &err);
 	if (!hdr)

@@ -5,14 +5,14 @@
 
 #include <stdint.h>
 #include <pcsc/wrap.h>
+#include "arm64.h"
 
 /* The wrapped-Image format: include/pcsc/wrap.h. */
 #define ARM64_NEXT_ALIGN	PCSC_ARM64_NEXT_ALIGN
 #define ARM64_IMAGE_MAGIC	PCSC_ARM64_IMAGE_MAGIC
 
-/* The descriptor in head.S (file offset 0x40); hidden: addressed PC-relative,
- * no GOT slot to relocate. */
-extern struct pcsc_arm64_next_desc arm64_next_desc __attribute__((visibility("hidden")));
+/* The descriptor in head.S (file offset 0x40). */
+extern struct pcsc_arm64_next_desc arm64_next_desc ARM64_LOCAL;
 
 /*
  * arm64_next_find - validate the descriptor and the embedded Image header:
