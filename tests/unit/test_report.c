@@ -228,26 +228,10 @@ static void problems_are_capped_at_4k(void **state)
 static const char *doc(void)
 {
 	static char text[32768];
-	static const char *loaded;
-	char path[512];
-	const char *tail = "tests/unit/test_report.c";
-	size_t n, flen = strlen(__FILE__);
-	FILE *f;
 
-	if (loaded)
-		return loaded;
-	f = fopen("docs/report.md", "rb");
-	if (!f && flen >= strlen(tail) && !strcmp(__FILE__ + flen - strlen(tail), tail)) {
-		snprintf(path, sizeof(path), "%.*sdocs/report.md", (int)(flen - strlen(tail)), __FILE__);
-		f = fopen(path, "rb");
-	}
-	if (!f)
-		fail_msg("cannot open docs/report.md (run from the repository root)");
-	n = fread(text, 1, sizeof(text) - 1, f);
-	fclose(f);
-	assert_true(n < sizeof(text) - 1);
-	text[n] = '\0';
-	return loaded = text;
+	if (!text[0])
+		sim_helpers_read_file("docs/report.md", text, sizeof(text));
+	return text;
 }
 
 /* The whole line of the document that starts with prefix (a copy), or fail. */

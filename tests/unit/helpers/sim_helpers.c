@@ -49,21 +49,28 @@ void sim_helpers_put32(uint8_t *space, unsigned int off, uint32_t v)
 	sim_helpers_put16(space, off + 2, (uint16_t)(v >> 16));
 }
 
-size_t sim_helpers_read_fixture(const char *name, char *buf, size_t size)
+size_t sim_helpers_read_file(const char *path, char *buf, size_t size)
 {
-	char path[256];
 	FILE *f;
 	size_t n;
 
-	snprintf(path, sizeof(path), "tests/fixtures/topo/%s", name);
 	f = fopen(path, "rb");
 	if (!f)
 		fail_msg("cannot open %s (run from the repository root)", path);
-	n = fread(buf, 1, size, f);
+	n = fread(buf, 1, size - 1, f);
 	fclose(f);
-	if (n == size)
-		fail_msg("%s larger than %zu bytes", path, size);
+	if (n == size - 1)
+		fail_msg("%s larger than %zu bytes", path, size - 2);
+	buf[n] = '\0';
 	return n;
+}
+
+size_t sim_helpers_read_fixture(const char *name, char *buf, size_t size)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "tests/fixtures/topo/%s", name);
+	return sim_helpers_read_file(path, buf, size);
 }
 
 void sim_helpers_load(struct pci_sim *sim, uint32_t cap, const char *text)
@@ -82,9 +89,8 @@ void sim_helpers_load(struct pci_sim *sim, uint32_t cap, const char *text)
 void sim_helpers_load_fixture(struct pci_sim *sim, uint32_t cap, const char *name)
 {
 	static char buf[1 << 20];
-	size_t n = sim_helpers_read_fixture(name, buf, sizeof(buf) - 1);
 
-	buf[n] = '\0';
+	sim_helpers_read_fixture(name, buf, sizeof(buf));
 	sim_helpers_load(sim, cap, buf);
 }
 

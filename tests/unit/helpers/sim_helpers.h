@@ -23,8 +23,12 @@ void sim_helpers_put8(uint8_t *space, unsigned int off, uint8_t v);
 void sim_helpers_put16(uint8_t *space, unsigned int off, uint16_t v);
 void sim_helpers_put32(uint8_t *space, unsigned int off, uint32_t v);
 
-/* Read tests/fixtures/topo/<name> (path relative to the repo root, where
- * make test-unit runs) into buf; returns its length, fails the test on error. */
+/* Read path (relative to the repo root, where make test-unit runs) into
+ * buf, at most size - 1 bytes, NUL-terminated; returns its length, fails
+ * the test when it cannot be opened or does not fit. */
+size_t sim_helpers_read_file(const char *path, char *buf, size_t size);
+
+/* sim_helpers_read_file of tests/fixtures/topo/<name>. */
 size_t sim_helpers_read_fixture(const char *name, char *buf, size_t size);
 
 /* Parse text into sim (arena of cap functions from the heap, freed by
