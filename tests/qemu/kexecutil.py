@@ -52,12 +52,17 @@ def kernel_config(config):
     return out
 
 
+def pcsctool_wrap(arch, stub, nxt, out):
+    """`pcsctool wrap --arch ARCH STUB NEXT -o OUT`, its CompletedProcess."""
+    return subprocess.run([need(os.path.join(O, "host", "pcsctool")), "wrap", "--arch", arch,
+                           str(stub), str(nxt), "-o", str(out)], capture_output=True, text=True)
+
+
 def wrap(arch, kernel, out):
-    """`pcsctool wrap --arch ARCH STUB KERNEL -o OUT` with the host tool."""
+    """pcsctool_wrap of this build's stub for ARCH; OUT, which it must make."""
     stub = need(os.path.join(O, "arm64", "pcsc-stub.bin") if arch == "arm64"
                 else os.path.join(O, "x86_64", "pcsc-stub.elf"))
-    r = subprocess.run([need(os.path.join(O, "host", "pcsctool")), "wrap", "--arch", arch,
-                        stub, kernel, "-o", out], capture_output=True, text=True)
+    r = pcsctool_wrap(arch, stub, kernel, out)
     assert r.returncode == 0, r.stdout + r.stderr
     return out
 

@@ -21,7 +21,8 @@ import subprocess
 
 import pytest
 
-from qemurun import O, need, only, run_qemu
+from kexecutil import pcsctool_wrap
+from qemurun import only, run_qemu
 from stubout import summary, walk_lines
 from topology import default_topology, topology_backends
 from x86util import (BootParams, NEXT_EXIT, X86Machine, assert_x86_exit, exit_status,
@@ -35,12 +36,6 @@ def reported(lines, pattern, r):
     m = [x for x in (re.match(pattern, l) for l in lines) if x]
     assert len(m) == 1, f"{pattern}: {len(m)} lines\n" + r.describe()
     return int(m[0].group(1), 16)
-
-
-def pcsctool_wrap(arch, stub, nxt, out):
-    """`pcsctool wrap --arch ARCH STUB NEXT -o OUT`, its CompletedProcess."""
-    return subprocess.run([need(os.path.join(O, "host", "pcsctool")), "wrap", "--arch", arch,
-                           str(stub), str(nxt), "-o", str(out)], capture_output=True, text=True)
 
 
 # -- arm64: the wrapped Image, the test payload as the next kernel ----------
