@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <pcsc/ecam.h>
 #include <pcsc/errno.h>
+#include <pcsc/log.h>
 
 uint64_t ecam_window_size(const struct ecam_window *w)
 {
@@ -71,6 +72,33 @@ const struct ecam_window *ecam_find(const struct ecam *e, uint16_t seg, uint8_t 
 			return w;
 	}
 	return NULL;
+}
+
+unsigned int ecam_map_windows(struct ecam *e, int (*map)(uint64_t base, uint64_t size))
+{
+	unsigned int i = 0, j, dropped = 0;
+	int rc;
+
+	/* Each pass keeps or drops window i: at most ECAM_MAX_WINDOWS. */
+	while (i < e->n && i < ECAM_MAX_WINDOWS) {
+		const struct ecam_window *w = &e->win[i];
+
+		rc = map(w->base, ecam_window_size(w));
+		if (!rc) {
+			i++;
+			continue;
+		}
+		/* Said at the default level: every entry behind this window
+		 * turns GONE, and this line is why. */
+		pcsc_log_at(PCSC_LOG_RESULT, "pcsc: ecam %04x:%02x-%02x at 0x%llx not mapped: %s: "
+			    "not walked", w->seg, w->bus_start, w->bus_end,
+			    (unsigned long long)w->base, pcsc_strerror(rc));
+		for (j = i + 1; j < e->n; j++)
+			e->win[j - 1] = e->win[j];
+		e->n--;
+		dropped++;
+	}
+	return dropped;
 }
 
 static int ecam_read32(void *ctx, pci_sbdf_t sbdf, uint16_t reg, uint32_t *val)

@@ -85,14 +85,16 @@ uint64_t arm64_mmu_early(const void *dtb, unsigned int el);
 int arm64_mmu_final(const void *dtb, uint64_t dtb_size, uint64_t uart, struct arm64_mem *mem);
 
 /* arm64_mmu_report - one detail line (`mmu EL<n>[ vhe| nvhe] tables=U/N
- * nomap=K`) and one problem line per failure arm64_mmu_final recorded. */
+ * nomap=K`) and one line per failure arm64_mmu_final recorded, printed at
+ * the default level (RAM left unmapped turns entries BAD: say why). */
 void arm64_mmu_report(const struct arm64_mem *mem);
 
 /*
  * arm64_mmu_map_device - add [base, base+size) Device-nGnRE execute-never
  * to the live map where it maps nothing yet (ECAM windows, found after the
  * final map). Returns 0; -PCSC_ERANGE (empty, wraps, or past the PA size);
- * -PCSC_ENOSPC (pool exhausted: part of the range left unmapped).
+ * -PCSC_EOVERLAP (the range holds RAM or a no-map/memreserve range: nothing
+ * mapped); -PCSC_ENOSPC (pool exhausted: part of the range left unmapped).
  */
 int arm64_mmu_map_device(uint64_t base, uint64_t size);
 

@@ -333,13 +333,13 @@ int arm64_mmu_final(const void *dtb, uint64_t dtb_size, uint64_t uart, struct ar
 void arm64_mmu_report(const struct arm64_mem *mem)
 {
 	if (!mem->switched)
-		pcsc_log_at(PCSC_LOG_PROBLEM, "pcsc: mmu: no table left for the image, DTB or UART: "
+		pcsc_log_at(PCSC_LOG_RESULT, "pcsc: mmu: no table left for the image, DTB or UART: "
 			    "still on the boot map, RAM unmapped");
 	if (mem->nomap_rc == -PCSC_ENOSPC)
-		pcsc_log_at(PCSC_LOG_PROBLEM, "pcsc: mmu: more no-map/memreserve ranges than %u: "
+		pcsc_log_at(PCSC_LOG_RESULT, "pcsc: mmu: more no-map/memreserve ranges than %u: "
 			    "RAM left unmapped", PCSC_MAX_RANGES);
 	if (mem->fails)
-		pcsc_log_at(PCSC_LOG_PROBLEM, "pcsc: mmu: page-table pool exhausted (%u tables): "
+		pcsc_log_at(PCSC_LOG_RESULT, "pcsc: mmu: page-table pool exhausted (%u tables): "
 			    "%u spans of RAM left unmapped, first 0x%llx-0x%llx", pool_size(),
 			    mem->fails, (unsigned long long)mem->fail_start,
 			    (unsigned long long)mem->fail_end);
@@ -366,6 +366,12 @@ int arm64_mmu_map_device(uint64_t base, uint64_t size)
 	m.fails = 0;
 	if (base >= m.pa_end || size > m.pa_end - base)
 		return -PCSC_ERANGE;
+	/* ECAM is never RAM: a window that claims RAM (or a no-map carve-out
+	 * in it) is refused, not left Normal under the Device it asks for and
+	 * then read as config space. */
+	if (phys_ranges_overlaps(&arm64_mem.ram, base, size) ||
+	    phys_ranges_overlaps(&arm64_mem.nomap, base, size))
+		return -PCSC_EOVERLAP;
 	/* Only invalid slots are filled: no live entry changes, so no
 	 * break-before-make; the walker must see the new entries before the
 	 * first access (a TLB never holds a translation fault). */

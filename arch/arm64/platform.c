@@ -161,30 +161,6 @@ void arm64_mem_discover(const void *fdt, struct arm64_mem *m)
 	m->nomap_rc = dt_mem_nomap(fdt, &m->nomap, NULL);
 }
 
-/* Every ECAM window Device-nGnRE in the live map before the walk reads
- * it; a window the table pool cannot take is dropped, never read. */
-static void ecam_map(struct ecam *e)
-{
-	unsigned int i = 0, j, n;
-	int rc;
-
-	for (n = 0; n < ECAM_MAX_WINDOWS && i < e->n; n++) {
-		const struct ecam_window *w = &e->win[i];
-
-		rc = arm64_mmu_map_device(w->base, ecam_window_size(w));
-		if (!rc) {
-			i++;
-			continue;
-		}
-		pcsc_log_at(PCSC_LOG_PROBLEM, "pcsc: ecam %04x:%02x-%02x at 0x%llx not mapped: %s: "
-			    "not walked", w->seg, w->bus_start, w->bus_end,
-			    (unsigned long long)w->base, pcsc_strerror(rc));
-		for (j = i + 1; j < e->n; j++)
-			e->win[j - 1] = e->win[j];
-		e->n--;
-	}
-}
-
 /* No pci-host-ecam-generic node: ACPI arm64, ECAM from MCFG found through
  * the EFI system table /chosen names (the same lib/ code as x86). */
 static void ecam_from_acpi(struct stub_platform *p, const struct dt_chosen *ch)
@@ -258,7 +234,9 @@ void arch_platform_discover(struct stub_platform *p)
 	rc = dt_chosen_parse(fdt, &ch);
 	if (!p->ecam.n)
 		ecam_from_acpi(p, &ch);
-	ecam_map(&p->ecam);
+	/* Every window Device-nGnRE in the live map before the walk reads it;
+	 * one the pool cannot take, or that claims RAM, is dropped unread. */
+	ecam_map_windows(&p->ecam, arm64_mmu_map_device);
 	if (rc && rc != -PCSC_ENOTFOUND)
 		pcsc_log("pcsc: dt chosen: %s", pcsc_strerror(rc));
 	if (!rc && ch.err)

@@ -336,7 +336,7 @@ static void fill_root(uint64_t start, uint64_t end, enum kind k, bool dry, unsig
 static void refuse(uint64_t start, uint64_t end, unsigned int need)
 {
 	if (!pg.refused++)
-		pcsc_log_at(PCSC_LOG_PROBLEM,
+		pcsc_log_at(PCSC_LOG_RESULT,
 			    "pcsc: x86 page tables: pool of %u full (%u more needed): 0x%llx-0x%llx left unmapped",
 			    X86_PT_POOL, need - pool_available(), (unsigned long long)start,
 			    (unsigned long long)end);

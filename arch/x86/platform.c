@@ -221,6 +221,12 @@ static void discover_spcr(uint64_t rsdp)
 	pcsc_log("pcsc: console from ACPI SPCR: I/O 0x%llx", (unsigned long long)addr);
 }
 
+/* ECAM strong UC, refused where the e820 says RAM (x86_map_identity). */
+static int map_ecam(uint64_t base, uint64_t size)
+{
+	return x86_map_identity(base, size, true);
+}
+
 static void discover_ecam(struct stub_platform *p, const struct x86_boot *b, uint64_t rsdp)
 {
 	int rc;
@@ -233,17 +239,7 @@ static void discover_ecam(struct stub_platform *p, const struct x86_boot *b, uin
 		if (rc)
 			pcsc_log("pcsc: acpi mcfg: %s (%u windows kept)", pcsc_strerror(rc), p->ecam.n);
 	}
-	for (unsigned int i = 0; i < p->ecam.n; i++) {
-		const struct ecam_window *w = &p->ecam.win[i];
-
-		rc = x86_map_identity(w->base, ecam_window_size(w), true);
-		if (rc) {
-			pcsc_log("pcsc: ecam window 0x%llx not mapped: %s",
-				 (unsigned long long)w->base, pcsc_strerror(rc));
-			p->ecam.win[i] = p->ecam.win[--p->ecam.n];
-			i--;
-		}
-	}
+	ecam_map_windows(&p->ecam, map_ecam);
 	if (p->ecam.n)
 		return;
 	/* No MCFG: PCI mechanism #1 reaches segment 0 and 256 bytes per

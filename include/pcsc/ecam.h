@@ -57,6 +57,15 @@ int ecam_add_window(struct ecam *e, const struct ecam_window *w);
 /* ecam_find - the window decoding (seg, bus), or NULL. */
 const struct ecam_window *ecam_find(const struct ecam *e, uint16_t seg, uint8_t bus);
 
+/*
+ * ecam_map_windows - hand every window of e to map(base, size) before
+ * anything reads it; a window map refuses is dropped (the others keep their
+ * order) with one line at the default report level:
+ *   pcsc: ecam SSSS:BB-BB at 0xBASE not mapped: <pcsc_strerror>: not walked
+ * Returns the number of windows dropped.
+ */
+unsigned int ecam_map_windows(struct ecam *e, int (*map)(uint64_t base, uint64_t size));
+
 /* ecam_cfg_init - a pci_cfg (cfg_size 4096) reading through e. */
 void ecam_cfg_init(struct pci_cfg *cfg, struct ecam *e);
 

@@ -1,10 +1,8 @@
 # tests/qemu/test_arm64_acpi.py - ACPI arm64: the DTB has no PCI node, only
 # /chosen linux,uefi-system-table; ECAM comes from MCFG via the EFI
 # configuration table (tables written into guest RAM by the test).
-import os
-
 from acpiutil import dtb_as_acpi
-from arm64util import arm64_cmd, arm64_dumpdtb, ARM64_STUB, assert_clean_poweroff
+from arm64util import arm64_cmd, arm64_dumpdtb, assert_clean_poweroff
 from qemurun import run_qemu
 from stubout import walk_lines
 

@@ -55,9 +55,10 @@ def stub_syms():
 
 
 def make_dtb(tmp_path, machine, nomap=(NOMAP, NOMAP_2M), memreserve=(MEMRESERVE,),
-             mapped=(RESERVED_MAPPED,), name="pt.dtb"):
+             mapped=(RESERVED_MAPPED,), name="pt.dtb", extra=""):
     """The machine's own DTB plus /memreserve/ entries and a /reserved-memory
-    node: each of nomap with no-map, each of mapped without."""
+    node: each of nomap with no-map, each of mapped without; extra: more
+    nodes under the root (dts text)."""
     base = arm64_dumpdtb(tmp_path, machine=machine, name="base-" + name)
     dts = subprocess.run([need_tool("dtc"), "-q", "-I", "dtb", "-O", "dts", base],
                          capture_output=True, text=True, check=True).stdout
@@ -68,9 +69,9 @@ def make_dtb(tmp_path, machine, nomap=(NOMAP, NOMAP_2M), memreserve=(MEMRESERVE,
     kids += "".join(f"\t\tshared@{a:x} {{ reg = <{a >> 32:#x} {a & 0xffffffff:#x} "
                     f"{n >> 32:#x} {n & 0xffffffff:#x}>; }};\n" for a, n in mapped)
     dts += ("/ {\n\treserved-memory {\n\t\t#address-cells = <2>;\n\t\t#size-cells = <2>;\n"
-            f"\t\tranges;\n{kids}\t}};\n}};\n")
+            f"\t\tranges;\n{kids}\t}};\n{extra}}};\n")
     out = os.path.join(str(tmp_path), name)
-    subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", out, "-"], input=dts,
+    subprocess.run([need_tool("dtc"), "-q", "-I", "dts", "-O", "dtb", "-o", out, "-"], input=dts,
                    text=True, check=True)
     return out
 
@@ -495,11 +496,13 @@ def test_arm64_page_tables(tmp_path, regime):
 def test_arm64_page_tables_pool_exhausted_leaves_ram_unmapped(tmp_path):
     """More no-map regions than the table pool can cut out of RAM (each
     straddles a 2 MiB boundary off alignment: two 4 KiB tables): past the
-    pool the RAM around them stays unmapped, one line says so, no no-map
+    pool the RAM around them stays unmapped, one line says so at the default
+    report level, no no-map
     page is ever mapped, and the next kernel is still entered."""
     regions = [(RAM[0] + 0x8000000 + i * 0x400000 + MIB2 - 0x3000, 0x6000) for i in range(62)]
     dtb = make_dtb(tmp_path, "virt", nomap=regions, memreserve=(), mapped=())
-    cmd, base = boot_cmd(tmp_path, "el1", dtb)
+    # At the stub's default report level: RAM left unmapped is said even there.
+    cmd, base = boot_cmd(tmp_path, "el1", dtb, append="pcsc.report=summary")
     snap = stop_at_jump(cmd, base, tmp_path)
     assert snap["stopped"], snap["serial"]
     m = Map(snap)
@@ -532,4 +535,34 @@ def test_arm64_page_tables_acpi_ecam_from_mcfg(tmp_path):
     ecam = [(b, (e - s + 1) << 20) for _, b, _, s, e in wins]
     bad = check_map(snap, "el1", dtb, base, stub_syms(), ecam=ecam)
     assert not bad, "\n".join(bad[:40]) + "\n--- serial ---\n" + snap["serial"][-3000:]
+    assert_jumped(snap, 1)
+
+
+ECAM_IN_RAM = (0x60000000, 1 << 20)             # bus 0 of a second host bridge, in RAM
+
+
+def test_arm64_page_tables_ecam_claiming_ram_is_refused(tmp_path):
+    """A second pci-host-ecam-generic node whose window lies in RAM (a DT
+    mistake): the stub neither maps it Device over Normal RAM nor walks RAM
+    as config space. One line at the default report level says so; the map
+    is otherwise exactly the machine's (RAM Normal, the real ECAM Device)."""
+    a, n = ECAM_IN_RAM
+    node = ("\tpcie@60000000 {\n\t\tcompatible = \"pci-host-ecam-generic\";\n"
+            "\t\tdevice_type = \"pci\";\n\t\t#address-cells = <3>;\n\t\t#size-cells = <2>;\n"
+            "\t\tlinux,pci-domain = <1>;\n\t\tbus-range = <0 0>;\n"
+            f"\t\treg = <0 {a:#x} 0 {n:#x}>;\n\t}};\n")
+    dtb = make_dtb(tmp_path, "virt", extra=node)
+    wins = dtb_ecam_windows(dtb)
+    assert (a, 1) in [(w[1], w[2]) for w in wins], wins      # the DT really says so
+    cmd, base = boot_cmd(tmp_path, "el1", dtb, append="pcsc.report=summary")
+    snap = stop_at_jump(cmd, base, tmp_path)
+    assert snap["stopped"], snap["serial"]
+    lines = [l for l in snap["serial"].splitlines() if l.startswith("pcsc: ecam ")]
+    assert lines == [f"pcsc: ecam 0001:00-00 at {a:#x} not mapped: overlapping memory: "
+                     "not walked"], snap["serial"]
+    real = [(b, (e - s + 1) << 20) for _, b, seg, s, e in wins if seg == 0]
+    bad = check_map(snap, "el1", dtb, base, stub_syms(), ecam=real)
+    assert not bad, "\n".join(bad[:40]) + "\n--- serial ---\n" + snap["serial"][-3000:]
+    m = Map(snap)
+    assert m.at(a)["type"] == "Normal-WB" and m.at(a + n - PAGE)["type"] == "Normal-WB"
     assert_jumped(snap, 1)

@@ -4,10 +4,9 @@ import re
 
 import pytest
 
-from qemurun import run_qemu
 from stubout import walk_lines
-from x86util import (BootParams, EXIT_OK, assert_x86_exit, q35_e820, run_x86, second_copy,
-                     stub_flat_binary, SETUP_KEXEC_KHO)
+from x86util import (BootParams, assert_x86_exit, run_x86, second_copy, stub_flat_binary,
+                     SETUP_KEXEC_KHO)
 
 BP_ADDR = 0x1000000         # 16 MiB: free RAM on a 1 GiB q35 machine
 CHAIN_ADDR = 0x2000000      # where the second copy of the stub goes

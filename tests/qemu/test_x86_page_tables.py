@@ -26,7 +26,7 @@ import subprocess
 
 import pytest
 
-from qemurun import need, O
+from qemurun import need
 from stubout import pcsc_lines
 from x86util import (BootParams, NEXT_EXIT, PAYLOAD_DIR, X86_LOAD_ADDR, X86_STUB,
                      fake_next_kernel, machine_e820, wrap_stub, x86_cmd)
@@ -144,14 +144,15 @@ def payload(tmp, case):
     return elf
 
 
-def boot(machine, tmp, name, case, e820):
+def boot(machine, tmp, name, case, e820, report="pcsc.report=full"):
     """One boot of case with e820, stopped at x86_paging_handover ('session')
-    and at x86_jump64 ('jump'), then run to the fake next kernel's exit."""
+    and at x86_jump64 ('jump'), then run to the fake next kernel's exit.
+    report: the report option (the harness adds pcsc.report=full where it is missing)."""
     tmp.mkdir()
     syms = machine["syms"]
     base = X86_LOAD_ADDR if case["entry"] == "pvh" else STUB_AT
     reloc = base - syms["__image_start"]
-    opts = "pcsc.exit=debug pcsc.report=full"
+    opts = f"pcsc.exit=debug {report}".strip()
     bp = BootParams(BP_ADDR, e820=e820)
     dev = []
     if case["entry"] == "pvh":
@@ -273,8 +274,8 @@ def test_x86_page_tables_firmware_tables_read_uncached(booted):
 
 def test_x86_page_tables_image_text_only_executable(booted):
     """The image mapped WB; while the stub runs its text is the only
-    executable memory (read-only), its data, BSS and stack never executable,
-    EFER.NXE and CR0.WP on."""
+    executable memory (read-only), its data, BSS and stack writable and
+    never executable, EFER.NXE and CR0.WP on."""
     s, pat = stop(booted, "session"), booted["pat"]
     (a, e), t = booted["image"], booted["text_end"]
     assert s["regs"]["EFER"] & (1 << 11), "EFER.NXE off while the stub runs"
@@ -285,6 +286,10 @@ def test_x86_page_tables_image_text_only_executable(booted):
     for l in overlapping(s["leaves"], a, t):
         assert not l.nx and not l.w and l.va >= a and l.end <= t, \
             f"{booted['name']}: text page\n" + describe(s["leaves"], pat, a, t)
+    # Past the text: rodata, data, BSS and the stack, written by the stub
+    # (relocations, its arena), never executed.
+    for l in overlapping(s["leaves"], t, e):
+        assert l.w and l.nx, f"{booted['name']}: data page\n" + describe(s["leaves"], pat, t, e)
     execs = [l for l in s["leaves"] if not l.nx]
     assert all(a <= l.va and l.end <= t for l in execs), \
         f"{booted['name']}: executable outside the text:\n" + \
@@ -376,13 +381,16 @@ def test_x86_page_tables_hand_over_keeps_types_and_boots_the_next_kernel(booted)
 
 def test_x86_page_tables_pool_exhausted_says_so_and_still_boots(machine):
     """50 reserved 8 KiB ranges, each across a 2 MiB boundary, need two 4 KiB
-    tables each: more than the pool. The stub says so in one line, leaves
+    tables each: more than the pool. The stub says so in one line (at its
+    default report level), leaves
     what it cannot map unmapped (never mapped otherwise) and still enters
     the next kernel."""
     holes = [(0x8000000 + i * 0x400000 - 0x1000, 0x2000, 2, "pool") for i in range(50)]
     e820 = carve(machine["e820"], holes)
     assert len(e820) <= 128, "e820 longer than boot_params holds"
-    b = boot(machine, machine["tmp"] / "pool", "pvh-pool", CASES["pvh-4level"], e820)
+    # At the default report level: a range left unmapped is said even there.
+    b = boot(machine, machine["tmp"] / "pool", "pvh-pool", CASES["pvh-4level"], e820,
+             report="pcsc.report=summary")
     full = [l for l in b["lines"] if l.startswith("x86 page tables: pool of")]
     assert len(full) == 1, b["text"][-3000:]
     m = re.match(r"^x86 page tables: pool of (\d+) full \((\d+) more needed\): "

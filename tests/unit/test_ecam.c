@@ -8,6 +8,7 @@
 #include <cmocka.h>
 #include <pcsc/ecam.h>
 #include <pcsc/errno.h>
+#include <pcsc/log.h>
 
 #define FAKE_BASE	0x4010000000ull
 #define FAKE_BUSES	3	/* window of buses 0x10..0x12 */
@@ -161,6 +162,84 @@ static void backend_outside_any_window_is_enodev_without_mmio(void **state)
 	assert_int_equal(mmio_calls, 0);
 }
 
+/* The platform's map hook: refuses what it is told to, records the rest. */
+static uint64_t refuse_base;
+static uint64_t mapped[ECAM_MAX_WINDOWS][2];
+static unsigned int map_calls;
+
+static int fake_map(uint64_t base, uint64_t size)
+{
+	if (base == refuse_base)
+		return -PCSC_EOVERLAP;
+	mapped[map_calls][0] = base;
+	mapped[map_calls][1] = size;
+	map_calls++;
+	return 0;
+}
+
+static char lines[512];
+static size_t lines_len;
+
+static void line_sink(const char *line, size_t len)
+{
+	assert_true(lines_len + len < sizeof(lines));
+	memcpy(lines + lines_len, line, len);
+	lines_len += len;
+	lines[lines_len] = 0;
+}
+
+static void map_windows_drops_what_the_platform_refuses_in_order(void **state)
+{
+	struct ecam e;
+	struct ecam_window w[3] = {
+		{ .base = 0x3f000000, .seg = 0, .bus_start = 0, .bus_end = 0xf },
+		{ .base = 0x4010000000ull, .seg = 1, .bus_start = 0x10, .bus_end = 0x12 },
+		{ .base = 0x8000000000ull, .seg = 2, .bus_start = 0, .bus_end = 0 },
+	};
+	(void)state;
+	ecam_init(&e, fake_mmio_read32);
+	for (unsigned int i = 0; i < 3; i++)
+		assert_int_equal(ecam_add_window(&e, &w[i]), 0);
+	refuse_base = w[1].base;
+	map_calls = 0;
+	lines_len = 0;
+	pcsc_log_set_sink(line_sink);
+	/* Said at the default level: not a detail nor a problem line. */
+	pcsc_log_set_report(PCSC_REPORT_SUMMARY);
+	assert_int_equal(ecam_map_windows(&e, fake_map), 1);
+	pcsc_log_set_report(PCSC_REPORT_FULL);
+	pcsc_log_set_sink(NULL);
+	assert_string_equal(lines, "pcsc: ecam 0001:10-12 at 0x4010000000 not mapped: "
+			    "overlapping memory: not walked\n");
+	/* Every window was offered with its whole size; the kept ones keep
+	 * their order, the refused one is gone and never read. */
+	assert_int_equal(map_calls, 2);
+	assert_int_equal(mapped[0][0], w[0].base);
+	assert_int_equal(mapped[0][1], 16ull << 20);
+	assert_int_equal(mapped[1][0], w[2].base);
+	assert_int_equal(mapped[1][1], 1ull << 20);
+	assert_int_equal(e.n, 2);
+	assert_int_equal(e.win[0].seg, 0);
+	assert_int_equal(e.win[1].seg, 2);
+	assert_null(ecam_find(&e, 1, 0x10));
+}
+
+static void map_windows_can_drop_every_window(void **state)
+{
+	struct ecam e;
+	struct ecam_window w = { .base = 0x3f000000, .seg = 0, .bus_start = 0, .bus_end = 0 };
+	(void)state;
+	ecam_init(&e, fake_mmio_read32);
+	assert_int_equal(ecam_add_window(&e, &w), 0);
+	refuse_base = w.base;
+	map_calls = 0;
+	assert_int_equal(ecam_map_windows(&e, fake_map), 1);
+	assert_int_equal(e.n, 0);
+	assert_int_equal(map_calls, 0);
+	ecam_init(&e, fake_mmio_read32);
+	assert_int_equal(ecam_map_windows(&e, fake_map), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -172,6 +251,8 @@ int main(void)
 		cmocka_unit_test(find_picks_the_window_by_segment_and_bus),
 		cmocka_unit_test(backend_reads_through_the_hook),
 		cmocka_unit_test(backend_outside_any_window_is_enodev_without_mmio),
+		cmocka_unit_test(map_windows_drops_what_the_platform_refuses_in_order),
+		cmocka_unit_test(map_windows_can_drop_every_window),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
