@@ -405,3 +405,25 @@ def test_x86_page_tables_pool_exhausted_says_so_and_still_boots(machine):
     for a, n, _, _ in holes:
         assert unmapped(j["leaves"], a, a + n) == [(a, a + n)], f"hole {a:#x} mapped"
     assert "next: done" in b["text"] and b["rc"] == NEXT_EXIT, b["text"][-3000:]
+
+
+def test_x86_page_tables_ecam_claiming_ram_is_refused(machine):
+    """An e820 that calls q35's MCFG window RAM (a firmware mistake): the
+    stub maps that range as the RAM the e820 says it is and never UC, does
+    not read it as config space (one line, at the default report level),
+    falls back to 0xCF8 and still enters the next kernel."""
+    a, n = 0xb0000000, 0x10000000                 # q35's MCFG window, 256 buses
+    e820 = sorted([x for x in machine["e820"] if not (x[0] < a + n and a < x[0] + x[1])] +
+                  [(a, n, 1)])
+    b = boot(machine, machine["tmp"] / "ecam-ram", "pvh-ecam-ram", CASES["pvh-4level"], e820,
+             report="pcsc.report=summary")
+    ecam = [l for l in b["lines"] if l.startswith("ecam ")]
+    assert ecam == [f"ecam 0000:00-ff at {a:#x} not mapped: overlapping memory: not walked"], \
+        b["text"][-3000:]
+    for which in ("session", "jump"):
+        s = stop(b, which)
+        for l in overlapping(s["leaves"], a, a + n):
+            assert l.mtype(b["pat"]) == PAT_WB, \
+                f"{which}: {l.va:#x} in the RAM the e820 claims is not WB\n" + \
+                describe(s["leaves"], b["pat"], a, a + n)
+    assert "next: done" in b["text"] and b["rc"] == NEXT_EXIT, b["text"][-3000:]
