@@ -243,10 +243,13 @@ static uint32_t folio_order(uint64_t pfn, uint64_t end)
 uint64_t cache_gen_kho_map_size(const struct kho_abi *abi, uint32_t n)
 {
 	/* Radix: the root, then up to 5 node pages per order whose path is
-	 * new (orders differ in the high key bits), and leaves for the span. */
+	 * new (orders differ in the high key bits), and leaves for the span;
+	 * the KHO root FDT's order-0 folio may need a path of its own (5).
+	 * kho-v1: its folio may need a chunk and a bitmap of its own (2). */
 	if (abi && abi->map == KHO_MAP_RADIX)
-		return (1u + 5u * (KHO_MAX_ORDER + 1u) + 16u + n / 2048u) * (uint64_t)KHO_PAGE_SIZE;
-	return (16u + n / 2048u) * (uint64_t)KHO_PAGE_SIZE;
+		return (1u + 5u * (KHO_MAX_ORDER + 1u) + 16u + 5u + n / 2048u) *
+		       (uint64_t)KHO_PAGE_SIZE;
+	return (16u + 2u + n / 2048u) * (uint64_t)KHO_PAGE_SIZE;
 }
 
 /* kho-v2+: mark the folio (pfn, order) in the radix tree rooted at the
@@ -381,7 +384,7 @@ int cache_gen_build(void *img, uint64_t img_base, uint64_t img_size,
 	uint8_t *m = img;
 	uint64_t img_end = img_base + img_size;
 	struct build_ctx b;
-	struct kho_range pres;
+	struct kho_range pres[2];
 	size_t used;
 	uint32_t i;
 	int err;
@@ -413,11 +416,16 @@ int cache_gen_build(void *img, uint64_t img_base, uint64_t img_size,
 	err = gen_pcsc_fdt(m + (lo->pcsc_fdt - img_base), lo->pcsc_fdt_alloc, NULL, n, build_entry, &b);
 	if (err)
 		return err;
-	/* Data blocks and FDT pages are adjacent: one preserved range. */
-	pres.start = lo->data;
-	pres.end = lo->map_area;
+	/* Data blocks and FDT pages are adjacent: one preserved range. The
+	 * KHO root FDT page is preserved too, an order-0 folio in every ABI
+	 * (6.16 kho_finalize, later kho_alloc_preserve(PAGE_SIZE) in
+	 * kho_init: docs/abi.md fact 5). */
+	pres[0].start = lo->data;
+	pres[0].end = lo->map_area;
+	pres[1].start = lo->kho_fdt;
+	pres[1].end = lo->kho_fdt + KHO_PAGE_SIZE;
 	err = cache_gen_kho_map(m + (lo->map_area - img_base), lo->map_area_size, lo->map_area,
-				&pres, 1, lo->abi, lo->v1_bitmap, &lo->map, &used);
+				pres, 2, lo->abi, lo->v1_bitmap, &lo->map, &used);
 	if (err)
 		return err;
 	memset(m + (lo->kho_fdt - img_base), 0, KHO_PAGE_SIZE);

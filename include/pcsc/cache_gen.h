@@ -48,7 +48,8 @@ int cache_gen_pcsc_fdt(void *buf, size_t size, const char *compatible,
 int cache_gen_pcsc_data(void *buf, size_t size, uint16_t S, const uint8_t *cfg, uint16_t cfg_len);
 
 /* cache_gen_kho_map_size - bytes to reserve for the map of n pcsc_data
- * blocks and their FDT in abi's layout (NULL: kho-v1), page multiple. */
+ * blocks, their FDT and the KHO root FDT page in abi's layout (NULL:
+ * kho-v1), page multiple. */
 uint64_t cache_gen_kho_map_size(const struct kho_abi *abi, uint32_t n);
 
 /*
@@ -112,8 +113,10 @@ struct cache_gen_layout {
  * cache_gen_build - lay out a whole old-kernel handover inside the memory
  * image img (img_size bytes standing for physical [img_base, +img_size)):
  * from lo->base: n pcsc_data blocks, the pcsc FDT (RFC-sized), the map area
- * (16 pages + 1 per 255 folios), the KHO root FDT (one page). Preserved:
- * the data blocks and the pcsc FDT pages, nothing else (as the RFC does).
+ * (cache_gen_kho_map_size), the KHO root FDT (one page). Preserved: the
+ * data blocks and the pcsc FDT pages (as the RFC does) and the KHO root
+ * FDT page, an order-0 folio (as every KHO version does: docs/abi.md
+ * fact 5); not the map itself.
  * Returns 0; -PCSC_EINVAL (S not 256/4096, base not page aligned or below
  * img_base, img wraps, v1_bitmap not 0/512/4096, a device's cfg_len > S
  * or cfg NULL with cfg_len > 0); -PCSC_ENOSPC (image too small for the

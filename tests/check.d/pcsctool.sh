@@ -259,13 +259,17 @@ for spec in "v1-512 kho-v1 chunk-list fdt no" "v1-4096 kho-v1 chunk-list fdt no"
 	grep -q "^map $(le64 "$d/kho.dtb" / preserved-memory-map) $fmt " "$d.kho" &&
 	grep -q "^$want_sub data fdt totalsize 0x[0-9a-f]* compatible \"pcsc-v1\" preserved yes$" "$d.kho" &&
 	grep -qx "scratch-array $(sed -n 's/^kho-scratch //p' "$d/manifest" | sed 's/ / size /') entries 1" "$d.kho" &&
-	tail -n 1 "$d.kho" | grep -qx "kho: $compat, 1 subtrees, [0-9]* folios in 1 preserved ranges, 1 scratch regions, [0-9]* metadata ranges" &&
+	tail -n 1 "$d.kho" | grep -qx "kho: $compat, 1 subtrees, [0-9]* folios in 2 preserved ranges, 1 scratch regions, [0-9]* metadata ranges" &&
 	ok "kho $k: root, abi, map, subtree, scratch and summary lines" || nok "kho $k lines" "$(cat "$d.kho")"
-	# The data blocks and the pcsc FDT are one preserved range (manifest).
+	# The data blocks and the pcsc FDT are one preserved range, the KHO
+	# root FDT's page (an order-0 folio, docs/abi.md fact 5) the other.
 	ds=$(sed -n 's/^blob pcsc_data.bin \(0x[0-9a-f]*\) .*/\1/p' "$d/manifest")
 	pe=$(sed -n 's/^blob pcsc.dtb \(0x[0-9a-f]*\) \(0x[0-9a-f]*\)$/\1 \2/p' "$d/manifest" | { read -r a b; printf '0x%x' $((a + b)); })
-	grep -qx "preserved $ds-$pe size $(printf '0x%x' $((pe - ds)))" "$d.kho" &&
-	ok "kho $k: preserved = data blocks + pcsc FDT" || nok "kho $k preserved ($ds-$pe)" "$(grep '^preserved' "$d.kho")"
+	kf=$(sed -n 's/^kho-fdt \(0x[0-9a-f]*\) .*/\1/p' "$d/manifest")
+	[ "$(grep '^preserved ' "$d.kho")" = "$(printf 'preserved %s-%s size 0x%x\npreserved %s-0x%x size 0x1000' \
+		"$ds" "$pe" $((pe - ds)) "$kf" $((kf + 4096)))" ] &&
+	grep -qx "range order 0 $kf-$(printf '0x%x' $((kf + 4096))) folios 1" "$d.kho" &&
+	ok "kho $k: preserved = data blocks + pcsc FDT, KHO root page (order 0)" || nok "kho $k preserved ($ds-$pe, $kf)" "$(grep '^preserved' "$d.kho")"
 done
 
 # An independent reader of kho_map.bin (SPEC 2.2's layouts, not lib/): the
@@ -454,7 +458,7 @@ for k in v1-4096 v4; do
 		# shellcheck disable=SC2086
 		grep -qx "kho $k" "$tmp/cap-$k/manifest" &&
 		[ "$(fdtget "$tmp/cap-$k/kho.dtb" / compatible)" = "kho-${k%%-*}" ] &&
-		"$T" show "$tmp/cap-$k" $flag | grep -qx 'show: 3 entries, 0 bad, 1 preserved ranges' &&
+		"$T" show "$tmp/cap-$k" $flag | grep -qx 'show: 3 entries, 0 bad, 2 preserved ranges' &&
 		"$T" kho "$tmp/cap-$k" $flag | grep -q "^abi kho-${k%%-*} " &&
 		ok "capture --kho $k: root, show, kho" || nok "capture --kho $k" "$("$T" show "$tmp/cap-$k" $flag 2>&1)"
 	fi
@@ -535,7 +539,7 @@ if check "show handed-over" 0 "$T" show "$tmp/ho2"; then
 	ok "show: stub-removed = the injected BDFs, verdicts and reasons" || nok "show removed lines" "$(printf '%s\n' "$out" | grep '^removed ' | diff "$tmp/ho.removed" -)"
 	printf '%s\n' "$out" | grep -qx "handover version=[!-~]* mode=quick valid=8 stale=2 gone=1 bad=4 new=1 removed=7" &&
 	ok "show: handover line = the session's counts" || nok "show handover line" "$out"
-	printf '%s\n' "$out" | grep -qx "digest ok $sha" && printf '%s\n' "$out" | tail -n 1 | grep -qx 'show: 8 entries, 0 bad, 2 preserved ranges' &&
+	printf '%s\n' "$out" | grep -qx "digest ok $sha" && printf '%s\n' "$out" | tail -n 1 | grep -qx 'show: 8 entries, 0 bad, 3 preserved ranges' &&
 	ok "show: digest recomputed from the files = verify's sha256" || nok "show digest line" "$out"
 fi
 if check "show --json handed-over" 0 "$T" show --json "$tmp/ho2"; then

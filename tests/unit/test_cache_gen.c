@@ -223,7 +223,8 @@ static void build_lays_out_everything(void **state)
 	assert_int_equal(lo.pcsc_fdt_alloc, 4096);
 	assert_int_equal(lo.map_area, 0x40105000);
 	assert_int_equal(lo.map, 0x40105000);
-	assert_int_equal(lo.kho_fdt, 0x40105000 + 16 * 4096);
+	assert_int_equal(lo.map_area_size, 18 * 4096);	/* 16 + the root's chunk and bitmap */
+	assert_int_equal(lo.kho_fdt, 0x40105000 + 18 * 4096);
 	assert_int_equal(lo.end, lo.kho_fdt + 4096);
 	assert_int_equal(blob_helpers_at(&ram, lo.data + 8192)[0], 0xf4);
 	fdt = blob_helpers_at(&ram, lo.pcsc_fdt);
@@ -241,6 +242,125 @@ static void build_lays_out_everything(void **state)
 	blob_helpers_ram_free(&ram);
 }
 
+/* Each --kho layout of a 2-entry build at 0x40100000: the data blocks and
+ * the pcsc FDT (pfn 0x40100-0x40104: order 2 at 0x40100, order 0 at
+ * 0x40104) and the KHO root FDT's page (one order-0 folio, as upstream
+ * preserves it: docs/abi.md fact 5). Every map byte hand-computed. */
+static const uint8_t *at(const struct blob_helpers_ram *ram, uint64_t phys)
+{
+	return blob_helpers_at((struct blob_helpers_ram *)ram, phys);
+}
+
+/* Only the given bits set in the nbytes at phys. */
+static void only_bits(const struct blob_helpers_ram *ram, uint64_t phys, size_t nbytes,
+		      unsigned int b0, unsigned int b1)
+{
+	const uint8_t *bm = at(ram, phys);
+	size_t i;
+
+	for (i = 0; i < nbytes; i++) {
+		uint8_t want = 0;
+
+		if (i == b0 / 8)
+			want |= (uint8_t)(1u << (b0 % 8));
+		if (b1 != ~0u && i == b1 / 8)
+			want |= (uint8_t)(1u << (b1 % 8));
+		assert_int_equal(bm[i], want);
+	}
+}
+
+static void build_preserves_the_kho_root_page_in_every_layout(void **state)
+{
+	static const char *const names[] = { "v1-512", "v1-4096", "v2", "v3", "v4" };
+	struct blob_helpers_ram ram;
+	struct cache_gen_dev d[2];
+	uint8_t cfg[2][256];
+	unsigned int i, k;
+
+	(void)state;
+	blob_helpers_cfg(cfg[0], 0x8086, 0x10d3, 0x020000, 0);
+	blob_helpers_cfg(cfg[1], 0x1af4, 0x1041, 0x020000, 0);
+	d[0] = (struct cache_gen_dev){ PCI_SBDF(0, 1, 0), cfg[0], 256 };
+	d[1] = (struct cache_gen_dev){ PCI_SBDF(0, 2, 0), cfg[1], 256 };
+	for (i = 0; i < 5; i++) {
+		struct cache_gen_layout lo = { .base = 0x40100000, .S = 4096 };
+		const uint8_t *c;
+
+		blob_helpers_ram_init(&ram, 0x40000000, 4 << 20);
+		assert_int_equal(kho_abi_by_name(names[i], &lo.abi, &lo.v1_bitmap), 0);
+		assert_int_equal(cache_gen_build(ram.mem, ram.base, ram.size, d, 2, &lo), 0);
+		assert_int_equal(lo.map_area, 0x40105000);
+		assert_int_equal(lo.map, 0x40105000);
+		if (i < 2) {
+			/* kho-v1: 18 pages, root at pfn 0x40117. Bitmaps from
+			 * the end, order 0 first; both orders' blocks start at
+			 * 0x40000000 ((idx / bits * bits) << (order + 12)):
+			 * order 0 bits 0x104 (0x40104) and 0x117 (the root),
+			 * order 2 bit 0x40 (0x40100 >> 2 = 0x10040). */
+			uint32_t bmb = i == 0 ? 512 : 4096;
+			uint64_t bm0 = 0x40105000 + 18 * 4096 - bmb, bm2 = bm0 - bmb;
+
+			assert_int_equal(lo.kho_fdt, 0x40117000);
+			c = at(&ram, 0x40105000);
+			assert_int_equal(get64(c), 0x40106000);		/* next */
+			assert_int_equal(get32(c + 8), 0);			/* order */
+			assert_int_equal(get32(c + 12), 1);			/* num_elms */
+			assert_int_equal(get64(c + 16), 0x40000000);	/* phys_start */
+			assert_int_equal(get64(c + 24), bm0);
+			for (k = 32; k < 4096; k++)
+				assert_int_equal(c[k], 0);
+			c = at(&ram, 0x40106000);
+			assert_int_equal(get64(c), 0);
+			assert_int_equal(get32(c + 8), 2);
+			assert_int_equal(get32(c + 12), 1);
+			assert_int_equal(get64(c + 16), 0x40000000);
+			assert_int_equal(get64(c + 24), bm2);
+			for (k = 32; k < 4096; k++)
+				assert_int_equal(c[k], 0);
+			only_bits(&ram, bm0, bmb, 0x104, 0x117);
+			only_bits(&ram, bm2, bmb, 0x40, ~0u);
+		} else {
+			/* Radix: 1 + 5 * 31 + 16 + 5 = 177 pages, root at pfn
+			 * 0x401b6. Order 0 key
+			 * 1 << 52 | pfn: table indices 2, 0, 0, 0, 8 (pfn >> 15),
+			 * leaf bits 0x104 and 0x1b6; order 2 key 1 << 50 |
+			 * 0x10040: indices 0, 256, 0, 0, 2, leaf bit 0x40.
+			 * Node pages upwards in the order first used. */
+			static const struct { uint64_t node; unsigned int idx; uint64_t child; } t[] = {
+				{ 0x40105000, 2, 0x40106000 }, { 0x40106000, 0, 0x40107000 },
+				{ 0x40107000, 0, 0x40108000 }, { 0x40108000, 0, 0x40109000 },
+				{ 0x40109000, 8, 0x4010a000 },
+				{ 0x40105000, 0, 0x4010b000 }, { 0x4010b000, 256, 0x4010c000 },
+				{ 0x4010c000, 0, 0x4010d000 }, { 0x4010d000, 0, 0x4010e000 },
+				{ 0x4010e000, 2, 0x4010f000 },
+			};
+			uint64_t p;
+
+			assert_int_equal(lo.kho_fdt, 0x40105000 + 177 * 4096);
+			assert_int_equal(lo.kho_fdt, 0x401b6000);
+			/* Tables: every page below the last leaf but the first leaf. */
+			for (p = 0x40105000; p < 0x4010f000; p += 4096) {
+				if (p == 0x4010a000)
+					continue;
+				c = at(&ram, p);
+				for (k = 0; k < 512; k++) {
+					uint64_t want = 0;
+					unsigned int j;
+
+					for (j = 0; j < sizeof(t) / sizeof(t[0]); j++)
+						if (t[j].node == p && t[j].idx == k)
+							want = t[j].child;
+					assert_int_equal(get64(c + 8 * k), want);
+				}
+			}
+			only_bits(&ram, 0x4010a000, 4096, 0x104, 0x1b6);
+			only_bits(&ram, 0x4010f000, 4096, 0x40, ~0u);
+			only_bits(&ram, 0x40110000, 4096, ~0u, ~0u);	/* nothing past it */
+		}
+		blob_helpers_ram_free(&ram);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -254,6 +374,7 @@ int main(void)
 		cmocka_unit_test(kho_map_refuses_bad_input),
 		cmocka_unit_test(kho_fdt_has_map_and_pcsc_child),
 		cmocka_unit_test(build_lays_out_everything),
+		cmocka_unit_test(build_preserves_the_kho_root_page_in_every_layout),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -202,9 +202,12 @@ static void map_valid_ranges_and_queries(void **state)
 
 	(void)state;
 	assert_int_equal(kho_map_read(&ram.pm, NULL, lo.map, 0, rr, 64, mm, 64, &m), 0);
-	assert_int_equal(m.n, 1);
+	/* The data blocks and the pcsc FDT, then the KHO root FDT's page. */
+	assert_int_equal(m.n, 2);
 	assert_int_equal(rr[0].start, lo.data);
 	assert_int_equal(rr[0].end, lo.map_area);
+	assert_int_equal(rr[1].start, lo.kho_fdt);
+	assert_int_equal(rr[1].end, lo.kho_fdt + 4096);
 	assert_true(m.chunks >= 1);
 	assert_true(kho_is_preserved(&m, lo.data, 8192));
 	assert_true(kho_is_preserved(&m, lo.pcsc_fdt, 4096));
@@ -214,7 +217,8 @@ static void map_valid_ranges_and_queries(void **state)
 	assert_false(kho_is_preserved(&m, UINT64_MAX - 10, 100));
 	assert_true(kho_overlaps_meta(&m, lo.map, 1));
 	assert_false(kho_overlaps_meta(&m, lo.data, 8192));
-	assert_int_equal(m.folios, 2);	/* 5 pages: one order-2 folio + one order-0 */
+	/* 5 pages: one order-2 folio + one order-0; the root: one order-0 */
+	assert_int_equal(m.folios, 3);
 	assert_int_equal(kho_map_read(&ram.pm, NULL, 0, 0, rr, 64, mm, 64, &m), 0);
 	assert_int_equal(m.n, 0);
 	assert_false(kho_is_preserved(&m, lo.data, 4096));

@@ -588,6 +588,45 @@ static void da_in_a_scratch_region_is_bad_and_the_array_is_metadata(void **state
 	assert_non_null(strstr(blob_helpers_log_text(), " scratch=2 0x"));
 }
 
+/* Point the cached entry name's da at da, in the pcsc FDT in RAM. */
+static void set_da(const char *name, uint64_t da)
+{
+	int node = fdt_subnode_offset(pcsc_fdt(), 0, name);
+
+	assert_true(node > 0);
+	assert_int_equal(fdt_setprop_inplace(pcsc_fdt(), node, "da", &da, 8), 0);
+}
+
+/* Every layout preserves the KHO root FDT's page (an order-0 folio, as
+ * upstream does: docs/abi.md fact 5), yet an entry whose da is that page
+ * is still BAD, as KHO metadata, never adopted as preserved memory. */
+static void da_at_the_kho_root_page_is_bad_metadata_in_every_layout(void **state)
+{
+	static const char *const names[] = { "v1-512", "v1-4096", "v2", "v3", "v4" };
+	static struct kho_range rr[64], mm[64];
+	struct kho_map m;
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(kho_abi_by_name(names[i], &build_abi, &build_bitmap), 0);
+		build(4096);
+		assert_int_equal(kho_map_read(&ram.pm, build_abi, lo.map, build_bitmap, rr, 64, mm, 64,
+					      &m), 0);
+		assert_true(kho_is_preserved(&m, lo.kho_fdt, 4096));
+		assert_false(kho_overlaps_meta(&m, lo.kho_fdt, 4096));	/* not a map page */
+		set_da("dev_0000_00_02_0", lo.kho_fdt);
+		in.kho_bitmap = build_bitmap;
+		assert_int_equal(pcsc_session_run(&in, &out), 0);
+		assert_int_equal(out.status, 0);
+		assert_int_equal(out.counts.v[PCSC_BAD], 1);
+		assert_int_equal(out.counts.v[PCSC_VALID], 4);
+		assert_non_null(strstr(blob_helpers_log_text(),
+				       "pcsc: 0000:00:02.0 ffff:ffff BAD da overlaps KHO metadata\n"));
+		teardown(NULL);
+	}
+}
+
 static void malformed_scratch_array_rejects_and_detaches(void **state)
 {
 	uint64_t pairs[2] = { RAM_BASE + 0x380000, 0x1000 };
@@ -822,6 +861,8 @@ int main(void)
 		cmocka_unit_test_teardown(default_console_is_summary_and_digest, teardown),
 		cmocka_unit_test_teardown(pcsc_fdt_in_kho_scratch_is_rejected, teardown),
 		cmocka_unit_test_teardown(da_in_a_scratch_region_is_bad_and_the_array_is_metadata,
+					  teardown),
+		cmocka_unit_test_teardown(da_at_the_kho_root_page_is_bad_metadata_in_every_layout,
 					  teardown),
 		cmocka_unit_test_teardown(malformed_scratch_array_rejects_and_detaches, teardown),
 		cmocka_unit_test_teardown(arena_too_small_detaches, teardown),

@@ -346,7 +346,8 @@ int gen_write(const struct gen_opts *o, struct gen_dev *devs, uint32_t n)
 		die_msg("pcsc FDT: %s", pcsc_strerror(rc));
 		return EXIT_DATA;
 	}
-	/* Preserved: runs of preserved blocks, then the pcsc FDT's pages. */
+	/* Preserved: runs of preserved blocks, then the pcsc FDT's pages. At
+	 * most nb + 2 ranges: rg has n + nfaults + 2 >= nb + 2 slots. */
 	for (i = 0; i < nb; i++) {
 		uint64_t s = data + i * stride;
 
@@ -361,6 +362,9 @@ int gen_write(const struct gen_opts *o, struct gen_dev *devs, uint32_t n)
 		rg[nr - 1].end = pfdt + alloc;
 	else
 		rg[nr++] = (struct kho_range){ pfdt, pfdt + alloc };
+	/* And the KHO root FDT's page, an order-0 folio, as every KHO version
+	 * preserves it (docs/abi.md fact 5; cache_gen_build does the same). */
+	rg[nr++] = (struct kho_range){ kho, kho + KHO_PAGE_SIZE };
 	rc = cache_gen_kho_map(img + (map_area - at), map_size, map_area, rg, nr, abi, v1_bitmap,
 			       &first, &used);
 	if (rc) {
