@@ -627,6 +627,44 @@ static void da_at_the_kho_root_page_is_bad_metadata_in_every_layout(void **state
 	}
 }
 
+/* kho-v4: radix node pages are the map's, never preserved memory (docs/abi.md
+ * fact 2c). An entry whose da is a table node page and one whose da is a
+ * leaf are BAD as metadata; were node pages not counted as metadata, both
+ * would be "da not preserved" instead. */
+static void da_in_a_radix_node_page_is_bad_metadata(void **state)
+{
+	uint64_t path[KHO_RADIX_LEVELS], p;
+	unsigned int level, k;
+
+	(void)state;
+	assert_int_equal(kho_abi_by_name("v4", &build_abi, &build_bitmap), 0);
+	build(4096);
+	/* The lowest-index path down from the root: level 4 .. 1 tables, then
+	 * a leaf. */
+	path[0] = lo.map;
+	for (level = 1; level < KHO_RADIX_LEVELS; level++) {
+		const uint8_t *node = blob_helpers_at(&ram, path[level - 1]);
+
+		for (p = 0, k = 0; !p && k < 512; k++)
+			memcpy(&p, node + 8 * k, 8);
+		assert_true(p != 0);
+		path[level] = p;
+	}
+	/* Node pages lie above the root, inside the map area. */
+	for (level = 1; level < KHO_RADIX_LEVELS; level++)
+		assert_true(path[level] > lo.map && path[level] < lo.map_area + lo.map_area_size);
+	set_da("dev_0000_00_02_0", path[1]);				/* a level-4 table */
+	set_da("dev_0000_00_01_0", path[KHO_RADIX_LEVELS - 1]);	/* a leaf bitmap */
+	assert_int_equal(pcsc_session_run(&in, &out), 0);
+	assert_int_equal(out.status, 0);
+	assert_int_equal(out.counts.v[PCSC_BAD], 2);
+	assert_non_null(strstr(blob_helpers_log_text(),
+			       "pcsc: 0000:00:01.0 ffff:ffff BAD da overlaps KHO metadata\n"));
+	assert_non_null(strstr(blob_helpers_log_text(),
+			       "pcsc: 0000:00:02.0 ffff:ffff BAD da overlaps KHO metadata\n"));
+	assert_null(strstr(blob_helpers_log_text(), "not preserved"));
+}
+
 static void malformed_scratch_array_rejects_and_detaches(void **state)
 {
 	uint64_t pairs[2] = { RAM_BASE + 0x380000, 0x1000 };
@@ -864,6 +902,7 @@ int main(void)
 					  teardown),
 		cmocka_unit_test_teardown(da_at_the_kho_root_page_is_bad_metadata_in_every_layout,
 					  teardown),
+		cmocka_unit_test_teardown(da_in_a_radix_node_page_is_bad_metadata, teardown),
 		cmocka_unit_test_teardown(malformed_scratch_array_rejects_and_detaches, teardown),
 		cmocka_unit_test_teardown(arena_too_small_detaches, teardown),
 		cmocka_unit_test_teardown(arena_too_small_for_index_detaches, teardown),
