@@ -381,6 +381,72 @@ def radix_child(level):
     return lambda fx, path: next(p for p in path if p[0] == level)[3]
 
 
+# --- kho-v3+ pcsc subtree (a `--kho v4` fixture): `preserved-data` names the
+# pcsc FDT, an 8-byte `blob-size` bounds it: at least the FDT's totalsize,
+# at most what the map preserves from its address on (lib/session.c)
+def pcsc_totalsize(fx):
+    return struct.unpack_from(">I", fx.read("pcsc.dtb"), 4)[0]
+
+
+def preserved_from(fx, addr):
+    """Bytes preserved from addr on: the end of the merged map range that
+    holds addr, as khoutil reads the map (independently of lib/)."""
+    import khoutil
+    return next(e - addr for s, e in khoutil.read_map(fx.man)["ranges"] if s <= addr < e)
+
+
+def blob_size_to(value):
+    def patch(fx):
+        assert fx.prop_get_u64("kho.dtb", "/pcsc", "blob-size") == pcsc_totalsize(fx)
+        fx.prop_u64("kho.dtb", "/pcsc", "blob-size", value(fx))
+    return patch
+
+
+def blob_size_rejected(value):
+    """session.c's text for a blob-size that does not fit."""
+    return lambda fx: (f"pcsc blob-size {value(fx)}: totalsize {pcsc_totalsize(fx)} "
+                       "or preservation does not fit")
+
+
+def blob_size_one_past_preserved(fx):
+    at = fx.addr("pcsc.dtb")
+    n = preserved_from(fx, at)
+    # the fixture preserves the pcsc FDT's own pages, not the map after them
+    assert at + n == fx.pcsc_pages[0] + fx.pcsc_pages[1], (hex(at), hex(n), fx.pcsc_pages)
+    return n + 1
+
+
+def kho_prop_name_past_strings(fx):
+    """A first root property whose name offset lies past the strings block:
+    the header checks pass, fdt_check_full fails (FDT_ERR_BADOFFSET).
+    Linux's by-name lookups skip a property whose name they cannot read, so
+    such a root still yields `compatible`, the map and `pcsc` to a kernel
+    that checks only the header: the stub must detach it anyway."""
+    fx.fdtput("kho.dtb", "-t", "x", "/", "linux,pcsc-test", "0")
+    b = fx.read("kho.dtb")
+    first = next(x for x in fdt_walk(bytes(b)) if x[1] is not None)
+    assert first[0] == ("",) and b[first[2]:first[2] + 4] == bytes(4), first
+    struct.pack_into(">I", b, first[2] - 4, struct.unpack_from(">I", b, HDR["size_dt_strings"])[0]
+                     + 0x100)
+    fx.write("kho.dtb", b)
+
+
+def kho_compatible(text):
+    def patch(fx):
+        fx.fdtput("kho.dtb", "-t", "s", "/", "compatible", text)
+    return patch
+
+
+# The exception path (test_hostile_exception_detaches): a root the stub
+# cannot read, the fault injected before the session has judged it; how
+# the pcsc child must be left: NOPed (libfdt accepts the root) or renamed
+# in place to "pcs-" (it does not).
+EXCEPTION_CASES = [
+    (Case("exc_kho_v9_compatible", kho="v4", patch=kho_compatible("kho-v9")), "nop"),
+    (Case("exc_kho_fails_the_full_check", kho="v4", patch=kho_prop_name_past_strings), "rename"),
+]
+
+
 def da_to(role, where):
     def patch(fx):
         fx.prop_u64("pcsc.dtb", fx.node(role), "da", where(fx))
@@ -509,6 +575,36 @@ CASES = [
       reject=lambda fx: f"KHO radix node {fx.facts['past_ram']:#x} not in RAM"),
     C("kho_v4_unknown_compatible", kho="v4", faults=["corrupt=kho-compat"],
       reject='KHO FDT unknown compatible "kho-v0"'),
+    # --- the kho-v4 pcsc subtree's properties (issue 12): a property missing
+    # or the wrong size, a blob-size that does not bound the pcsc FDT
+    C("kho_v4_pcsc_without_preserved_data", kho="v4",
+      patch=lambda fx: fx.fdtput("kho.dtb", "-d", "/pcsc", "preserved-data"),
+      reject="KHO pcsc node has no preserved-data property"),
+    C("kho_v4_preserved_data_4_bytes", kho="v4",
+      patch=lambda fx: fx.fdtput("kho.dtb", "-t", "x", "/pcsc", "preserved-data",
+                                 hex(fx.addr("pcsc.dtb"))),
+      reject="KHO pcsc node preserved-data is 4 bytes, not 8"),
+    C("kho_v4_pcsc_without_blob_size", kho="v4",
+      patch=lambda fx: fx.fdtput("kho.dtb", "-d", "/pcsc", "blob-size"),
+      reject="KHO pcsc node has no blob-size property"),
+    C("kho_v4_blob_size_4_bytes", kho="v4",
+      patch=lambda fx: fx.fdtput("kho.dtb", "-t", "x", "/pcsc", "blob-size",
+                                 hex(pcsc_totalsize(fx))),
+      reject="KHO pcsc node blob-size is 4 bytes, not 8"),
+    C("kho_v4_blob_size_below_totalsize", kho="v4",
+      patch=blob_size_to(lambda fx: pcsc_totalsize(fx) - 1),
+      reject=blob_size_rejected(lambda fx: pcsc_totalsize(fx) - 1)),
+    C("kho_v4_blob_size_zero", kho="v4", patch=blob_size_to(lambda fx: 0),
+      reject=blob_size_rejected(lambda fx: 0)),
+    C("kho_v4_blob_size_past_its_preserved_pages", kho="v4",
+      patch=blob_size_to(blob_size_one_past_preserved),
+      reject=blob_size_rejected(blob_size_one_past_preserved)),
+    C("kho_v4_blob_size_wraps", kho="v4", patch=blob_size_to(lambda fx: (1 << 64) - 1),
+      reject=blob_size_rejected(lambda fx: (1 << 64) - 1)),
+    # a root libfdt's full check refuses (its header is fine): the pcsc
+    # child renamed in place, unreachable by name
+    C("kho_v4_fails_the_full_check", kho="v4", patch=kho_prop_name_past_strings,
+      reject="KHO FDT invalid: FDT_ERR_BADOFFSET"),
     # --- entries ------------------------------------------------------------
     C("da_unaligned", faults=["badda={a}:align"], entries={"a": bad("da unaligned")}),
     C("da_past_ram", faults=["badda={a}:notram"], entries={"a": bad("da outside RAM")}),
@@ -625,22 +721,32 @@ def check_report(case, fx, lines):
     return errs
 
 
-def pcsc_children_in_ram(snap, ram, fx, which="after"):
-    """The KHO root's children named pcsc / pcsc@... in guest RAM (snap's
-    'before' or 'after' dump, taken when the next kernel had been entered):
-    what the next kernel's by-name lookup would find. Call before
-    assert_ram_intact, which deletes the dumps."""
-    import khoutil
-    addr = fx.kho[0]
+def ram_bytes(snap, ram, addr, n, which="after"):
+    """n bytes of guest RAM at addr (at most what the dump holds from
+    there) in snap's 'before' or 'after' dump, the latter taken when the
+    next kernel had been entered. Call before assert_ram_intact, which
+    deletes the dumps."""
     for (base, size), f in zip(ram, snap[which]):
-        if base <= addr and addr + 40 <= base + size:
+        if base <= addr < base + size:
             with open(f, "rb") as fh:
                 fh.seek(addr - base)
-                hdr = fh.read(40)
-                total = min(struct.unpack_from(">I", hdr, 4)[0], 1 << 20, base + size - addr)
-                fh.seek(addr - base)
-                return khoutil.pcsc_children(fh.read(total))
-    raise AssertionError(f"KHO root {addr:#x} not in the dumped RAM")
+                return fh.read(min(n, base + size - addr))
+    raise AssertionError(f"{addr:#x} not in the dumped RAM")
+
+
+def kho_root_in_ram(snap, ram, fx, which="after"):
+    """The KHO root's bytes in guest RAM (its totalsize, at most 1 MiB)."""
+    hdr = ram_bytes(snap, ram, fx.kho[0], 40, which)
+    assert len(hdr) == 40, f"KHO root {fx.kho[0]:#x} not in the dumped RAM"
+    return ram_bytes(snap, ram, fx.kho[0], min(struct.unpack_from(">I", hdr, 4)[0], 1 << 20),
+                     which)
+
+
+def pcsc_children_in_ram(snap, ram, fx, which="after"):
+    """The KHO root's children named pcsc / pcsc@... in guest RAM (see
+    kho_root_in_ram): what the next kernel's by-name lookup would find."""
+    import khoutil
+    return khoutil.pcsc_children(kho_root_in_ram(snap, ram, fx, which))
 
 
 def gen_fixture(tmp_path, case, topo_text, ram, at, arch, facts, saved):

@@ -71,6 +71,17 @@ class Hostile:
         return fx, run_snapshots(cmd, self.tmp, self.ram, self.until, timeout=30,
                                  break_at=self.break_at)
 
+    def symbol(self, name):
+        """Where the stub's function name runs in this machine (the ELF's
+        nm; arm64's addresses are offsets from the image start)."""
+        from qemurun import O
+        elf = os.path.join(O, self.elf_arch, "pcsc-stub.elf")
+        out = subprocess.run([self.nm, elf], capture_output=True, text=True, check=True).stdout
+        found = [int(t[0], 16) for t in (l.split() for l in out.splitlines())
+                 if len(t) == 3 and t[2] == name]
+        assert len(found) == 1, (name, found)
+        return self.load_base() + found[0]
+
     def detach_range(self, fx, lines):
         """The KHO root page, when the stub detached the pcsc subtree there."""
         if "detached the pcsc subtree from the KHO FDT" in lines:
@@ -87,6 +98,10 @@ class Arm64Hostile(Hostile):
     """arm64 virt: the wrapped stub + the parking next kernel; KHO in /chosen."""
     kind = "arm64"
     cache_at = ARM64_RAM[0] + 0xc000000                # pcsctool gen --at: clear of image and DTB
+    elf_arch, nm = "arm64", "aarch64-linux-gnu-nm"
+    # faultinject: first argument and pc registers, breakpoint length
+    arg0, pc_reg, bp_len = 0, 32, 4
+    fault_at = re.compile(r" far=(0x[0-9a-f]+) ")
     ram = [ARM64_RAM]
     until = "next: entered"
     # a root port QEMU -kernel leaves unnumbered (secondary 0), a bridge
@@ -142,6 +157,9 @@ class Arm64Hostile(Hostile):
         return arm64_cmd(kernel=self.img if park else self.img_off, dtb=dtb, devices=dev,
                          extra=self.extra, mem="256M")
 
+    def load_base(self):
+        return self.base
+
     def assert_entered_once(self, serial, lines, ctx):
         """Entered after exactly one jump, with the same DTB."""
         e = ARM64_ENTERED.search(serial)
@@ -192,6 +210,9 @@ class X86Hostile(Hostile):
     1, on which every config read answers all ones."""
     kind = "x86"
     cache_at = 0x8000000         # pcsctool gen --at
+    elf_arch, nm = "x86_64", "nm"
+    arg0, pc_reg, bp_len = 5, 16, 1                    # rdi, rip
+    fault_at = re.compile(r" cr2=(0x[0-9a-f]+)$")
     until = "next: done"
     devs = DEVS
     extra = backends(3)
@@ -236,6 +257,9 @@ class X86Hostile(Hostile):
         return x86_cmd(devices=dev, extra=self.extra, mem=f"{X86_MEM}M",
                        append=f"pcsc.exit=debug pcsc.boot_params={X86_BP:#x} "
                               f"pcsc.x86.next={X86_NEXT:#x},{os.path.getsize(self.next):#x}")
+
+    def load_base(self):
+        return 0                 # PVH: linked where it runs
 
     def assert_entered_once(self, serial, lines, ctx):
         """Entered once at its 64-bit entry with boot_params in rsi, after
@@ -436,3 +460,85 @@ def test_hostile_checked_run_finds_the_stub_and_the_pcsc_fdt(hm):
     fx = hm.fixture(case)
     rc, timed_out, text, _, rep = checked_run(hm.command(fx, "checked", park=False), 60, O)
     hm.assert_checked(fx, rc, timed_out, text, rep)
+
+
+def test_hostile_blob_size_up_to_its_preserved_pages(hm):
+    """The other side of kho_v4_blob_size_past_its_preserved_pages: a
+    blob-size that reaches exactly to the end of what the map preserves
+    from the pcsc FDT on (past its totalsize) bounds it: every entry
+    VALID, handed over, and the handover sets blob-size in the root to the
+    pcsc FDT's new totalsize; of the root, only those 8 bytes change."""
+    case = hostile.Case("kho_v4_blob_size_to_its_preserved_end", kho="v4",
+                        patch=hostile.blob_size_to(
+                            lambda fx: hostile.preserved_from(fx, fx.addr("pcsc.dtb"))))
+    fx, snap = hm.run(case)
+    lines = pcsc_lines(snap["serial"])
+    ctx = f"--- serial ---\n{snap['serial'][-6000:]}"
+    assert snap["reached"], ctx
+    hm.assert_entered_once(snap["serial"], lines, ctx)
+    errs = hostile.check_report(case, fx, lines)
+    assert not errs, "\n".join(errs) + "\n" + ctx
+    bs = fx.prop_get_u64("kho.dtb", "/pcsc", "blob-size")
+    assert bs == fx.pcsc_pages[1] > hostile.pcsc_totalsize(fx), (bs, fx.pcsc_pages)
+    root = hostile.kho_root_in_ram(snap, hm.ram, fx)
+    off, ln = hostile.fdt_props(root)[("/pcsc", "blob-size")]
+    total = struct.unpack_from(">I", hostile.ram_bytes(snap, hm.ram, fx.addr("pcsc.dtb"), 8), 4)[0]
+    assert ln == 8 and struct.unpack_from("<Q", root, off)[0] == total, (total, ctx)
+    assert hostile.pcsc_totalsize(fx) < total <= bs, (total, bs)
+    at = fx.kho[0] + off
+    assert_ram_intact(snap, hm.ram, hm.allowed_ranges(fx, lines) + [(at, 8, "blob-size")],
+                      must_change=[(at, 8, "blob-size"),
+                                   (fx.pcsc_pages[0], fx.pcsc_pages[1], "pcsc FDT")])
+
+
+# 1 TiB + 0x100: RAM on neither machine, mapped by neither stub
+EXC_BAD = 0x10000000100
+
+
+@pytest.mark.parametrize("case,how", hostile.EXCEPTION_CASES, ids=lambda c: getattr(c, "name", c))
+def test_hostile_exception_detaches(hm, case, how):
+    """The exception handlers' last-resort detach on a KHO root the stub
+    cannot read (issue 12: fail closed on the exception paths too). A
+    kho-v4 cache whose root has an unknown compatible, or fails libfdt's
+    full check; the gdbstub stops the guest as the session enters kho_open
+    and points its first argument (the RAM map) at EXC_BAD, so kho_open's
+    first read through it faults before anything was judged. The handler
+    opens the root itself and detaches what it can: in guest RAM after the
+    jump no pcsc child is left to find by name (NOPed, or renamed in place
+    when libfdt rejects the root), nothing else of the root changed, and
+    the next kernel was entered, once. RAM outside what the stub may write
+    is unchanged from the injection on."""
+    import khoutil
+    from faultinject import le_hex, run_snapshots_injected
+    fx = hm.fixture(case)
+    cmd = hm.command(fx, case.name)
+    at = hm.symbol("kho_open")
+    snap = run_snapshots_injected(cmd, hm.tmp, hm.ram, hm.until, at,
+                                  [f"P{hm.arg0:x}={le_hex(EXC_BAD)}"], pc_reg=hm.pc_reg,
+                                  bp_len=hm.bp_len)
+    lines = pcsc_lines(snap["serial"])
+    ctx = f"case {case.name}\n--- serial ---\n{snap['serial'][-6000:]}"
+    assert snap["reached"], "next kernel not reached\n" + ctx
+    hm.assert_entered_once(snap["serial"], lines, ctx)
+    exc = [i for i, l in enumerate(lines) if l.startswith("exception ")]
+    assert len(exc) == 1, ctx
+    i = exc[0]
+    m = hm.fault_at.search(lines[i])
+    assert m and EXC_BAD <= int(m.group(1), 16) < EXC_BAD + 0x1000, ctx
+    # the fault was the session's first look at the root: nothing read,
+    # rejected or detached before it; the handler detached, then jumped
+    assert not [l for l in lines[:i] if l.startswith(
+        ("kho kho-", "cache rejected", "no cache", "detached", "summary", "jump to"))], ctx
+    assert lines[i + 1] == "detached the pcsc subtree from the KHO FDT", ctx
+    before = khoutil.fdt_children(hostile.kho_root_in_ram(snap, hm.ram, fx, "before"))
+    after = khoutil.fdt_children(hostile.kho_root_in_ram(snap, hm.ram, fx))
+    assert khoutil.pcsc_children(bytes(fx.read("kho.dtb"))) == ["pcsc"], before
+    assert "pcsc" in before, before
+    if how == "nop":
+        assert after == [c for c in before if c != "pcsc"], (before, after, ctx)
+    else:
+        assert after == ["pcs-" if c == "pcsc" else c for c in before], (before, after, ctx)
+    assert hostile.pcsc_children_in_ram(snap, hm.ram, fx) == [], ctx
+    # not even the pcsc FDT's pages: the handler only detaches
+    assert_ram_intact(snap, hm.ram, [r for r in hm.allowed_ranges(fx, lines)
+                                     if r[2] != "pcsc FDT pages"])
