@@ -407,10 +407,27 @@ if check "kho 3 subtrees" 0 "$T" kho "$tmp/luo"; then
 	n=$(printf '%s\n' "$out" | grep -c '^subtree ')
 	[ "$n" -eq 3 ] && printf '%s\n' "$out" | grep -qx 'subtree "memblock" fdt 0x70000000 data not-in-image preserved no' &&
 	printf '%s\n' "$out" | grep -q '^subtree "LUO" fdt 0x[0-9a-f]* data fdt .* preserved yes$' &&
-	printf '%s\n' "$out" | grep -qx 'bitmap-size 512 default evidence 4096 (LUO subtree: Linux 6.19+)' &&
-	printf '%s\n' "$out" | grep -q '^warn LUO subtree: .*--kho-bitmap 4096$' &&
+	printf '%s\n' "$out" | grep -qx 'bitmap-size 4096 luo evidence 4096 (LUO subtree: Linux 6.19+)' &&
+	! printf '%s\n' "$out" | grep -q '^warn LUO' &&
 	printf '%s\n' "$out" | tail -n 1 | grep -q '^kho: kho-v1, 3 subtrees, ' &&
 	ok "kho: every subtree, LUO implies 4096" || nok "kho 3 subtrees" "$out"
+fi
+# The stub's rule (kho_v1_bitmap): a LUO child over a 512-byte map is read
+# at 4096 and refused where the map proves 512; --kho-bitmap 512 still wins.
+cp -r "$tmp/kho-v1-512" "$tmp/luo512"
+fdtput -c "$tmp/luo512/kho.dtb" /LUO &&
+fdtput -t bx "$tmp/luo512/kho.dtb" /LUO fdt $(fdtget -t bx "$tmp/luo512/kho.dtb" /pcsc fdt)
+if check "kho LUO over a 512 map" 2 "$T" kho "$tmp/luo512"; then
+	printf '%s\n' "$out" | grep -q '^map 0x[0-9a-f]* chunk-list unreadable$' &&
+	ok "kho: a LUO root is read at 4096 as the stub reads it; a 512 map is then refused" ||
+	nok "kho LUO over 512" "$out"
+fi
+if check "show LUO over a 512 map" 2 "$T" show "$tmp/luo512"; then
+	ok "show: a LUO root over a 512 map is refused, as the stub refuses it"
+fi
+if check "kho LUO over a 512 map, forced 512" 0 "$T" kho "$tmp/luo512" --kho-bitmap 512; then
+	printf '%s\n' "$out" | grep -q '^bitmap-size 512 forced evidence 512 ' &&
+	ok "kho: --kho-bitmap 512 wins over a LUO root" || nok "kho LUO forced 512" "$out"
 fi
 if check "gen --scratch x2" 0 "$T" gen $TOPO/default.topo --out "$tmp/scr" --kho v3 --scratch 0x70000000:0x1000000 --scratch 0x7e000000:0x800000; then
 	if check "kho scratch" 0 "$T" kho "$tmp/scr"; then

@@ -450,19 +450,18 @@ static void print_orders(struct walk *w)
 	}
 }
 
-/* kho-v1 only: which bitmap size was read, and what the map says about it. */
+/* kho-v1 only: which bitmap size was read (the stub's rule, kho_v1_bitmap:
+ * forced, else 4096 for a LUO root, else 512), and what the map says. */
 static void print_bitmap_size(const struct walk *w, const struct kho_map *km, uint32_t forced,
 			      bool luo)
 {
-	printf("bitmap-size %u %s", km->bitmap_bytes, forced ? "forced" : "default");
+	printf("bitmap-size %u %s", km->bitmap_bytes, forced ? "forced" : luo ? "luo" : "default");
 	if (w->proof)
 		printf(" evidence 512 (%s: 0x%" PRIx64 ")\n", w->proof, w->proof_at);
 	else if (luo)
 		printf(" evidence 4096 (LUO subtree: Linux 6.19+)\n");
 	else
 		printf(" evidence none (a 4096-byte map also reads as 512)\n");
-	if (luo && !forced)
-		printf("warn LUO subtree: this kernel writes 4096-byte bitmaps; read with --kho-bitmap 4096\n");
 }
 
 static const char *map_name(const struct kho_abi *abi)
@@ -508,7 +507,8 @@ static int print_root(const struct kho_info *ki, const struct kho_abi **abi, uin
 /* lib's bounded reader first: it decides whether the map is readable at
  * all, and only a map it accepted is walked again here. */
 static int read_map(const struct source *s, const struct kho_abi *abi, uint64_t map,
-		    struct kho_map *km, struct kho_range **rr, struct kho_range **meta)
+		    uint32_t v1_bitmap, struct kho_map *km, struct kho_range **rr,
+		    struct kho_range **meta)
 {
 	int rc;
 
@@ -518,7 +518,7 @@ static int read_map(const struct source *s, const struct kho_abi *abi, uint64_t 
 		die_msg("out of memory");
 		return EXIT_IO;
 	}
-	rc = kho_map_read(&s->pm, abi, map, s->kho_bitmap, *rr, KHO_CMD_MAX_RANGES, *meta,
+	rc = kho_map_read(&s->pm, abi, map, v1_bitmap, *rr, KHO_CMD_MAX_RANGES, *meta,
 			  KHO_CMD_MAX_RANGES, km);
 	if (rc) {
 		printf("map 0x%" PRIx64 " %s unreadable\n", map, map_name(abi));
@@ -588,7 +588,8 @@ int cmd_kho(int argc, char **argv)
 	}
 	status = print_root(&ki, &abi, &map, &have_map);
 	if (have_map) {
-		rc = read_map(&s, abi, map, &km, &rr, &meta);
+		/* The size the stub would read: a LUO root is read at 4096. */
+		rc = read_map(&s, abi, map, kho_v1_bitmap(&ki, s.kho_bitmap), &km, &rr, &meta);
 		if (rc == EXIT_IO)
 			return rc;
 		have_map = !rc;

@@ -179,8 +179,9 @@ int cmd_show(int argc, char **argv)
 		die_msg("show: index: %s", idx.msg);
 		return EXIT_REJECTED;
 	}
-	rc = kho_map_read(&s.pm, ki.abi, ki.map_phys, s.kho_bitmap, rr, SHOW_MAX_RANGES, meta,
-			  SHOW_MAX_RANGES, &km);
+	/* The size the stub would read (kho_v1_bitmap: a LUO root is 4096). */
+	rc = kho_map_read(&s.pm, ki.abi, ki.map_phys, kho_v1_bitmap(&ki, s.kho_bitmap), rr,
+			  SHOW_MAX_RANGES, meta, SHOW_MAX_RANGES, &km);
 	if (rc) {
 		die_msg("show: preserved-memory map: %s", km.msg);
 		return EXIT_REJECTED;
