@@ -94,6 +94,17 @@ static int efi_find_layout(const uint8_t *img, uint64_t len, uint64_t *base,
 	return 0;
 }
 
+/* ADDR:SIZE as pcsctool's --kho-scratch spells it (parse_range): two
+ * numbers, SIZE not 0. Whether SIZE is whole 16-byte entries, and the
+ * array readable, is kho_scratch_read's to judge (the cache rejected). */
+static bool efi_parse_range(const char *s, uint64_t *start, uint64_t *size)
+{
+	const char *colon = strchr(s, ':');
+
+	return colon && pcsc_parse_u64(s, (size_t)(colon - s), 10, UINT64_MAX, start) &&
+	       pcsc_parse_u64_str(colon + 1, size) && *size;
+}
+
 /* Pages at exactly [base, base+len) when firmware has them free. */
 static uint8_t *efi_alloc_at(uint64_t base, uint64_t len)
 {
@@ -118,7 +129,7 @@ EFI_STATUS efi_cmd_verify(int argc, char **argv)
 	struct pci_cfg cfg;
 	const char *file = NULL, *out_file = NULL;
 	bool strict = false, have_base = false, have_kho = false;
-	uint64_t bitmap = 0;
+	uint64_t bitmap = 0, scratch = 0, scratch_size = 0;
 	uint64_t base = 0, kho = 0, kho_off = 0, len = 0;
 	void *raw = NULL;
 	uint8_t *img;
@@ -141,6 +152,11 @@ EFI_STATUS efi_cmd_verify(int argc, char **argv)
 		} else if (efi_streq(argv[i], "--kho-bitmap") && i + 1 < argc) {
 			/* pcsc.kho_bitmap= of the stub: kho-v1 bitmap bytes */
 			if (!pcsc_parse_u64_str(argv[++i], &bitmap) || (bitmap != 512 && bitmap != 4096))
+				goto usage;
+		} else if (efi_streq(argv[i], "--kho-scratch") && i + 1 < argc) {
+			/* the KHO scratch array (/chosen linux,kho-scratch,
+			 * SETUP_KEXEC_KHO), read through the image's map */
+			if (!efi_parse_range(argv[++i], &scratch, &scratch_size))
 				goto usage;
 		} else if (efi_streq(argv[i], "--kho-fdt") && i + 1 < argc) {
 			have_kho = pcsc_parse_u64_str(argv[++i], &kho);
@@ -212,6 +228,8 @@ EFI_STATUS efi_cmd_verify(int argc, char **argv)
 	in.owned = &owned;
 	in.kho_fdt = kho;
 	in.kho_bitmap = (uint32_t)bitmap;
+	in.kho_scratch = scratch;
+	in.kho_scratch_size = scratch_size;
 	in.mode = strict ? PCSC_MODE_STRICT : PCSC_MODE_QUICK;
 	in.arena = arena;
 	in.arena_size = arena_size;
@@ -235,7 +253,7 @@ EFI_STATUS efi_cmd_verify(int argc, char **argv)
 	efi_pages_free(img, len);
 	return st;
 usage:
-	pcsc_log("pcsc: usage: verify FILE [--strict] [--kho-bitmap 512|4096] [--out FILE] "
-		 "[--base ADDR --kho-fdt ADDR]");
+	pcsc_log("pcsc: usage: verify FILE [--strict] [--kho-bitmap 512|4096] "
+		 "[--kho-scratch ADDR:SIZE] [--out FILE] [--base ADDR --kho-fdt ADDR]");
 	return EFI_APP_USAGE;
 }

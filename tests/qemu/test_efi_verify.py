@@ -20,7 +20,7 @@ import pytest
 
 import hostile
 import khoutil
-from cacheutil import PCSCTOOL, pcsctool_gen
+from cacheutil import PCSCTOOL, blob_addr, pcsctool_gen
 from qemurun import need, need_tool
 from stubout import report_lines, summary, verdicts, walk_lines
 from topology import default_topology, topology_backends, walk_to_topo
@@ -56,10 +56,11 @@ class EfiMachine:
     def get(self, r, name):
         return esp_get(r.esp, name, os.path.join(str(self.tmp), name))
 
-    def gen(self, faults=(), name="cache", kho=None):
-        """pcsctool gen of the machine's walk in KHO layout kho: the manifest."""
+    def gen(self, faults=(), name="cache", kho=None, scratch=()):
+        """pcsctool gen of the machine's walk in KHO layout kho (scratch
+        regions [(start, size)], none = pcsctool's default): the manifest."""
         return pcsctool_gen(self.tmp, self.topo_text, faults=faults, ram=MACHINE[self.arch][1],
-                            name=name, kho=kho)
+                            name=name, kho=kho, scratch=scratch)
 
     def cache(self, faults=(), name="cache", kho=None):
         """pcsctool gen + pack: (image bytes, base, kho_fdt)."""
@@ -170,8 +171,8 @@ def test_verify_corrupt_cache_is_rejected(tmp_path):
 # blobs pcsctool wrote by khoutil.py (independent of lib/).
 
 STRIDE = 8192    # one entry's pcsc_data block: PAGE_ALIGN(S + 2*S/8), S = 4096
-USAGE = ("usage: verify FILE [--strict] [--kho-bitmap 512|4096] [--out FILE] "
-         "[--base ADDR --kho-fdt ADDR]")
+USAGE = ("usage: verify FILE [--strict] [--kho-bitmap 512|4096] [--kho-scratch ADDR:SIZE] "
+         "[--out FILE] [--base ADDR --kho-fdt ADDR]")
 DETACHED = "detached the pcsc subtree from the KHO FDT"
 
 
@@ -356,6 +357,92 @@ def test_verify_kho_bitmap_bad_value_is_usage(efi, value):
     usage error before the file is read, on a cache that verifies clean."""
     img, _, _ = efi.cache(name="usage-cache")
     r = efi.run(f"verify cache.img --kho-bitmap {value}".rstrip(), f"usage-{value or 'missing'}",
+                files={"cache.img": img})
+    assert_exit(r, "usage")
+    assert USAGE in r.lines, r.describe()
+    assert not [l for l in r.lines if l.startswith(("efi cache", "efi read", "summary "))], \
+        r.describe()
+
+
+# --- --kho-scratch: the KHO scratch array -----------------------------------
+# As test_kho_abi's stub test: a second scratch region exactly one entry's
+# pcsc_data block. `pcsctool pack` writes every manifest blob, so the array
+# (kho_scratch.bin, the page after the KHO root) lies inside the packed image
+# and the session reads it through the same physmem as the rest.
+
+SZ_16M = 16 << 20
+
+
+def scratch_cache(m, name):
+    """(cache, image, victim SBDF): pcsctool's default scratch region, then
+    the victim's pcsc_data block; the block is preserved in the map, so
+    only scratch can make it BAD."""
+    probe = m.gen(name=name + "-probe")
+    das = khoutil.entries_da(probe)
+    eps = endpoints(m.walk)
+    victim = eps[len(eps) // 2]
+    da = das[victim]
+    assert (da - blob_addr(probe, "pcsc_data.bin")) % STRIDE == 0
+    assert khoutil.preserved(khoutil.read_map(probe)["ranges"], da, STRIDE)
+    ram = MACHINE[m.arch][1]
+    default = (ram[0] + ram[1] - SZ_16M, 8 << 20)
+    cache = m.gen(name=name, scratch=[default, (da, STRIDE)])
+    assert khoutil.entries_da(cache) == das          # the layout ignores the scratch
+    assert khoutil.scratch_regions(cache) == [(da, da + STRIDE),
+                                              (default[0], default[0] + default[1])]
+    img, base, _ = m.pack(cache, name)
+    addr, size = cache["kho_scratch"]
+    assert size == 32 and base <= addr and addr + size <= base + len(img)
+    return cache, img, victim
+
+
+def test_verify_kho_scratch_da_inside_a_region_is_bad(efi):
+    """--kho-scratch naming the cache's own array: the entry whose da lies
+    in its second region, and only it, is BAD da in KHO scratch, and the
+    kho line lists both regions. The same image without the flag: no
+    scratch known (scratch=0), every entry VALID - the flag decides."""
+    cache, img, victim = scratch_cache(efi, "scratch")
+    addr, size = cache["kho_scratch"]
+    r = efi.run(f"verify cache.img --kho-scratch {addr:#x}:{size:#x}", "scratch",
+                files={"cache.img": img})
+    assert_exit(r, "not-valid")
+    assert "efi cache placed at its own address" in r.lines, r.describe()
+    exp = [f"{s} ffff:ffff BAD da in KHO scratch" if s == victim else f"{s} {v}:{d} VALID"
+           for s, v, d, _, kind in efi.walk if kind != "bridge"]
+    assert verdicts(r) == exp, r.describe()
+    s = summary(r.lines)
+    assert (s["valid"], s["bad"], s["removed"], s["handover"]) == \
+        (len(exp) - 1, 1, 1, "ok"), r.describe()
+    assert_kho_line(r, cache, 512)
+    k = khoutil.kho_line(r)
+    assert (k["nscratch"], k["scratch"]) == (2, khoutil.scratch_regions(cache)), r.describe()
+    r = efi.run("verify cache.img", "scratch-none", files={"cache.img": img})
+    assert_all_valid(efi, r, cache, 512)
+    k = khoutil.kho_line(r)
+    assert (k["nscratch"], k["scratch"]) == (0, []), r.describe()
+
+
+def test_verify_kho_scratch_not_whole_entries_is_rejected(efi):
+    """SIZE is kho_scratch_read's to judge: 24 bytes is no whole number of
+    16-byte entries, and the cache is rejected and detached."""
+    cache = efi.gen(name="scratch-24")
+    img, _, _ = efi.pack(cache, "scratch-24")
+    addr = cache["kho_scratch"][0]
+    r = efi.run(f"verify cache.img --kho-scratch {addr:#x}:24", "scratch-24",
+                files={"cache.img": img})
+    assert_exit(r, "rejected")
+    i = r.lines.index(f"cache rejected: KHO scratch array {addr:#x}+0x18 not whole "
+                      "16-byte entries")
+    assert r.lines[i + 1] == DETACHED, r.describe()
+    assert verdicts(r) == [] and summary(r.lines)["handover"] == "detached", r.describe()
+
+
+@pytest.mark.parametrize("value", ["0x1000", "0x1000:0", ""], ids=["no-size", "size-0", "missing"])
+def test_verify_kho_scratch_bad_value_is_usage(efi, value):
+    """pcsctool's START:SIZE grammar: no colon, a zero SIZE, or no value is a usage error before the file is read."""
+    img, _, _ = efi.cache(name="usage-cache")
+    r = efi.run(f"verify cache.img --kho-scratch {value}".rstrip(),
+                f"scratch-usage-{value or 'missing'}".replace(":", "_"),
                 files={"cache.img": img})
     assert_exit(r, "usage")
     assert USAGE in r.lines, r.describe()
