@@ -43,7 +43,8 @@ static uint64_t reads_now(const struct pcsc_session *s)
  * libfdt rejects), and let the caller boot on. */
 static enum pcsc_session_state reject(struct pcsc_session *s, int err, const char *msg)
 {
-	int n = s->ki.fdt ? handover_detach(&s->ki, s->in->pm) : -PCSC_EINVAL;
+	const struct pcsc_session_in *in = s->in;
+	int n = s->ki.fdt ? handover_detach(&s->ki, in->pm) : -PCSC_EINVAL;
 
 	s->out->status = err;
 	pcsc_snprintf(s->out->msg, sizeof(s->out->msg), "%s", msg);
@@ -57,7 +58,13 @@ static enum pcsc_session_state reject(struct pcsc_session *s, int err, const cha
 	if (n > 0) {
 		s->out->detached = true;
 		s->handover = "detached";
-		pcsc_log("%s", "pcsc: detached the pcsc subtree from the KHO FDT");
+		pcsc_log("%s", HANDOVER_DETACHED_LINE);
+	} else if (!s->ki.fdt && in->kho_fdt && in->kho_unplug &&
+		   !in->kho_unplug(in->kho_unplug_ctx)) {
+		/* Nothing of the root could be read, so nothing in it edited:
+		 * fail closed by handing over no KHO root at all. */
+		s->handover = "unplugged";
+		pcsc_log("%s", HANDOVER_UNPLUGGED_LINE);
 	} else {
 		s->handover = "none";
 	}

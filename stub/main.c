@@ -5,6 +5,8 @@
 #include <pcsc/arch.h>
 #include <pcsc/ecam.h>
 #include <pcsc/errno.h>
+#include <pcsc/handover.h>
+#include <pcsc/kho.h>
 #include <pcsc/log.h>
 #include <pcsc/session.h>
 #include <pcsc/sha256.h>
@@ -71,6 +73,28 @@ static void clean_written(void *ctx, uint64_t phys, uint64_t len)
 	arch_dcache_clean(phys, len);
 }
 
+static int kho_unplug(void *p)
+{
+	return arch_kho_unplug(p);
+}
+
+void stub_kho_last_resort(struct stub_platform *p)
+{
+	struct kho_info ki;
+
+	if (!p->kho_fdt)
+		return;
+	/* Whatever kho_open thinks of the root: detach edits what it mapped
+	 * (the wrote hook cleans it to PoC); nothing mapped: unplug. */
+	kho_open(&p->mem, p->kho_fdt, p->kho_fdt_size, &ki);
+	if (ki.fdt) {
+		if (handover_detach(&ki, &p->mem) > 0)
+			pcsc_log("%s", HANDOVER_DETACHED_LINE);
+	} else if (!arch_kho_unplug(p)) {
+		pcsc_log("%s", HANDOVER_UNPLUGGED_LINE);
+	}
+}
+
 /* What the session is given: the platform's facts, our arena. */
 static void session_in(struct stub_platform *p, struct pci_cfg *cfg, struct pcsc_session_in *in)
 {
@@ -93,6 +117,8 @@ static void session_in(struct stub_platform *p, struct pci_cfg *cfg, struct pcsc
 	in->arena_size = sizeof(arena);
 	in->version = PCSC_VERSION;
 	in->elapsed_us = elapsed_us;
+	in->kho_unplug = kho_unplug;
+	in->kho_unplug_ctx = p;
 }
 
 void stub_main(struct stub_platform *p)

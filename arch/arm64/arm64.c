@@ -6,8 +6,6 @@
 #include <pcsc/arch.h>
 #include <pcsc/dt_platform.h>
 #include <pcsc/errno.h>
-#include <pcsc/handover.h>
-#include <pcsc/kho.h>
 #include <pcsc/log.h>
 #include "arm64.h"
 
@@ -183,15 +181,7 @@ void arm64_exception(uint64_t idx, const uint64_t *regs)
 	if (platform.has_next) {
 		/* We stopped somewhere in the flow: the next kernel must not
 		 * trust a cache we may not have finished judging. */
-		struct kho_info ki;
-
-		if (platform.kho_fdt) {
-			/* Whatever kho_open thinks of the root: detach reads
-			 * what it mapped (the wrote hook cleans it to PoC). */
-			kho_open(&platform.mem, platform.kho_fdt, platform.kho_fdt_size, &ki);
-			if (handover_detach(&ki, &platform.mem) > 0)
-				pcsc_log("%s", "pcsc: detached the pcsc subtree from the KHO FDT");
-		}
+		stub_kho_last_resort(&platform);
 		arch_boot_next(&platform);
 	}
 	arch_poweroff(3);

@@ -267,6 +267,20 @@ void arch_platform_discover(struct stub_platform *p)
 	}
 }
 
+int arch_kho_unplug(struct stub_platform *p)
+{
+	void *fdt = p->arch;
+	int node = fdt_path_offset(fdt, "/chosen");
+
+	/* The next kernel reads the scratch pair only with the root
+	 * (early_init_dt_check_kho): both go. The DTB is ours (mapped
+	 * read-write) and cleaned to PoC before the jump. */
+	if (node < 0 || fdt_nop_property(fdt, node, "linux,kho-fdt"))
+		return -PCSC_ENOTFOUND;
+	fdt_nop_property(fdt, node, "linux,kho-scratch");
+	return 0;
+}
+
 void arch_boot_next(struct stub_platform *p)
 {
 	uint64_t head = (uint64_t)(uintptr_t)_head;

@@ -2,8 +2,6 @@
  * the flow would (detach the cache, enter the next kernel) or power off. Must never print from an exception taken inside it. */
 #include <stdint.h>
 #include <pcsc/arch.h>
-#include <pcsc/handover.h>
-#include <pcsc/kho.h>
 #include <pcsc/log.h>
 #include "x86.h"
 
@@ -63,15 +61,7 @@ __attribute__((noreturn)) void x86_exception(const uint64_t *frame)
 	if (p && p->has_next) {
 		/* We stopped somewhere in the flow: the next kernel must not
 		 * trust a cache we may not have finished judging. */
-		struct kho_info ki;
-
-		if (p->kho_fdt) {
-			/* Whatever kho_open thinks of the root: detach reads
-			 * what it mapped. */
-			kho_open(&p->mem, p->kho_fdt, p->kho_fdt_size, &ki);
-			if (handover_detach(&ki, &p->mem) > 0)
-				pcsc_log("%s", "pcsc: detached the pcsc subtree from the KHO FDT");
-		}
+		stub_kho_last_resort(p);
 		arch_boot_next(p);
 	}
 	arch_poweroff(X86_EXIT_EXCEPTION);

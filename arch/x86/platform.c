@@ -92,6 +92,26 @@ static void discover_ram(struct stub_platform *p, const struct x86_boot *b)
 }
 
 /* ------------------------------------------------------- setup_data ---- */
+/* The SETUP_KEXEC_KHO node the stub verifies (arch_kho_unplug). */
+static uint64_t kho_node;
+
+/* Retype a setup_data node SETUP_NONE if it lies in RAM the stub may write
+ * (the next kernel's parse_setup_data then skips it). */
+static int setup_data_drop(struct stub_platform *p, uint64_t node)
+{
+	volatile uint32_t *type = physmem_map(&p->mem, node, SETUP_DATA_HDR_LEN);
+
+	if (!node || !type)
+		return -PCSC_ENOTRAM;
+	type[2] = SETUP_NONE;
+	return 0;
+}
+
+int arch_kho_unplug(struct stub_platform *p)
+{
+	return setup_data_drop(p, kho_node);
+}
+
 /* Walk boot_params' setup_data list: every node is ours to keep (owned),
  * and the SETUP_KEXEC_KHO one names the KHO FDT and scratch area. */
 static void discover_setup_data(struct stub_platform *p, const struct x86_boot *b)
@@ -115,8 +135,13 @@ static void discover_setup_data(struct stub_platform *p, const struct x86_boot *
 			if (len < SETUP_KHO_LEN || !physmem_map(&fwmem, node, SETUP_DATA_HDR_LEN + SETUP_KHO_LEN)) {
 				pcsc_log("pcsc: setup_data KHO entry len %u unusable", len);
 			} else if (p->kho_fdt) {
-				pcsc_log("pcsc: setup_data second KHO entry ignored");
+				/* Linux populates KHO from every such entry, the
+				 * last winning: only the first is verified, so no
+				 * other may reach the next kernel. */
+				pcsc_log_at(PCSC_LOG_RESULT, "pcsc: setup_data second KHO entry "
+					    "dropped: %s", pcsc_strerror(setup_data_drop(p, node)));
 			} else {
+				kho_node = node;
 				p->kho_fdt = rd64(node + 16);
 				p->kho_fdt_size = rd64(node + 24);
 				p->kho_scratch = rd64(node + 32);

@@ -104,6 +104,7 @@
  * SETUP_KEXEC_KHO in Linux's arch/x86/include/uapi/asm/setup_data.h (the
  * SPEC said 11: the kernel header says 10). */
 #define SETUP_DATA_HDR_LEN	16
+#define SETUP_NONE		0	/* parse_setup_data skips it */
 #define SETUP_KEXEC_KHO		10
 #define SETUP_KHO_LEN		32	/* {fdt_addr, fdt_size, scratch_addr, scratch_size} */
 #define SETUP_DATA_MAX_HOPS	64

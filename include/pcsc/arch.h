@@ -68,6 +68,25 @@ void arch_platform_discover(struct stub_platform *p);
  */
 __attribute__((noreturn)) void arch_boot_next(struct stub_platform *p);
 
+/*
+ * arch_kho_unplug - take the KHO root out of what the next kernel is handed
+ * (arm64: NOP /chosen linux,kho-fdt and linux,kho-scratch in the DTB; x86:
+ * the SETUP_KEXEC_KHO setup_data entry retyped SETUP_NONE), so it boots
+ * without KHO. For a root the stub cannot read at all: the only way left to
+ * keep its cache from being adopted unverified. Returns 0; -PCSC_ENOTFOUND
+ * (no such property / entry); -PCSC_ENOTRAM (the entry is not in RAM the
+ * stub may write); -PCSC_EBADFDT (libfdt refused the edit).
+ */
+int arch_kho_unplug(struct stub_platform *p);
+
+/*
+ * stub_kho_last_resort - the exception paths, before they boot the next
+ * kernel from the middle of the flow: whatever the KHO root holds, no pcsc
+ * child the stub did not finish judging may reach it (handover_detach on
+ * what kho_open mapped; a root it could not map at all: arch_kho_unplug).
+ */
+void stub_kho_last_resort(struct stub_platform *p);
+
 /* stub_main - the flow of SPEC §1, entered by arch code with a stack, BSS
  * cleared, the console working and p->arch set. Never returns. */
 __attribute__((noreturn)) void stub_main(struct stub_platform *p);

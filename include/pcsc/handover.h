@@ -85,4 +85,9 @@ int handover_patch(void *fdt, uint32_t room, const struct pcsc_index *idx,
  */
 int handover_detach(const struct kho_info *ki, const struct physmem *pm);
 
+/* The console lines of a detach and of a KHO root taken out of the
+ * handover (session reject, the stub's exception paths: one text each). */
+#define HANDOVER_DETACHED_LINE	"pcsc: detached the pcsc subtree from the KHO FDT"
+#define HANDOVER_UNPLUGGED_LINE	"pcsc: KHO root unreadable: unplugged"
+
 #endif

@@ -53,6 +53,13 @@ struct pcsc_session_in {
 	size_t arena_size;
 	const char *version;			/* stub version for the handover; NULL = PCSC_VERSION */
 	uint64_t (*elapsed_us)(void);		/* time so far, for the summary; may be NULL */
+	/* A rejected cache whose KHO root the session could not map at all
+	 * (its header outside RAM as pm sees it, misaligned, bad magic) cannot
+	 * be detached, yet a next kernel reads the root wherever it is: this
+	 * takes the root out of what the next kernel is handed (0 done; then
+	 * handover=unplugged). NULL (tools, EFI app): handover=none. */
+	int (*kho_unplug)(void *ctx);
+	void *kho_unplug_ctx;
 };
 
 struct pcsc_session_out {

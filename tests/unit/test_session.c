@@ -757,6 +757,81 @@ static void bad_kho_root_is_reported_not_detached(void **state)
 	expect_rejected(-PCSC_EBADFDT, "KHO FDT bad magic 0x00000000", false);
 }
 
+/* The stub's arch_kho_unplug, recorded: how often, with which context. */
+static unsigned int unplug_calls;
+static void *unplug_ctx;
+static int unplug_rc;
+
+static int fake_unplug(void *ctx)
+{
+	unplug_calls++;
+	unplug_ctx = ctx;
+	return unplug_rc;
+}
+
+static void expect_unplug(uint64_t kho_at, int rc, const char *handover)
+{
+	static int ctx;
+
+	build(4096);
+	in.kho_fdt = kho_at;
+	in.kho_unplug = fake_unplug;
+	in.kho_unplug_ctx = &ctx;
+	unplug_calls = 0;
+	unplug_ctx = NULL;
+	unplug_rc = rc;
+	assert_int_equal(pcsc_session_run(&in, &out), 0);
+	assert_int_equal(out.status, -PCSC_ENOTRAM);
+	assert_false(out.detached);
+	assert_int_equal(unplug_calls, 1);
+	assert_ptr_equal(unplug_ctx, &ctx);
+	assert_non_null(strstr(blob_helpers_log_text(), handover));
+	assert_true(!strstr(blob_helpers_log_text(), HANDOVER_UNPLUGGED_LINE) == !!rc);
+}
+
+/* A root the session cannot map at all cannot be detached, but the next
+ * kernel reads it wherever it is: the stub's unplug takes it out of the
+ * handover. Failing that, or without the hook (tools), handover=none. */
+static void unreadable_kho_root_is_unplugged(void **state)
+{
+	uint64_t past = RAM_BASE + RAM_SIZE + 0x100000;
+	char msg[96];
+
+	(void)state;
+	expect_unplug(past, 0, "handover=unplugged\n");
+	snprintf(msg, sizeof(msg), "pcsc: cache rejected: KHO FDT at 0x%llx not in RAM\n"
+		 HANDOVER_UNPLUGGED_LINE "\n", (unsigned long long)past);
+	assert_non_null(strstr(blob_helpers_log_text(), msg));
+	teardown(state);
+	expect_unplug(past, -PCSC_ENOTFOUND, "handover=none\n");
+	teardown(state);
+	build(4096);
+	in.kho_fdt = past;
+	assert_int_equal(pcsc_session_run(&in, &out), 0);
+	assert_non_null(strstr(blob_helpers_log_text(), "handover=none\n"));
+}
+
+/* A root that is mapped is detached in place, never unplugged: the other
+ * KHO subtrees (the VMs' memory) still reach the next kernel. */
+static void readable_kho_root_is_detached_not_unplugged(void **state)
+{
+	(void)state;
+	build(4096);
+	in.kho_unplug = fake_unplug;
+	unplug_calls = 0;
+	assert_int_equal(fdt_setprop_inplace(kho_fdt(), 0, "compatible", "kho-v9", 7), 0);
+	expect_rejected(-PCSC_ECOMPAT, "KHO FDT unknown compatible \"kho-v9\"", true);
+	assert_int_equal(unplug_calls, 0);
+	/* bad magic: mapped, but not an FDT: the next kernel refuses it too */
+	teardown(state);
+	build(4096);
+	in.kho_unplug = fake_unplug;
+	unplug_rc = 0;
+	fdt_set_magic(kho_fdt(), 0);
+	assert_int_equal(pcsc_session_run(&in, &out), 0);
+	assert_int_equal(unplug_calls, 1);
+}
+
 static void arena_too_small_detaches(void **state)
 {
 	(void)state;
@@ -889,6 +964,8 @@ int main(void)
 		cmocka_unit_test_teardown(pcsc_fdt_not_preserved_detaches, teardown),
 		cmocka_unit_test_teardown(map_loop_detaches, teardown),
 		cmocka_unit_test_teardown(bad_kho_root_is_reported_not_detached, teardown),
+		cmocka_unit_test_teardown(unreadable_kho_root_is_unplugged, teardown),
+		cmocka_unit_test_teardown(readable_kho_root_is_detached_not_unplugged, teardown),
 		cmocka_unit_test_teardown(pcsc_fdt_over_owned_memory_is_never_written, teardown),
 		cmocka_unit_test_teardown(every_kho_abi_verifies, teardown),
 		cmocka_unit_test_teardown(luo_subtree_reads_kho_v1_as_4096, teardown),
