@@ -134,6 +134,28 @@ def entries_da(cache):
     return out
 
 
+def pcsc_fdt(cache):
+    """(address, PAGE_ALIGN(totalsize)) of the cache's pcsc FDT."""
+    b, a = blob(cache, "pcsc.dtb")
+    return a, (struct.unpack_from(">I", b, 4)[0] + PAGE - 1) // PAGE * PAGE
+
+
+def expected_reading(cache, bitmap_bytes, funcs, stride):
+    """What a session reading the cache's kho-v1 map with bitmap_bytes-long
+    bitmaps must print, from the map's bytes: (rejection line or None,
+    verdict lines). funcs: (sbdf, vendor, device) of each entry's live
+    function. The pcsc FDT not preserved rejects the cache; an entry whose
+    stride-byte block is not is BAD."""
+    ranges = read_map(cache, bitmap_bytes)["ranges"]
+    pfdt, room = pcsc_fdt(cache)
+    if not preserved(ranges, pfdt, room):
+        return f"cache rejected: pcsc FDT {pfdt:#x}+{room} not preserved", []
+    das = entries_da(cache)
+    return None, [f"{s} ffff:ffff BAD da not preserved"
+                  if not preserved(ranges, das[s], stride) else f"{s} {v}:{d} VALID"
+                  for s, v, d in funcs]
+
+
 def kho_line(r):
     """The stub's 'kho kho-vN k=v ... scratch=N S-E ...' line as a dict:
     compatible, the k=v counts as ints, scratch = [(start, end)]."""

@@ -190,25 +190,12 @@ def all_valid(m):
     return [f"{s} {v}:{d} VALID" for s, v, d, _, kind in m.walk if kind != "bridge"]
 
 
-def pcsc_fdt(cache):
-    """(address, PAGE_ALIGN(totalsize)) of the cache's pcsc FDT."""
-    b, a = khoutil.blob(cache, "pcsc.dtb")
-    return a, (struct.unpack_from(">I", b, 4)[0] + 4095) // 4096 * 4096
-
-
 def read_as(m, cache, bitmap_bytes):
     """What the session must print when it reads the kho-v1 map's bitmaps
-    as bitmap_bytes long: (rejection line or None, verdict lines). The
-    pcsc FDT not preserved rejects the cache; an entry whose block is not
-    is BAD."""
-    ranges = khoutil.read_map(cache, bitmap_bytes)["ranges"]
-    pfdt, room = pcsc_fdt(cache)
-    if not khoutil.preserved(ranges, pfdt, room):
-        return f"cache rejected: pcsc FDT {pfdt:#x}+{room} not preserved", []
-    das = khoutil.entries_da(cache)
-    return None, [f"{s} ffff:ffff BAD da not preserved"
-                  if not khoutil.preserved(ranges, das[s], STRIDE) else f"{s} {v}:{d} VALID"
-                  for s, v, d, _, kind in m.walk if kind != "bridge"]
+    as bitmap_bytes long (khoutil.expected_reading)."""
+    return khoutil.expected_reading(cache, bitmap_bytes,
+                                    [(s, v, d) for s, v, d, _, kind in m.walk if kind != "bridge"],
+                                    STRIDE)
 
 
 def assert_kho_line(r, cache, bitmap_bytes):
@@ -280,7 +267,7 @@ def test_verify_kho_v4_all_valid_and_blob_written(efi):
         data = f.read()
     root = data[kho - base:kho - base + 4096]
     off, ln = hostile.fdt_props(root)[("/pcsc", "blob-size")]
-    pfdt, room = pcsc_fdt(cache)
+    pfdt, room = khoutil.pcsc_fdt(cache)
     total = struct.unpack_from(">I", data, pfdt - base + 4)[0]
     assert ln == 8 and struct.unpack_from("<Q", root, off)[0] == total <= room, r.describe()
 

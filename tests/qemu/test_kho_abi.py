@@ -67,12 +67,6 @@ def mach(request, tmp_path_factory):
     return Machine(request.param, tmp_path_factory.mktemp(f"kho-{request.param}"))
 
 
-def pcsc_fdt(cache):
-    """(address, PAGE_ALIGN(totalsize)) of the cache's pcsc FDT."""
-    b, a = khoutil.blob(cache, "pcsc.dtb")
-    return a, (struct.unpack_from(">I", b, 4)[0] + 4095) // 4096 * 4096
-
-
 def assert_kho_line(r, cache, bitmap_bytes):
     """The stub's kho line names the root's ABI and counts what an
     independent reader of the same map counts."""
@@ -99,7 +93,7 @@ def assert_kho_line(r, cache, bitmap_bytes):
 def test_kho_layout_all_valid(mach, layout, opts, bitmap):
     cache = mach.gen(f"clean-{layout}{'-opt' if opts else ''}", kho=layout)
     kho = cache["kho_fdt"]
-    pfdt, room = pcsc_fdt(cache)
+    pfdt, room = khoutil.pcsc_fdt(cache)
     # the KHO root and the pcsc FDT's header as the next kernel gets them
     r = mach.boot(cache, opts, ram_probe=[(kho[0], kho[1]), (pfdt, 64)])
     assert verdicts(r) == mach.all_valid(), r.describe()
@@ -170,15 +164,9 @@ def test_kho_unknown_compatible_detaches_every_pcsc_child(mach, layout):
 
 def expected_512_reading(mach, cache):
     """What a stub that reads the kho-v1-4096 map as 512-byte bitmaps must
-    print, from the map's bytes: (rejection line or None, verdict lines)."""
-    ranges = khoutil.read_map(cache, 512)["ranges"]
-    pfdt, room = pcsc_fdt(cache)
-    if not khoutil.preserved(ranges, pfdt, room):
-        return f"cache rejected: pcsc FDT {pfdt:#x}+{room} not preserved", []
-    das = khoutil.entries_da(cache)
-    return None, [f"{s} ffff:ffff BAD da not preserved"
-                  if not khoutil.preserved(ranges, das[s], STRIDE) else f"{s} {v}:{d} VALID"
-                  for s, v, d, _, _ in mach.saved]
+    print, from the map's bytes (khoutil.expected_reading)."""
+    return khoutil.expected_reading(cache, 512, [(s, v, d) for s, v, d, _, _ in mach.saved],
+                                    STRIDE)
 
 
 @pytest.mark.parametrize("where", ["default", "fdt-past-16M"])
@@ -197,7 +185,7 @@ def test_kho_v1_4096_read_without_the_option(mach, where):
     at = None
     if where == "fdt-past-16M":
         # the same layout moved so that the pcsc FDT starts at s0 + 127 MiB
-        at = s0 + (127 << 20) - (pcsc_fdt(probe)[0] - s0)
+        at = s0 + (127 << 20) - (khoutil.pcsc_fdt(probe)[0] - s0)
     cache = mach.gen(f"w4096-{where}", kho="v1-4096", at=at)
     reject, exp = expected_512_reading(mach, cache)
     # each placement reaches the branch it is named for
