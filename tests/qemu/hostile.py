@@ -8,8 +8,10 @@ machine's own walk: `faults` are pcsctool fault specs (docs/pcsctool.md),
 `expect` says what the stub must print, exactly:
 
 * `reject=WHY`: `cache rejected: WHY`, then `detached the pcsc subtree
-  from the KHO FDT` when `detached` (the KHO root was usable), no verdict
-  line, summary handover=detached (or none).
+  from the KHO FDT` when `detached` (the KHO root was usable), or `KHO
+  root unreadable: unplugged` when `unplugged` (nothing of the root could
+  be read: the stub takes it out of the handover), no verdict line,
+  summary handover=detached, unplugged (or none).
 * `nocache=WHY`: `no cache: WHY`, summary handover=none.
 * `entries={role: line}`: every saved entry VALID except the roles named
   (role = a BDF picked from the live walk, see Fixture.roles), whose line
@@ -17,7 +19,15 @@ machine's own walk: `faults` are pcsctool fault specs (docs/pcsctool.md),
 
 In every case the test then asserts that the next kernel (the test payload
 wrapped with the stub) was entered and that guest RAM outside the ranges
-the stub may write is unchanged (ramcheck.py).
+the stub may write is unchanged (ramcheck.py); an unplugged case also that
+the next kernel is handed no KHO root (arm64: no /chosen linux,kho-fdt or
+linux,kho-scratch in the DTB; x86: the SETUP_KEXEC_KHO entry retyped 0).
+
+`root_in` puts the KHO root's page in real RAM the stub does not map:
+"nomap" a /reserved-memory no-map child on arm64, an e820 reserved (2)
+range on x86; "memreserve" a /memreserve/ entry on arm64, an e820 ACPI
+(3) range on x86. `Fixture.more_kho` lists KHO roots announced after the
+first (x86: more SETUP_KEXEC_KHO entries).
 """
 import os
 import re
@@ -25,6 +35,8 @@ import shutil
 import struct
 import subprocess
 from dataclasses import dataclass, field
+
+from ramcheck import KHO_UNPLUGGED
 
 PAGE = 4096
 FDT_MAGIC = 0xd00dfeed
@@ -134,6 +146,8 @@ class Fixture:
         self.kho = list(man["kho_fdt"])      # address, size announced to the stub
         self.scratch = list(man["kho_scratch"])   # the scratch array announced with it
         self.pcsc_pages = (self.addr("pcsc.dtb"), page_align(self.size("pcsc.dtb")))
+        self.root_in = None          # Case.root_in: the root's page in RAM the stub leaves out
+        self.more_kho = []           # [(fdt, size, scratch, scratch size)] announced after it
 
     def path(self, name):
         return self.blobs[name][0]
@@ -210,6 +224,10 @@ class Case:
     reject: str = None           # whole cache rejected: the text after "cache rejected: "
     #                              (a callable of fx, or a compiled pattern it must fullmatch)
     detached: bool = True        # the pcsc child NOPed in the KHO root (else handover=none)
+    unplugged: bool = False      # (with detached=False) the KHO root taken out of the handover
+    root_in: str = None          # the root's page declared not RAM: "nomap", "memreserve"
+    notes: list = field(default_factory=list)     # exact lines printed before the cache's own
+    #                              (discovery: "setup_data second KHO entry dropped: ...")
     nocache: str = None          # "no cache: ..."
     entries: dict = field(default_factory=dict)   # role -> verdict text (after the IDs)
     extra: list = field(default_factory=list)     # more exact lines (callables of fx ok)
@@ -273,6 +291,11 @@ def kho_kho_fdt_unaligned(fx):
 
 def kho_fdt_past_ram(fx):
     fx.kho[0] = fx.facts["ram"][0] + fx.facts["ram"][1] + 0x100000
+
+
+def kho_fdt_not_in_ram(fx):
+    """The stub's reject text for a root whose header is not in its RAM."""
+    return f"KHO FDT at {fx.kho[0]:#x} not in RAM"
 
 
 def pcsc_fdt_to(where):
@@ -440,10 +463,15 @@ def kho_compatible(text):
 # The exception path (test_hostile_exception_detaches): a root the stub
 # cannot read, the fault injected before the session has judged it; how
 # the pcsc child must be left: NOPed (libfdt accepts the root) or renamed
-# in place to "pcs-" (it does not).
+# in place to "pcs-" (it does not); or, a root of which nothing can be
+# mapped (past RAM, in RAM the stub leaves unmapped, bad magic), the root
+# itself unplugged from the handover.
 EXCEPTION_CASES = [
     (Case("exc_kho_v9_compatible", kho="v4", patch=kho_compatible("kho-v9")), "nop"),
     (Case("exc_kho_fails_the_full_check", kho="v4", patch=kho_prop_name_past_strings), "rename"),
+    (Case("exc_kho_fdt_past_ram", patch=kho_fdt_past_ram), "unplug"),
+    (Case("exc_kho_fdt_in_nomap_ram", root_in="nomap"), "unplug"),
+    (Case("exc_kho_bad_magic", faults=["corrupt=kho-magic"]), "unplug"),
 ]
 
 
@@ -471,8 +499,11 @@ def bad(reason):
 # docs/report.md, verbatim.
 CASES = [
     # --- the KHO root FDT -------------------------------------------------
+    # A root the stub cannot read at all (bad magic, misaligned, not in the
+    # RAM it maps) cannot be edited: the stub unplugs it instead (arm64 the
+    # /chosen properties NOPed, x86 the setup_data entry retyped 0)
     C("kho_bad_magic", faults=["corrupt=kho-magic"],
-      reject="KHO FDT bad magic 0xdededede", detached=False),
+      reject="KHO FDT bad magic 0xdededede", detached=False, unplugged=True),
     # A root the stub cannot fully understand still has its pcsc child
     # detached whenever the blob is mapped (issue 12: fail closed): NOPed
     # when libfdt accepts the root, renamed in place ("pcs-") when not.
@@ -490,9 +521,15 @@ CASES = [
     C("kho_struct_offset_past_end", patch=kho_struct_past_end,
       reject="KHO FDT invalid: FDT_ERR_TRUNCATED", detached=False),
     C("kho_fdt_unaligned", patch=kho_kho_fdt_unaligned,
-      reject=lambda fx: f"KHO FDT at {fx.kho[0]:#x} not 8-byte aligned", detached=False),
+      reject=lambda fx: f"KHO FDT at {fx.kho[0]:#x} not 8-byte aligned", detached=False,
+      unplugged=True),
     C("kho_fdt_past_ram", patch=kho_fdt_past_ram,
-      reject=lambda fx: f"KHO FDT at {fx.kho[0]:#x} not in RAM", detached=False),
+      reject=kho_fdt_not_in_ram, detached=False, unplugged=True),
+    # real RAM the stub leaves unmapped, which the next kernel reads anyway
+    C("kho_fdt_in_nomap_ram", root_in="nomap",
+      reject=kho_fdt_not_in_ram, detached=False, unplugged=True),
+    C("kho_fdt_in_memreserve", root_in="memreserve",
+      reject=kho_fdt_not_in_ram, detached=False, unplugged=True),
     C("kho_pcsc_node_without_fdt", patch=kho_no_pcsc_fdt,
       reject="KHO pcsc node has no fdt property"),
     C("kho_pcsc_fdt_4_bytes", patch=kho_pcsc_fdt_4_bytes,
@@ -657,14 +694,18 @@ def sbdf_key(s):
 
 def expected_report(case, fx):
     """(verdict lines, optional lines, summary expectations) of case."""
+    notes = [x(fx) if callable(x) else x for x in case.notes]
     if case.reject is not None:
-        opt = [case.reject_text(fx)]
+        opt = notes + [case.reject_text(fx)]
         if case.detached:
             opt.append("detached the pcsc subtree from the KHO FDT")
-        return [], opt, {"handover": "detached" if case.detached else "none",
+        elif case.unplugged:
+            opt.append(KHO_UNPLUGGED)
+        handover = "detached" if case.detached else "unplugged" if case.unplugged else "none"
+        return [], opt, {"handover": handover,
                          "valid": 0, "stale": 0, "gone": 0, "bad": 0, "new": 0}
     if case.nocache is not None:
-        return [], ["no cache: " + case.nocache], {"handover": "none", "entries": 0}
+        return [], notes + ["no cache: " + case.nocache], {"handover": "none", "entries": 0}
     roles = fx.facts["roles"]
     by_bdf = {roles[r]: t for r, t in case.entries.items() if r != "a2"}
     out = []
@@ -693,7 +734,7 @@ def expected_report(case, fx):
     summ = {"valid": n["VALID"], "stale": n["STALE"], "gone": n["GONE"], "bad": bad_n,
             "new": n["NEW"], "entries": entries, "handover": "ok",
             "removed": n["STALE"] + n["GONE"] + bad_n}
-    return out, [], summ
+    return out, notes, summ
 
 
 def check_report(case, fx, lines):
@@ -705,7 +746,8 @@ def check_report(case, fx, lines):
     got_v = verdict_lines(lines)
     if got_v != exp_v:
         errs.append(f"verdict lines\n  got      {got_v}\n  expected {exp_v}")
-    opt_prefixes = ("cache rejected: ", "detached the pcsc subtree", "no cache: ")
+    opt_prefixes = ("cache rejected: ", "detached the pcsc subtree", "no cache: ",
+                    "KHO root unreadable", "setup_data second KHO entry")
     got_opt = [l for l in lines if l.startswith(opt_prefixes)]
     same = len(got_opt) == len(exp_opt) and all(
         e.fullmatch(g) if isinstance(e, re.Pattern) else e == g for g, e in zip(got_opt, exp_opt))
@@ -749,6 +791,39 @@ def pcsc_children_in_ram(snap, ram, fx, which="after"):
     return khoutil.pcsc_children(kho_root_in_ram(snap, ram, fx, which))
 
 
+def dtb_hide(dtb, addr, size, how):
+    """Declare [addr, addr+size) of the DTB file dtb not RAM for the stub
+    (docs/security.md: it maps RAM minus these, rounded out to 4 KiB):
+    how "nomap" a /reserved-memory child with no-map, "memreserve" a
+    /memreserve/ entry (through dtc, as test_arm64_page_tables.make_dtb)."""
+    from qemurun import need_tool
+    dts = subprocess.run([need_tool("dtc"), "-q", "-I", "dtb", "-O", "dts", dtb],
+                         capture_output=True, text=True, check=True).stdout
+    if how == "memreserve":
+        dts = dts.replace("/dts-v1/;\n", f"/dts-v1/;\n/memreserve/ {addr:#x} {size:#x};\n", 1)
+    else:
+        assert how == "nomap", how
+        assert "reserved-memory" not in dts, "the machine's DTB has /reserved-memory already"
+        cells = f"{addr >> 32:#x} {addr & 0xffffffff:#x} {size >> 32:#x} {size & 0xffffffff:#x}"
+        dts += ("/ {\n\treserved-memory {\n\t\t#address-cells = <2>;\n"
+                "\t\t#size-cells = <2>;\n\t\tranges;\n"
+                f"\t\tkho@{addr:x} {{ reg = <{cells}>; no-map; }};\n\t}};\n}};\n")
+    subprocess.run([need_tool("dtc"), "-q", "-I", "dts", "-O", "dtb", "-o", dtb, "-"],
+                   input=dts, text=True, check=True)
+
+
+def e820_hide(e820, addr, size, how):
+    """e820 with [addr, addr+size) cut out of its RAM entry: how "nomap" as
+    reserved (type 2), "memreserve" as ACPI data (type 3); neither is RAM
+    to the stub, both are read by a next kernel's early_memremap."""
+    typ = {"nomap": 2, "memreserve": 3}[how]
+    for i, (a, n, t) in enumerate(e820):
+        if t == 1 and a <= addr and addr + size <= a + n:
+            parts = [(a, addr - a, 1), (addr, size, typ), (addr + size, a + n - addr - size, 1)]
+            return sorted(e820[:i] + [x for x in parts if x[1]] + e820[i + 1:])
+    raise AssertionError(f"{addr:#x}+{size:#x} not inside one e820 RAM entry")
+
+
 def gen_fixture(tmp_path, case, topo_text, ram, at, arch, facts, saved):
     """pcsctool gen + the case's patch, in tmp_path/<case name>."""
     from cacheutil import pcsctool_gen
@@ -758,6 +833,7 @@ def gen_fixture(tmp_path, case, topo_text, ram, at, arch, facts, saved):
     man = pcsctool_gen(tmp_path, topo_text, faults=expand_faults(case, facts["roles"]),
                        ram=ram, name=case.name, at=at, kho=case.kho)
     fx = Fixture(man, arch, facts, saved)
+    fx.root_in = case.root_in
     if case.patch:
         case.patch(fx)
     return fx

@@ -517,6 +517,79 @@ def stub_footprint(p, before, base, O):
     return (0x100000, _elf_memsz(os.path.join(O, "x86_64", "pcsc-stub.elf")))
 
 
+# The stub's lines when it takes the KHO root out of the handover (a cache
+# rejected whose root it could not read at all; docs/security.md) and when
+# x86 retypes a SETUP_KEXEC_KHO entry after the first: without "pcsc: ".
+KHO_UNPLUGGED = "KHO root unreadable: unplugged"
+KHO_SECOND_DROPPED = "setup_data second KHO entry dropped: success"
+SETUP_NONE, SETUP_KEXEC_KHO = 0, 10
+BP_SETUP_DATA = 0x250
+DTB_KHO_PROPS = ("linux,kho-fdt", "linux,kho-scratch")
+
+
+def dtb_kho_records(dtb):
+    """[(start, end, name)]: the byte range in the DTB bytes dtb of each of
+    /chosen's linux,kho-fdt and linux,kho-scratch records (FDT_PROP token,
+    length, name offset, data padded to 4), what fdt_nop_property turns
+    into FDT_NOP tokens."""
+    import hostile
+    props = hostile.fdt_props(dtb)
+    out = []
+    for name in DTB_KHO_PROPS:
+        if ("/chosen", name) in props:
+            off, ln = props[("/chosen", name)]
+            out.append((off - 12, off + ((ln + 3) & ~3), name))
+    return out
+
+
+def dtb_read(read, dtb):
+    """The DTB at guest address dtb (read(addr, n) -> bytes or None), its
+    totalsize long (at most 2 MiB); None when its header is not there."""
+    hdr = read(dtb, 40)
+    if not hdr or len(hdr) < 40 or struct.unpack_from(">I", hdr, 0)[0] != 0xd00dfeed:
+        return None
+    return read(dtb, min(struct.unpack_from(">I", hdr, 4)[0], 2 << 20))
+
+
+def setup_data_nodes(read, bp):
+    """[(address, next, type, len)] of boot_params bp's setup_data list, in
+    order (read(addr, n) -> bytes or None; at most 64 nodes, as the stub)."""
+    out = []
+    h = read(bp + BP_SETUP_DATA, 8)
+    node = struct.unpack("<Q", h)[0] if h and len(h) == 8 else 0
+    while node and len(out) < 64:
+        h = read(node, 16)
+        if not h or len(h) < 16:
+            break
+        nxt, typ, ln = struct.unpack("<QII", h)
+        out.append((node, nxt, typ, ln))
+        node = nxt
+    return out
+
+
+def unplug_writable(arch, lines, read, dtb=None, bp=None):
+    """(addr, size, why) ranges the stub may write to keep a KHO root out of
+    the next kernel's hands, from its pcsc lines (prefix stripped) and RAM
+    as it found it (read): on KHO_UNPLUGGED, arm64 the /chosen kho property
+    records of the DTB at dtb (NOPed), x86 the type field of boot_params
+    bp's first SETUP_KEXEC_KHO node (retyped SETUP_NONE); on
+    KHO_SECOND_DROPPED (x86), the type field of every later one."""
+    out = []
+    unplugged = KHO_UNPLUGGED in lines
+    if arch == "arm64" and unplugged and dtb is not None:
+        blob = dtb_read(read, dtb)
+        for s, e, name in dtb_kho_records(blob) if blob else ():
+            out.append((dtb + s, e - s, f"DTB /chosen {name} (NOPed: KHO unplugged)"))
+    if arch in ("x86", "x86_64") and bp is not None:
+        kho = [n[0] for n in setup_data_nodes(read, bp) if n[2] == SETUP_KEXEC_KHO]
+        if unplugged and kho:
+            out.append((kho[0] + 8, 4, "setup_data KHO type (SETUP_NONE: KHO unplugged)"))
+        if KHO_SECOND_DROPPED in lines:
+            out += [(a + 8, 4, "setup_data later KHO type (SETUP_NONE: dropped)")
+                    for a in kho[1:]]
+    return out
+
+
 def stub_writable(p, serial, before, footprint=None):
     """(addr, size, why) ranges the stub may write, from its own console
     lines and the 'before' dump (where the KHO root says the pcsc FDT is).
@@ -558,10 +631,20 @@ def stub_writable(p, serial, before, footprint=None):
                     out += strict_bitmaps(_dump_read(before, p["ram"], pf, min(total, 16 << 20)))
         except (KeyError, ValueError, TypeError, IndexError, struct.error):
             pass        # no usable KHO root: the stub cannot have patched a pcsc FDT
+    lines = [l[len("pcsc: "):] for l in serial.splitlines() if l.startswith("pcsc: ")]
+
+    def read(a, n):
+        return _dump_read(before, p["ram"], a, n)
+    if p["arch"] == "arm64":
+        m = re.search(r"^pcsc: arm64 entry \S+ image \S+ dtb (0x[0-9a-f]+)", serial, re.M)
+        if m:
+            out += unplug_writable("arm64", lines, read, dtb=int(m.group(1), 16))
     if p["arch"] == "x86_64":
         m = re.search(r"pcsc\.boot_params=(0x[0-9a-f]+|\d+)", p.get("append", ""))
         if m:
-            out.append((int(m.group(1), 0), 0x1000, "boot_params (next kernel header merged)"))
+            bp = int(m.group(1), 0)
+            out.append((bp, 0x1000, "boot_params (next kernel header merged)"))
+            out += unplug_writable("x86_64", lines, read, bp=bp)
         m = re.search(r"^pcsc: next kernel protocol \S+ at (0x[0-9a-f]+) init_size (0x[0-9a-f]+)",
                       serial, re.M)
         if m:

@@ -18,6 +18,7 @@ import subprocess
 import pytest
 
 import hostile
+import ramcheck
 from qemurun import arches, only
 from ramcheck import assert_ram_intact, run_snapshots
 from stubout import pcsc_lines, summary, walk_lines
@@ -88,6 +89,22 @@ class Hostile:
             return [(fx.kho[0] & ~0xfff, 0x1000, "KHO root FDT (pcsc child NOPed)")]
         return []
 
+    def reader(self, snap, which="before"):
+        """read(addr, n): guest RAM in snap's which dump, None where not dumped."""
+        def read(a, n):
+            try:
+                return hostile.ram_bytes(snap, self.ram, a, n, which)
+            except AssertionError:
+                return None
+        return read
+
+    def assert_root_untouched(self, fx, snap, ctx):
+        """The KHO root's page (where the dump holds it) as the loader left it."""
+        page = fx.kho[0] & ~0xfff
+        before = self.reader(snap)(page, 0x1000)
+        if before is not None:
+            assert self.reader(snap, "after")(page, 0x1000) == before, ctx
+
 
 ARM64_RAM = (0x40000000, 0x10000000)                   # -m 256M
 ARM64_ENTERED = re.compile(r"^next: entered EL1 x0=(0x[0-9a-f]+) dtb=ok x1-x3=0 mmu=off "
@@ -148,6 +165,9 @@ class Arm64Hostile(Hostile):
         dtb = os.path.join(str(self.tmp), name + ".dtb")
         subprocess.run(["cp", self.dtb, dtb], check=True)
         dtb_add_kho(dtb, fx.kho[0], fx.kho[1], fx.scratch)
+        assert not fx.more_kho, "arm64's /chosen names one KHO root"
+        if fx.root_in:
+            hostile.dtb_hide(dtb, fx.kho[0] & ~0xfff, 0x1000, fx.root_in)
         if initrd_over_pcsc:
             a, n = fx.pcsc_pages
             for prop, v in (("linux,initrd-start", a), ("linux,initrd-end", a + n)):
@@ -166,12 +186,38 @@ class Arm64Hostile(Hostile):
         assert e and int(e.group(1), 16) == self.dtb_at, ctx
         assert len([l for l in lines if l.startswith("jump to ")]) == 1, ctx
 
-    def allowed_ranges(self, fx, lines):
+    def allowed_ranges(self, fx, lines, snap):
         """Its own image (stack and BSS inside it, the wrapped next kernel
-        runs in place), the pcsc FDT pages, the KHO root page on detach."""
+        runs in place), the pcsc FDT pages, the KHO root page on detach,
+        the DTB's /chosen kho property records when it unplugged the root
+        (ramcheck.unplug_writable, from the DTB in the 'before' dump)."""
         return [(self.base, self.image_size, "stub image+BSS+stack, next kernel in place"),
                 (fx.pcsc_pages[0], fx.pcsc_pages[1], "pcsc FDT pages")] + \
-            self.detach_range(fx, lines)
+            self.detach_range(fx, lines) + \
+            ramcheck.unplug_writable("arm64", lines, self.reader(snap), dtb=self.dtb_at)
+
+    def assert_unplugged(self, fx, snap, ctx):
+        """The DTB the next kernel is handed (x0, checked by
+        assert_entered_once) names no KHO root: /chosen's linux,kho-fdt and
+        linux,kho-scratch, there as the loader wrote them before the stub
+        ran, are FDT_NOP tokens after it, and not one other byte of the
+        DTB changed."""
+        before = ramcheck.dtb_read(self.reader(snap), self.dtb_at)
+        after = ramcheck.dtb_read(self.reader(snap, "after"), self.dtb_at)
+        assert before and after and len(before) == len(after), ctx
+        pb, pa = hostile.fdt_props(before), hostile.fdt_props(after)
+        kho = [("/chosen", n) for n in ramcheck.DTB_KHO_PROPS]
+        (fo, fl), (so, sl) = pb[kho[0]], pb[kho[1]]
+        assert (fl, sl) == (16, 16), (fl, sl)
+        assert struct.unpack_from(">QQ", before, fo) == tuple(fx.kho[:2]), ctx
+        assert struct.unpack_from(">QQ", before, so) == tuple(fx.scratch), ctx
+        assert not [k for k in pa if k[0] == "/chosen" and k[1].startswith("linux,kho")], \
+            (sorted(pa), ctx)
+        assert pa == {k: v for k, v in pb.items() if k not in kho}, ctx
+        want = bytearray(before)
+        for s, e, _ in ramcheck.dtb_kho_records(before):
+            want[s:e] = struct.pack(">I", 4) * ((e - s) // 4)
+        assert after == bytes(want), ctx
 
     def assert_checked(self, fx, rc, timed_out, text, rep):
         assert rc == 0 and not timed_out and ARM64_ENTERED.search(text), text
@@ -246,14 +292,18 @@ class X86Hostile(Hostile):
         for, the pcsc FDT pages as the next kernel's initrd); the fake
         bzImage loaded at X86_NEXT. park: the next kernel always stops."""
         from x86util import BootParams, x86_cmd
-        bp = BootParams(X86_BP, e820=self.e820)
+        e820 = self.e820
+        if fx.root_in:
+            e820 = hostile.e820_hide(e820, fx.kho[0] & ~0xfff, 0x1000, fx.root_in)
+        bp = BootParams(X86_BP, e820=e820)
         if initrd_over_pcsc:
             bp.ramdisk = fx.pcsc_pages      # the next kernel's initrd, as the loader says
         bp.add_kho(fx.kho[0], fx.kho[1], *fx.scratch)
+        for k in fx.more_kho:
+            bp.add_kho(*k)
         dev = [f"loader,file={p},addr={a:#x},force-raw=on" for p, a in fx.loaders()]
         dev += [f"loader,file={self.next},addr={X86_NEXT:#x},force-raw=on",
                 bp.loader(self.tmp, f"bp-{name}.bin")] + self.devs
-        self.bp_size = len(bp.image())
         return x86_cmd(devices=dev, extra=self.extra, mem=f"{X86_MEM}M",
                        append=f"pcsc.exit=debug pcsc.boot_params={X86_BP:#x} "
                               f"pcsc.x86.next={X86_NEXT:#x},{os.path.getsize(self.next):#x}")
@@ -268,13 +318,15 @@ class X86Hostile(Hostile):
         assert len(entered) == 1 and f" rsi {X86_BP:#x} " in entered[0], ctx
         assert len([l for l in lines if X86_PLACED.match(l)]) == 1, ctx
 
-    def allowed_ranges(self, fx, lines):
+    def allowed_ranges(self, fx, lines, snap):
         """What may change between the stub's PVH entry (firmware writes
         not counted) and the next kernel's first line: the stub's image
         with BSS and stack, the next kernel where the stub placed it
-        (init_size), the boot_params page (the stub merges the next
-        kernel's setup header into it), the pcsc FDT pages, the KHO root
-        page on detach."""
+        (init_size), the boot_params page and the command line page after
+        it (the stub merges the next kernel's setup header into it), the
+        pcsc FDT pages, the KHO root page on detach; of the setup_data
+        nodes after them only the type field of a SETUP_KEXEC_KHO entry
+        the stub says it unplugged or dropped (ramcheck.unplug_writable)."""
         m = next(x for x in (X86_PLACED.match(l) for l in lines) if x)
         # this boot's own footprint line: the stub ELF is read from the build
         # tree at every boot (a rebuild between boots changes its size)
@@ -282,9 +334,35 @@ class X86Hostile(Hostile):
         stub = (int(e.group(1), 16), int(e.group(2), 16) - int(e.group(1), 16)) if e else self.stub
         return [(stub[0], stub[1], "stub image+BSS+stack"),
                 (int(m.group(1), 16), int(m.group(2), 16), "next kernel placed by the stub"),
-                (X86_BP, self.bp_size, "boot_params (next kernel's header merged)"),
+                (X86_BP, 0x2000, "boot_params (next kernel's header merged)"),
                 (fx.pcsc_pages[0], fx.pcsc_pages[1], "pcsc FDT pages")] + \
-            self.detach_range(fx, lines)
+            self.detach_range(fx, lines) + \
+            ramcheck.unplug_writable("x86_64", lines, self.reader(snap), bp=X86_BP)
+
+    def kho_entries(self, snap):
+        """[(address, type before, type after)] of the setup_data nodes that
+        were SETUP_KEXEC_KHO when the stub started; the list itself (links,
+        lengths) the same after, asserted."""
+        before = ramcheck.setup_data_nodes(self.reader(snap), X86_BP)
+        after = ramcheck.setup_data_nodes(self.reader(snap, "after"), X86_BP)
+        assert [(a, n, ln) for a, n, _, ln in before] == \
+            [(a, n, ln) for a, n, _, ln in after], (before, after)
+        return [(b[0], b[2], a[2]) for b, a in zip(before, after)
+                if b[2] == ramcheck.SETUP_KEXEC_KHO]
+
+    def seen_setup_types(self, serial):
+        """The setup_data types the next kernel found, in order (its
+        'next: setup_data type T len L' lines)."""
+        return [int(m.group(1), 16) for m in
+                re.finditer(r"^next: setup_data type (0x[0-9a-f]+) ", serial, re.M)]
+
+    def assert_unplugged(self, fx, snap, ctx):
+        """The one SETUP_KEXEC_KHO entry retyped SETUP_NONE (0) in guest
+        RAM, its link, length and payload as they were (the RAM check allows
+        only its type field), and the next kernel saw type 0 only."""
+        assert [(t0, t1) for _, t0, t1 in self.kho_entries(snap)] == \
+            [(ramcheck.SETUP_KEXEC_KHO, ramcheck.SETUP_NONE)], ctx
+        assert self.seen_setup_types(snap["serial"]) == [ramcheck.SETUP_NONE], ctx
 
     def assert_checked(self, fx, rc, timed_out, text, rep):
         """Also boot_params and the next kernel's placement."""
@@ -329,10 +407,15 @@ def test_hostile(hm, case):
         # left in the KHO root in guest RAM (there was one before the stub)
         assert hostile.pcsc_children_in_ram(snap, hm.ram, fx, "before") == ["pcsc"], ctx
         assert hostile.pcsc_children_in_ram(snap, hm.ram, fx) == [], ctx
+    if case.unplugged:
+        # fail closed where nothing of the root could be read: the next
+        # kernel is handed no root at all; the root itself untouched
+        hm.assert_unplugged(fx, snap, ctx)
+        hm.assert_root_untouched(fx, snap, ctx)
     must = []
     if "handover=ok" in " ".join(lines):
         must.append((fx.pcsc_pages[0], fx.pcsc_pages[1], "pcsc FDT (handover properties)"))
-    assert_ram_intact(snap, hm.ram, hm.allowed_ranges(fx, lines), must_change=must)
+    assert_ram_intact(snap, hm.ram, hm.allowed_ranges(fx, lines, snap), must_change=must)
 
 
 @on("arm64")
@@ -363,7 +446,7 @@ def test_hostile_ramcheck_names_the_first_changed_byte(hm):
     case = next(c for c in hostile.CASES if c.name == "da_unaligned")
     fx, snap = hm.run(case)
     lines = pcsc_lines(snap["serial"])
-    allowed = [r for r in hm.allowed_ranges(fx, lines) if r[2] != "pcsc FDT pages"]
+    allowed = [r for r in hm.allowed_ranges(fx, lines, snap) if r[2] != "pcsc FDT pages"]
     with pytest.raises(AssertionError) as e:
         assert_ram_intact(snap, hm.ram, allowed)
     at = int(re.search(r"RAM changed at (0x[0-9a-f]+)", str(e.value)).group(1), 16)
@@ -383,7 +466,7 @@ def test_hostile_100000_nodes_within_bounds(hm):
     assert (s["cfg_reads"], s["funcs"], s["handover"]) == (0, 0, "detached"), lines
     assert s["entries"] < 100000, lines
     assert hostile.verdict_lines(lines) == [], lines
-    assert_ram_intact(snap, hm.ram, hm.allowed_ranges(fx, lines))
+    assert_ram_intact(snap, hm.ram, hm.allowed_ranges(fx, lines, snap))
 
 
 HOSTILE_TOPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures",
@@ -444,7 +527,7 @@ def test_hostile_pcsc_fdt_inside_the_initrd_is_not_written(hm):
     assert any(l.startswith("cache rejected: pcsc FDT ") and l.endswith(" overlaps memory it must not")
                for l in lines), lines
     assert "detached the pcsc subtree from the KHO FDT" in lines, lines
-    allowed = [r for r in hm.allowed_ranges(fx, lines) if r[2] != "pcsc FDT pages"]
+    allowed = [r for r in hm.allowed_ranges(fx, lines, snap) if r[2] != "pcsc FDT pages"]
     assert_ram_intact(snap, hm.ram, allowed)
 
 
@@ -460,6 +543,28 @@ def test_hostile_checked_run_finds_the_stub_and_the_pcsc_fdt(hm):
     fx = hm.fixture(case)
     rc, timed_out, text, _, rep = checked_run(hm.command(fx, "checked", park=False), 60, O)
     hm.assert_checked(fx, rc, timed_out, text, rep)
+
+
+def test_hostile_checked_run_allows_the_unplug(hm):
+    """ramcheck.checked_run (every run_qemu stub boot) on a root the stub
+    unplugs: the ranges it finds the stub may write include exactly the
+    unplug's bytes, read from the 'before' dump (arm64 the DTB's /chosen
+    linux,kho-fdt and linux,kho-scratch records, x86 the KHO setup_data
+    entry's type field) and the RAM check passes; without them it fails."""
+    from qemurun import O
+    from ramcheck import checked_run
+    case = next(c for c in hostile.CASES if c.name == "kho_fdt_past_ram")
+    fx = hm.fixture(case)
+    rc, timed_out, text, _, rep = checked_run(hm.command(fx, "checked-unplug", park=False), 60, O)
+    assert not timed_out and rep and rep["checked"], (rep, text)
+    assert "pcsc: " + ramcheck.KHO_UNPLUGGED in text, text
+    unplug = [r for r in rep["allowed"] if "unplugged" in r[2]]
+    if hm.kind == "arm64":
+        assert [r[2] for r in unplug] == [f"DTB /chosen {n} (NOPed: KHO unplugged)"
+                                          for n in ramcheck.DTB_KHO_PROPS], rep
+        assert all(hm.dtb_at < a and n % 4 == 0 and n >= 12 + 16 for a, n, _ in unplug), rep
+    else:
+        assert [(a, n) for a, n, _ in unplug] == [(X86_BP + 0x2000 + 8, 4)], rep
 
 
 def test_hostile_blob_size_up_to_its_preserved_pages(hm):
@@ -486,7 +591,7 @@ def test_hostile_blob_size_up_to_its_preserved_pages(hm):
     assert ln == 8 and struct.unpack_from("<Q", root, off)[0] == total, (total, ctx)
     assert hostile.pcsc_totalsize(fx) < total <= bs, (total, bs)
     at = fx.kho[0] + off
-    assert_ram_intact(snap, hm.ram, hm.allowed_ranges(fx, lines) + [(at, 8, "blob-size")],
+    assert_ram_intact(snap, hm.ram, hm.allowed_ranges(fx, lines, snap) + [(at, 8, "blob-size")],
                       must_change=[(at, 8, "blob-size"),
                                    (fx.pcsc_pages[0], fx.pcsc_pages[1], "pcsc FDT")])
 
@@ -497,17 +602,20 @@ EXC_BAD = 0x10000000100
 
 @pytest.mark.parametrize("case,how", hostile.EXCEPTION_CASES, ids=lambda c: getattr(c, "name", c))
 def test_hostile_exception_detaches(hm, case, how):
-    """The exception handlers' last-resort detach on a KHO root the stub
-    cannot read (issue 12: fail closed on the exception paths too). A
-    kho-v4 cache whose root has an unknown compatible, or fails libfdt's
-    full check; the gdbstub stops the guest as the session enters kho_open
-    and points its first argument (the RAM map) at EXC_BAD, so kho_open's
-    first read through it faults before anything was judged. The handler
-    opens the root itself and detaches what it can: in guest RAM after the
-    jump no pcsc child is left to find by name (NOPed, or renamed in place
-    when libfdt rejects the root), nothing else of the root changed, and
-    the next kernel was entered, once. RAM outside what the stub may write
-    is unchanged from the injection on."""
+    """The exception handlers' last resort on a KHO root the stub cannot
+    read (issue 12: fail closed on the exception paths too). A kho-v4
+    cache whose root has an unknown compatible, or fails libfdt's full
+    check; or a root nothing of which the stub can map (past RAM, in a
+    no-map range, bad magic). The gdbstub stops the guest as the session
+    enters kho_open and points its first argument (the RAM map) at
+    EXC_BAD, so kho_open's first read through it faults before anything
+    was judged. The handler opens the root itself and detaches what it
+    can: in guest RAM after the jump no pcsc child is left to find by name
+    (NOPed, or renamed in place when libfdt rejects the root), nothing else
+    of the root changed; a root it cannot map at all it unplugs (arm64's
+    DTB names no KHO root, x86's setup_data entry is type 0), the root
+    untouched. The next kernel was entered, once. RAM outside what the
+    stub may write is unchanged from the injection on."""
     import khoutil
     from faultinject import le_hex, run_snapshots_injected
     fx = hm.fixture(case)
@@ -529,7 +637,16 @@ def test_hostile_exception_detaches(hm, case, how):
     # rejected or detached before it; the handler detached, then jumped
     assert not [l for l in lines[:i] if l.startswith(
         ("kho kho-", "cache rejected", "no cache", "detached", "summary", "jump to"))], ctx
+    if how == "unplug":
+        assert lines[i + 1] == ramcheck.KHO_UNPLUGGED, ctx
+        assert "detached the pcsc subtree from the KHO FDT" not in lines, ctx
+        hm.assert_unplugged(fx, snap, ctx)
+        hm.assert_root_untouched(fx, snap, ctx)
+        assert_ram_intact(snap, hm.ram, [r for r in hm.allowed_ranges(fx, lines, snap)
+                                         if r[2] != "pcsc FDT pages"])
+        return
     assert lines[i + 1] == "detached the pcsc subtree from the KHO FDT", ctx
+    assert ramcheck.KHO_UNPLUGGED not in lines, ctx
     before = khoutil.fdt_children(hostile.kho_root_in_ram(snap, hm.ram, fx, "before"))
     after = khoutil.fdt_children(hostile.kho_root_in_ram(snap, hm.ram, fx))
     assert khoutil.pcsc_children(bytes(fx.read("kho.dtb"))) == ["pcsc"], before
@@ -540,5 +657,60 @@ def test_hostile_exception_detaches(hm, case, how):
         assert after == ["pcs-" if c == "pcsc" else c for c in before], (before, after, ctx)
     assert hostile.pcsc_children_in_ram(snap, hm.ram, fx) == [], ctx
     # not even the pcsc FDT's pages: the handler only detaches
-    assert_ram_intact(snap, hm.ram, [r for r in hm.allowed_ranges(fx, lines)
+    assert_ram_intact(snap, hm.ram, [r for r in hm.allowed_ranges(fx, lines, snap)
                                      if r[2] != "pcsc FDT pages"])
+
+
+# A second copy of the KHO root (x86), clear of the cache at 0x8000000 and
+# of the 100,000-node FDT at 0x9000000
+SECOND_ROOT_AT = 0xa000000
+SECOND_KHO_CASES = [
+    # the first root verified as ever (every entry VALID, handed over)
+    hostile.Case("second_kho_entry", notes=["setup_data second KHO entry dropped: success"]),
+    # the first unreadable: it is unplugged, the second dropped all the same
+    hostile.Case("second_kho_entry_first_past_ram", patch=hostile.kho_fdt_past_ram,
+                 reject=hostile.kho_fdt_not_in_ram, detached=False, unplugged=True,
+                 notes=["setup_data second KHO entry dropped: success"]),
+]
+
+
+@on("x86_64")
+@pytest.mark.parametrize("case", SECOND_KHO_CASES, ids=lambda c: c.name)
+def test_hostile_second_kho_entry_dropped(hm, case):
+    """Two SETUP_KEXEC_KHO entries, the second naming a copy of the root:
+    Linux populates KHO from each (the last winning) and the stub verifies
+    only the first, so it retypes the second SETUP_NONE (`setup_data second
+    KHO entry dropped: success`). In guest RAM after the stub: the first
+    entry as it was (type 10: verified and handed over) or type 0 (its root
+    unreadable: unplugged), the second type 0; the next kernel sees no
+    second KHO entry; the copy of the root untouched; nothing else written
+    outside what the stub may write."""
+    def patch(fx):
+        if case.patch:
+            case.patch(fx)
+        fx.add_blob("kho2.dtb", SECOND_ROOT_AT, fx.read("kho.dtb"))
+        fx.more_kho.append((SECOND_ROOT_AT, fx.kho[1], *fx.scratch))
+    run = hostile.Case(case.name, patch=patch, reject=case.reject, detached=case.detached,
+                       unplugged=case.unplugged, notes=case.notes)
+    fx, snap = hm.run(run)
+    lines = pcsc_lines(snap["serial"])
+    ctx = f"case {case.name}\n--- serial ---\n{snap['serial'][-6000:]}"
+    assert snap["reached"], "next kernel not reached\n" + ctx
+    hm.assert_entered_once(snap["serial"], lines, ctx)
+    errs = hostile.check_report(run, fx, lines)
+    assert not errs, "\n".join(errs) + "\n" + ctx
+    first = ramcheck.SETUP_NONE if case.unplugged else ramcheck.SETUP_KEXEC_KHO
+    kho = hm.kho_entries(snap)
+    assert [(t0, t1) for _, t0, t1 in kho] == \
+        [(ramcheck.SETUP_KEXEC_KHO, first), (ramcheck.SETUP_KEXEC_KHO, ramcheck.SETUP_NONE)], \
+        (kho, ctx)
+    want = [first, ramcheck.SETUP_NONE]
+    assert hm.seen_setup_types(snap["serial"]) == want, ctx
+    copy = hm.reader(snap)(SECOND_ROOT_AT, 0x1000)
+    assert copy[:4] == struct.pack(">I", 0xd00dfeed), ctx
+    assert hm.reader(snap, "after")(SECOND_ROOT_AT, 0x1000) == copy, ctx
+    must = []
+    if not case.unplugged:
+        assert summary(lines)["handover"] == "ok", ctx
+        must.append((fx.pcsc_pages[0], fx.pcsc_pages[1], "pcsc FDT (handover properties)"))
+    assert_ram_intact(snap, hm.ram, hm.allowed_ranges(fx, lines, snap), must_change=must)
