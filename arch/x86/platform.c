@@ -92,67 +92,97 @@ static void discover_ram(struct stub_platform *p, const struct x86_boot *b)
 }
 
 /* ------------------------------------------------------- setup_data ---- */
-/* The SETUP_KEXEC_KHO node the stub verifies (arch_kho_unplug). */
-static uint64_t kho_node;
+/* The setup_data list the next kernel walks holds only nodes the stub has
+ * seen, and of SETUP_KEXEC_KHO nodes only the one it verifies: Linux's
+ * parse_setup_data populates KHO from each, the last winning. A node is
+ * retyped SETUP_NONE (which Linux skips) where it is RAM the stub may
+ * write, else cut out at the last link field the stub may write (taking
+ * any unwritable nodes between with it). */
+static uint64_t kho_node, kho_link;	/* the verified KHO node, the link before it */
 
-/* Retype a setup_data node SETUP_NONE if it lies in RAM the stub may write
- * (the next kernel's parse_setup_data then skips it). */
-static int setup_data_drop(struct stub_platform *p, uint64_t node)
+/* Take node out of the list: retype it where the stub may write it (not
+ * when cutting), else point the last writable link field before it (link)
+ * past it, or at 0 (cut: the rest of the list goes). */
+static int setup_data_drop(struct stub_platform *p, uint64_t link, uint64_t node, bool cut)
 {
-	volatile uint32_t *type = physmem_map(&p->mem, node, SETUP_DATA_HDR_LEN);
+	volatile uint32_t *h = physmem_map(&p->mem, node, SETUP_DATA_HDR_LEN);
+	volatile uint64_t *l = link ? physmem_map(&p->mem, link, 8) : NULL;
+	uint64_t at;
+	unsigned int hops;
 
-	if (!node || !type)
+	if (h && !cut) {
+		h[2] = SETUP_NONE;
+		return 0;
+	}
+	if (!l)
 		return -PCSC_ENOTRAM;
-	type[2] = SETUP_NONE;
+	/* Only while node is still reachable from the link: an earlier cut
+	 * may have taken it out, and the link must not bring anything back. */
+	for (at = *l, hops = 0; at && at != node && hops < SETUP_DATA_MAX_HOPS; hops++)
+		at = physmem_map(&fwmem, at, 8) ? rd64(at) : 0;
+	if (at == node)
+		*l = cut ? 0 : rd64(node);
 	return 0;
+}
+
+static void setup_data_say(const char *what, int rc)
+{
+	pcsc_log_at(PCSC_LOG_RESULT, "pcsc: setup_data %s: %s", what, pcsc_strerror(rc));
 }
 
 int arch_kho_unplug(struct stub_platform *p)
 {
-	return setup_data_drop(p, kho_node);
+	return kho_node ? setup_data_drop(p, kho_link, kho_node, false) : -PCSC_ENOTFOUND;
 }
 
 /* Walk boot_params' setup_data list: every node is ours to keep (owned),
- * and the SETUP_KEXEC_KHO one names the KHO FDT and scratch area. */
+ * and the first usable SETUP_KEXEC_KHO one names the KHO FDT and scratch
+ * array. */
 static void discover_setup_data(struct stub_platform *p, const struct x86_boot *b)
 {
-	uint64_t node = rd64(b->boot_params + BP_SETUP_DATA);
+	uint64_t link = b->boot_params + BP_SETUP_DATA;	/* last writable link field */
+	uint64_t node = rd64(link);
 	unsigned int hops;
 
-	for (hops = 0; node && hops < SETUP_DATA_MAX_HOPS; hops++) {
-		const uint8_t *h = physmem_map(&fwmem, node, SETUP_DATA_HDR_LEN);
+	for (hops = 0; node; hops++) {
 		uint32_t type, len;
 
-		if (!h) {
-			pcsc_log("pcsc: setup_data 0x%llx not mappable: list ends",
-				 (unsigned long long)node);
+		/* What the stub cannot read may hold a KHO node. */
+		if (!physmem_map(&fwmem, node, SETUP_DATA_HDR_LEN)) {
+			setup_data_say("node unreadable: list cut", setup_data_drop(p, link, node, true));
+			return;
+		}
+		/* Linux walks the list unbounded: a loop would hang it. Past
+		 * the bound, or back at the KHO node, the list ends here. */
+		if (hops == SETUP_DATA_MAX_HOPS || (hops && node == kho_node)) {
+			setup_data_say("over 64 nodes or a loop: list cut",
+				       setup_data_drop(p, link, node, true));
 			return;
 		}
 		type = rd32(node + 8);
 		len = rd32(node + 12);
 		add_range(&p->owned, node, SETUP_DATA_HDR_LEN + (uint64_t)len, "owned");
 		if (type == SETUP_KEXEC_KHO) {
-			if (len < SETUP_KHO_LEN || !physmem_map(&fwmem, node, SETUP_DATA_HDR_LEN + SETUP_KHO_LEN)) {
-				pcsc_log("pcsc: setup_data KHO entry len %u unusable", len);
+			if (len < SETUP_KHO_LEN ||
+			    !physmem_map(&fwmem, node, SETUP_DATA_HDR_LEN + SETUP_KHO_LEN)) {
+				setup_data_say("short KHO entry dropped",
+					       setup_data_drop(p, link, node, false));
 			} else if (p->kho_fdt) {
-				/* Linux populates KHO from every such entry, the
-				 * last winning: only the first is verified, so no
-				 * other may reach the next kernel. */
-				pcsc_log_at(PCSC_LOG_RESULT, "pcsc: setup_data second KHO entry "
-					    "dropped: %s", pcsc_strerror(setup_data_drop(p, node)));
+				setup_data_say("second KHO entry dropped",
+					       setup_data_drop(p, link, node, false));
 			} else {
 				kho_node = node;
+				kho_link = link;
 				p->kho_fdt = rd64(node + 16);
 				p->kho_fdt_size = rd64(node + 24);
 				p->kho_scratch = rd64(node + 32);
 				p->kho_scratch_size = rd64(node + 40);
 			}
 		}
+		if (physmem_map(&p->mem, node, 8))
+			link = node;
 		node = rd64(node);
 	}
-	if (node)
-		pcsc_log("pcsc: setup_data list longer than %u nodes: rest ignored",
-			 SETUP_DATA_MAX_HOPS);
 }
 
 /* --------------------------------------------------------------- ACPI ---- */

@@ -522,6 +522,12 @@ def stub_footprint(p, before, base, O):
 # x86 retypes a SETUP_KEXEC_KHO entry after the first: without "pcsc: ".
 KHO_UNPLUGGED = "KHO root unreadable: unplugged"
 KHO_SECOND_DROPPED = "setup_data second KHO entry dropped: success"
+# x86: every line where the stub retypes or relinks a setup_data node (a
+# short or second KHO entry dropped, the list cut at a loop, past 64 nodes
+# or at a node it cannot read): "setup_data <what>: <strerror>".
+SETUP_DATA_EDITS = ("setup_data short KHO entry dropped", "setup_data second KHO entry dropped",
+                    "setup_data node unreadable: list cut",
+                    "setup_data over 64 nodes or a loop: list cut")
 SETUP_NONE, SETUP_KEXEC_KHO = 0, 10
 BP_SETUP_DATA = 0x250
 DTB_KHO_PROPS = ("linux,kho-fdt", "linux,kho-scratch")
@@ -573,7 +579,11 @@ def unplug_writable(arch, lines, read, dtb=None, bp=None):
     as it found it (read): on KHO_UNPLUGGED, arm64 the /chosen kho property
     records of the DTB at dtb (NOPed), x86 the type field of boot_params
     bp's first SETUP_KEXEC_KHO node (retyped SETUP_NONE); on
-    KHO_SECOND_DROPPED (x86), the type field of every later one."""
+    KHO_SECOND_DROPPED (x86), the type field of every later one; on an
+    unplug where the first KHO node is not where the stub may write, or any
+    other SETUP_DATA_EDITS line, the header (link and type) of every node,
+    as the stub relinks the list around what it cannot retype (exact bytes
+    are the hostile tests' to check)."""
     out = []
     unplugged = KHO_UNPLUGGED in lines
     if arch == "arm64" and unplugged and dtb is not None:
@@ -587,6 +597,9 @@ def unplug_writable(arch, lines, read, dtb=None, bp=None):
         if KHO_SECOND_DROPPED in lines:
             out += [(a + 8, 4, "setup_data later KHO type (SETUP_NONE: dropped)")
                     for a in kho[1:]]
+        if unplugged or any(l.startswith(SETUP_DATA_EDITS) for l in lines):
+            out += [(n[0], 16, "setup_data node header (retyped or relinked)")
+                    for n in setup_data_nodes(read, bp)]
     return out
 
 
