@@ -72,6 +72,13 @@ static bool read_u32(const void *fdt, int node, const char *name, uint32_t *v,
 	return true;
 }
 
+int dt_chosen_node(const void *fdt)
+{
+	int node = fdt_path_offset(fdt, "/chosen");
+
+	return node < 0 ? fdt_path_offset(fdt, "/chosen@0") : node;
+}
+
 int dt_chosen_parse(const void *fdt, struct dt_chosen *c)
 {
 	uint64_t start = 0;
@@ -82,7 +89,7 @@ int dt_chosen_parse(const void *fdt, struct dt_chosen *c)
 	memset(c, 0, sizeof(*c));
 	if (!fdt || fdt_check_header(fdt))
 		return -PCSC_EBADFDT;
-	node = fdt_path_offset(fdt, "/chosen");
+	node = dt_chosen_node(fdt);
 	if (node < 0)
 		return -PCSC_ENOTFOUND;
 	ac = dt_address_cells(fdt, 0);
@@ -90,6 +97,7 @@ int dt_chosen_parse(const void *fdt, struct dt_chosen *c)
 
 	c->has_kho = read_pair(fdt, node, "linux,kho-fdt", ac, sc,
 			       &c->kho_fdt, &c->kho_fdt_size, c);
+	c->kho_malformed = !c->has_kho && fdt_getprop(fdt, node, "linux,kho-fdt", NULL);
 	c->has_kho_scratch = read_pair(fdt, node, "linux,kho-scratch", ac, sc,
 				       &c->kho_scratch, &c->kho_scratch_size, c);
 	c->has_uefi = read_num(fdt, node, "linux,uefi-system-table", &c->uefi_systab, c);

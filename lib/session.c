@@ -59,10 +59,11 @@ static enum pcsc_session_state reject(struct pcsc_session *s, int err, const cha
 		s->out->detached = true;
 		s->handover = "detached";
 		pcsc_log("%s", HANDOVER_DETACHED_LINE);
-	} else if (!s->ki.fdt && in->kho_fdt && in->kho_unplug &&
+	} else if ((!s->ki.fdt || n < 0) && in->kho_fdt && in->kho_unplug &&
 		   !in->kho_unplug(in->kho_unplug_ctx)) {
-		/* Nothing of the root could be read, so nothing in it edited:
-		 * fail closed by handing over no KHO root at all. */
+		/* Nothing of the root could be read (or libfdt refused to
+		 * edit it), so no pcsc child is surely gone: fail closed by
+		 * handing over no KHO root at all. */
 		s->handover = "unplugged";
 		pcsc_log("%s", HANDOVER_UNPLUGGED_LINE);
 	} else {

@@ -245,6 +245,11 @@ void arch_platform_discover(struct stub_platform *p)
 		p->kho_fdt = ch.kho_fdt;
 		p->kho_fdt_size = ch.kho_fdt_size;
 	}
+	/* A linux,kho-fdt we cannot read (cells Linux would still take the
+	 * low 64 bits of): its root cannot be verified, so it goes. */
+	if (!rc && ch.kho_malformed)
+		pcsc_log_at(PCSC_LOG_RESULT, "pcsc: dt chosen linux,kho-fdt malformed: %s",
+			    arch_kho_unplug(p) ? "left" : "unplugged");
 	if (!rc && ch.has_kho_scratch) {
 		p->kho_scratch = ch.kho_scratch;
 		p->kho_scratch_size = ch.kho_scratch_size;
@@ -270,15 +275,20 @@ void arch_platform_discover(struct stub_platform *p)
 int arch_kho_unplug(struct stub_platform *p)
 {
 	void *fdt = p->arch;
-	int node = fdt_path_offset(fdt, "/chosen");
+	int node = dt_chosen_node(fdt);
+	uint32_t n = 0, bound = fdt_size_dt_struct(fdt) / 12;	/* a property: >= 12 bytes */
 
 	/* The next kernel reads the scratch pair only with the root
-	 * (early_init_dt_check_kho): both go. The DTB is ours (mapped
+	 * (early_init_dt_check_kho): both go, every copy (a NOP lays bare
+	 * the next one of the same name). The DTB is ours (mapped
 	 * read-write) and cleaned to PoC before the jump. */
-	if (node < 0 || fdt_nop_property(fdt, node, "linux,kho-fdt"))
+	if (node < 0)
 		return -PCSC_ENOTFOUND;
-	fdt_nop_property(fdt, node, "linux,kho-scratch");
-	return 0;
+	while (n < bound && !fdt_nop_property(fdt, node, "linux,kho-fdt"))
+		n++;
+	for (uint32_t i = 0; i < bound && !fdt_nop_property(fdt, node, "linux,kho-scratch"); i++)
+		;
+	return n ? 0 : -PCSC_ENOTFOUND;
 }
 
 void arch_boot_next(struct stub_platform *p)

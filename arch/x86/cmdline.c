@@ -59,7 +59,7 @@ void x86_cmdline_parse(struct x86_boot *b)
 
 		if (!comma || (*comma = '\0', !pcsc_parse_u64_str(v, &b->next_src)) ||
 		    !pcsc_parse_u64_str(comma + 1, &b->next_size) || !b->next_src || !b->next_size) {
-			pcsc_log("pcsc: pcsc.x86.next wants ADDR,SIZE: ignored");
+			pcsc_log("pcsc: pcsc.x86.next not ADDR,SIZE: ignored");
 			b->next_src = b->next_size = 0;
 		}
 	}

@@ -22,6 +22,19 @@ static void *identity_map(void *ctx, uint64_t phys, uint64_t len)
 	return (void *)(uintptr_t)phys;
 }
 
+/* The session's RAM (p->mem, ctx): whole e820 RAM pages only. A page that
+ * is RAM in part is mapped read-only with the firmware (paging.c), and the
+ * session writes what it maps (detach, handover, unplug). */
+static void *ram_map(void *ctx, uint64_t phys, uint64_t len)
+{
+	uint64_t s = phys & ~0xfffull;
+
+	if (!phys_ranges_contains(&((struct physmem *)ctx)->ram, s,
+				  ((phys + len + 0xfff) & ~0xfffull) - s))
+		return NULL;
+	return identity_map(NULL, phys, len);
+}
+
 /* Firmware tables live in e820 ACPI/NVS/reserved ranges and the BIOS area
  * below 1 MiB, none of which the engine may treat as RAM: they get their
  * own physmem for ACPI parsing only. */
@@ -83,7 +96,7 @@ static void discover_ram(struct stub_platform *p, const struct x86_boot *b)
 		}
 	}
 	if (!n)
-		pcsc_log("pcsc: x86 no e820 and no pvh memmap: no RAM known");
+		pcsc_log("pcsc: x86 no e820, no pvh memmap: no RAM");
 	/* From here the page tables know RAM: all of it write-back, anything
 	 * else the stub reads uncached. */
 	x86_paging_set_ram(&p->mem.ram);
@@ -142,7 +155,8 @@ static void discover_setup_data(struct stub_platform *p, const struct x86_boot *
 {
 	uint64_t link = b->boot_params + BP_SETUP_DATA;	/* last writable link field */
 	uint64_t node = rd64(link);
-	unsigned int hops;
+	uint64_t seen[SETUP_DATA_MAX_HOPS];
+	unsigned int hops, i;
 
 	for (hops = 0; node; hops++) {
 		uint32_t type, len;
@@ -153,12 +167,15 @@ static void discover_setup_data(struct stub_platform *p, const struct x86_boot *
 			return;
 		}
 		/* Linux walks the list unbounded: a loop would hang it. Past
-		 * the bound, or back at the KHO node, the list ends here. */
-		if (hops == SETUP_DATA_MAX_HOPS || (hops && node == kho_node)) {
+		 * the bound, or back at a node seen, the list ends here. */
+		for (i = 0; i < hops && seen[i] != node; i++)
+			;
+		if (i < hops || hops == SETUP_DATA_MAX_HOPS) {
 			setup_data_say("over 64 nodes or a loop: list cut",
 				       setup_data_drop(p, link, node, true));
 			return;
 		}
+		seen[hops] = node;
 		type = rd32(node + 8);
 		len = rd32(node + 12);
 		add_range(&p->owned, node, SETUP_DATA_HDR_LEN + (uint64_t)len, "owned");
@@ -167,7 +184,7 @@ static void discover_setup_data(struct stub_platform *p, const struct x86_boot *
 			    !physmem_map(&fwmem, node, SETUP_DATA_HDR_LEN + SETUP_KHO_LEN)) {
 				setup_data_say("short KHO entry dropped",
 					       setup_data_drop(p, link, node, false));
-			} else if (p->kho_fdt) {
+			} else if (kho_node) {
 				setup_data_say("second KHO entry dropped",
 					       setup_data_drop(p, link, node, false));
 			} else {
@@ -271,7 +288,7 @@ static void discover_spcr(uint64_t rsdp)
 	}
 	if (addr == 0x3f8)
 		return;
-	pcsc_log("pcsc: console moves to I/O 0x%llx (ACPI SPCR)", (unsigned long long)addr);
+	pcsc_log("pcsc: console to I/O 0x%llx (SPCR)", (unsigned long long)addr);
 	x86_console_set_port((uint16_t)addr);
 	pcsc_log("pcsc: console from ACPI SPCR: I/O 0x%llx", (unsigned long long)addr);
 }
@@ -322,7 +339,7 @@ static void discover_next(struct stub_platform *p, struct x86_boot *b)
 
 	if (pcsc_x86_hdr.next_offset) {
 		if (pcsc_x86_hdr.next_offset < mem) {
-			pcsc_log("pcsc: embedded next kernel at +0x%llx overlaps our BSS: ignored",
+			pcsc_log("pcsc: embedded next kernel +0x%llx in our BSS: ignored",
 				 (unsigned long long)pcsc_x86_hdr.next_offset);
 			return;
 		}
@@ -339,7 +356,7 @@ static void discover_next(struct stub_platform *p, struct x86_boot *b)
 	}
 	add_range(&p->owned, b->next_src, b->next_size, "owned");
 	if (!b->boot_params) {
-		pcsc_log("pcsc: next kernel found but no boot_params to hand it");
+		pcsc_log("pcsc: next kernel but no boot_params for it");
 		return;
 	}
 	pcsc_log("pcsc: next kernel bzImage at 0x%llx size 0x%llx",
@@ -356,8 +373,10 @@ void arch_platform_discover(struct stub_platform *p)
 	memset(&p->mem, 0, sizeof(p->mem));
 	memset(&fwmem, 0, sizeof(fwmem));
 	memset(&p->owned, 0, sizeof(p->owned));
-	p->mem.map = identity_map;
+	p->mem.map = ram_map;
+	p->mem.ctx = &p->mem;
 	fwmem.map = identity_map;
+	kho_node = kho_link = 0;
 	p->kho_fdt = p->kho_fdt_size = p->kho_scratch = p->kho_scratch_size = 0;
 	p->use_legacy = false;
 	p->has_next = false;

@@ -16,7 +16,7 @@ void x86_selftest(const char *what, uint64_t boot_params)
 	 * would: rsi = boot_params. */
 	if (!strncmp(what, "chain64@", 8) && pcsc_parse_u64_str(what + 8, &to)) {
 		if (!boot_params || x86_map_identity(to, 2 << 20, false)) {
-			pcsc_log("pcsc: x86 selftest chain64: no pcsc.boot_params or RAM at 0x%llx",
+			pcsc_log("pcsc: selftest chain64: no boot_params/RAM at 0x%llx",
 				 (unsigned long long)to);
 			arch_poweroff(X86_EXIT_FATAL);
 		}

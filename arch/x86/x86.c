@@ -38,7 +38,7 @@ __attribute__((noreturn)) void x86_main(uint64_t start_info, uint64_t boot_param
 		 (unsigned long long)(uintptr_t)__image_end,
 		 (unsigned long long)x86_boot.boot_params, (unsigned long long)start_info);
 	if (x86_bad_relocs) {
-		pcsc_log("pcsc: x86 image: %llu relocations not R_X86_64_RELATIVE",
+		pcsc_log("pcsc: x86 image: %llu non-RELATIVE relocations",
 			 (unsigned long long)x86_bad_relocs);
 		arch_poweroff(X86_EXIT_FATAL);
 	}

@@ -144,6 +144,8 @@ int dt_mem_nomap(const void *fdt, struct phys_ranges *nomap, struct dt_scan_stat
 /* What /chosen tells the stub. A field is valid only if its has_ flag is. */
 struct dt_chosen {
 	bool has_kho;			/* linux,kho-fdt present and well-formed */
+	bool kho_malformed;		/* linux,kho-fdt present, not readable here
+					 * (Linux may still take its low cells) */
 	uint64_t kho_fdt, kho_fdt_size;
 	bool has_kho_scratch;		/* linux,kho-scratch */
 	uint64_t kho_scratch, kho_scratch_size;
@@ -160,12 +162,19 @@ struct dt_chosen {
  * and size in the root's #address-cells/#size-cells, as Linux's
  * early_init_dt_check_kho), linux,uefi-system-table and linux,uefi-mmap-*
  * (4 or 8 bytes each, as Linux's efi fdtparams). A malformed property is
- * ignored (its has_ stays false) and recorded in c->err.
+ * ignored (its has_ stays false) and recorded in c->err; a malformed
+ * linux,kho-fdt also sets kho_malformed. /chosen is found as Linux finds it
+ * (dt_chosen_node).
  * Returns 0 (c->err: 0, or -PCSC_EPROPSIZE / -PCSC_ERANGE for the first
  * malformed property); -PCSC_EBADFDT (fdt NULL or header); -PCSC_ENOTFOUND
  * (no /chosen). On either error c is zeroed.
  */
 int dt_chosen_parse(const void *fdt, struct dt_chosen *c);
+
+/* dt_chosen_node - the node Linux reads as /chosen: "/chosen", else
+ * "/chosen@0" (early_init_dt_scan_chosen). Returns its offset or a
+ * negative libfdt error. */
+int dt_chosen_node(const void *fdt);
 
 enum dt_console_kind { DT_CONSOLE_NONE = 0, DT_CONSOLE_PL011, DT_CONSOLE_NS16550 };
 

@@ -97,6 +97,7 @@ static void malformed_properties_are_dropped_and_named(void **state)
 	finish();
 	assert_int_equal(dt_chosen_parse(fdt, &c), 0);
 	assert_false(c.has_kho);
+	assert_true(c.kho_malformed);	/* the stub unplugs a root it cannot locate */
 	assert_true(c.has_kho_scratch);
 	assert_false(c.has_uefi);
 	assert_int_equal(c.err, -PCSC_EPROPSIZE);
@@ -131,7 +132,37 @@ static void kho_in_three_cells_must_fit_64_bits(void **state)
 	finish();
 	assert_int_equal(dt_chosen_parse(fdt, &c), 0);
 	assert_false(c.has_kho);
+	assert_true(c.kho_malformed);
 	assert_int_equal(c.err, -PCSC_ERANGE);
+}
+
+/* Linux falls back to /chosen@0 (early_init_dt_scan_chosen): so does the
+ * stub, or a KHO root named there would reach the next kernel unseen. */
+static void chosen_at_0_is_chosen_when_there_is_no_chosen(void **state)
+{
+	struct dt_chosen c;
+	(void)state;
+	fdt_helpers_start(fdt, sizeof(fdt), NULL, 0, 2, 2);
+	assert_int_equal(fdt_begin_node(fdt, "chosen@0"), 0);
+	pair64("linux,kho-fdt", 0x140000000ull, 0x1000);
+	finish();
+	assert_int_equal(dt_chosen_node(fdt), fdt_path_offset(fdt, "/chosen@0"));
+	assert_int_equal(dt_chosen_parse(fdt, &c), 0);
+	assert_true(c.has_kho);
+	assert_false(c.kho_malformed);
+	assert_int_equal(c.kho_fdt, 0x140000000ull);
+
+	/* Both: /chosen wins, as in Linux. */
+	fdt_helpers_start(fdt, sizeof(fdt), NULL, 0, 2, 2);
+	assert_int_equal(fdt_begin_node(fdt, "chosen"), 0);
+	assert_int_equal(fdt_end_node(fdt), 0);
+	assert_int_equal(fdt_begin_node(fdt, "chosen@0"), 0);
+	pair64("linux,kho-fdt", 0x140000000ull, 0x1000);
+	finish();
+	assert_int_equal(dt_chosen_node(fdt), fdt_path_offset(fdt, "/chosen"));
+	assert_int_equal(dt_chosen_parse(fdt, &c), 0);
+	assert_false(c.has_kho);
+	assert_false(c.kho_malformed);
 }
 
 static void no_chosen_and_bad_header(void **state)
@@ -155,6 +186,7 @@ int main(void)
 		cmocka_unit_test(one_cell_root_and_32bit_uefi_numbers),
 		cmocka_unit_test(malformed_properties_are_dropped_and_named),
 		cmocka_unit_test(kho_in_three_cells_must_fit_64_bits),
+		cmocka_unit_test(chosen_at_0_is_chosen_when_there_is_no_chosen),
 		cmocka_unit_test(no_chosen_and_bad_header),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
