@@ -27,7 +27,9 @@ linux,kho-scratch in the DTB; x86: the SETUP_KEXEC_KHO entry retyped 0).
 "nomap" a /reserved-memory no-map child on arm64, an e820 reserved (2)
 range on x86; "memreserve" a /memreserve/ entry on arm64, an e820 ACPI
 (3) range on x86. `Fixture.more_kho` lists KHO roots announced after the
-first (x86: more SETUP_KEXEC_KHO entries).
+first (x86: more SETUP_KEXEC_KHO entries). `Fixture.setup_data` (x86) lays
+the whole setup_data list out instead: where each node lies (RAM, an e820
+reserved page, nowhere) and where it links (test_hostile.SD).
 """
 import os
 import re
@@ -148,6 +150,8 @@ class Fixture:
         self.pcsc_pages = (self.addr("pcsc.dtb"), page_align(self.size("pcsc.dtb")))
         self.root_in = None          # Case.root_in: the root's page in RAM the stub leaves out
         self.more_kho = []           # [(fdt, size, scratch, scratch size)] announced after it
+        self.setup_data = None       # x86: [test_hostile.SD] the setup_data list (None: KHO
+        #                              entry, then more_kho, packed after boot_params)
 
     def path(self, name):
         return self.blobs[name][0]
@@ -227,7 +231,7 @@ class Case:
     unplugged: bool = False      # (with detached=False) the KHO root taken out of the handover
     root_in: str = None          # the root's page declared not RAM: "nomap", "memreserve"
     notes: list = field(default_factory=list)     # exact lines printed before the cache's own
-    #                              (discovery: "setup_data second KHO entry dropped: ...")
+    #                              (discovery: every "setup_data <what>: <strerror>")
     nocache: str = None          # "no cache: ..."
     entries: dict = field(default_factory=dict)   # role -> verdict text (after the IDs)
     extra: list = field(default_factory=list)     # more exact lines (callables of fx ok)
@@ -747,7 +751,7 @@ def check_report(case, fx, lines):
     if got_v != exp_v:
         errs.append(f"verdict lines\n  got      {got_v}\n  expected {exp_v}")
     opt_prefixes = ("cache rejected: ", "detached the pcsc subtree", "no cache: ",
-                    "KHO root unreadable", "setup_data second KHO entry")
+                    "KHO root unreadable", "setup_data ")
     got_opt = [l for l in lines if l.startswith(opt_prefixes)]
     same = len(got_opt) == len(exp_opt) and all(
         e.fullmatch(g) if isinstance(e, re.Pattern) else e == g for g, e in zip(got_opt, exp_opt))

@@ -14,6 +14,7 @@ import os
 import re
 import struct
 import subprocess
+from dataclasses import dataclass
 
 import pytest
 
@@ -288,22 +289,47 @@ class X86Hostile(Hostile):
         self.break_at = self.stub[0]
 
     def command(self, fx, name, initrd_over_pcsc=False, park=True):
-        """boot_params with the case's KHO root in setup_data (and, asked
-        for, the pcsc FDT pages as the next kernel's initrd); the fake
-        bzImage loaded at X86_NEXT. park: the next kernel always stops."""
+        """boot_params with the case's KHO root in setup_data, or the list
+        fx.setup_data lays out (x86_setup_layout: its nodes on pages of
+        their own declared e820 reserved), and, asked for, the pcsc FDT
+        pages as the next kernel's initrd; the fake bzImage loaded at
+        X86_NEXT. park: the next kernel always stops."""
         from x86util import BootParams, x86_cmd
         e820 = self.e820
         if fx.root_in:
             e820 = hostile.e820_hide(e820, fx.kho[0] & ~0xfff, 0x1000, fx.root_in)
+        for n in fx.setup_data or ():
+            if n.at is not None:
+                assert n.at + 0x1000 <= self.ram_top, n
+                e820 = hostile.e820_hide(e820, n.at & ~0xfff, 0x1000, "nomap")
         bp = BootParams(X86_BP, e820=e820)
         if initrd_over_pcsc:
             bp.ramdisk = fx.pcsc_pages      # the next kernel's initrd, as the loader says
-        bp.add_kho(fx.kho[0], fx.kho[1], *fx.scratch)
-        for k in fx.more_kho:
-            bp.add_kho(*k)
+        blobs = []                          # [(name, addr, bytes)] beside the case's own
+        if fx.setup_data is None:
+            bp.add_kho(fx.kho[0], fx.kho[1], *fx.scratch)
+            for k in fx.more_kho:
+                bp.add_kho(*k)
+            blobs.append((f"bp-{name}.bin", X86_BP, bp.image()))
+        else:
+            img = bytearray(bp.image())
+            nodes = x86_setup_layout(fx)
+            struct.pack_into("<Q", img, 0x250, nodes[0][0])
+            for i, (a, b) in enumerate(nodes):
+                if fx.setup_data[i].at is None:
+                    img[len(img):] = bytes(a - X86_BP + len(b) - len(img))
+                    img[a - X86_BP:a - X86_BP + len(b)] = b
+                else:
+                    blobs.append((f"sd{i}-{name}.bin", a, b))
+            blobs.append((f"bp-{name}.bin", X86_BP, bytes(img)))
         dev = [f"loader,file={p},addr={a:#x},force-raw=on" for p, a in fx.loaders()]
-        dev += [f"loader,file={self.next},addr={X86_NEXT:#x},force-raw=on",
-                bp.loader(self.tmp, f"bp-{name}.bin")] + self.devs
+        dev.append(f"loader,file={self.next},addr={X86_NEXT:#x},force-raw=on")
+        for n, a, b in blobs:
+            path = os.path.join(str(self.tmp), n)
+            with open(path, "wb") as f:
+                f.write(b)
+            dev.append(f"loader,file={path},addr={a:#x},force-raw=on")
+        dev += self.devs
         return x86_cmd(devices=dev, extra=self.extra, mem=f"{X86_MEM}M",
                        append=f"pcsc.exit=debug pcsc.boot_params={X86_BP:#x} "
                               f"pcsc.x86.next={X86_NEXT:#x},{os.path.getsize(self.next):#x}")
@@ -714,3 +740,150 @@ def test_hostile_second_kho_entry_dropped(hm, case):
         assert summary(lines)["handover"] == "ok", ctx
         must.append((fx.pcsc_pages[0], fx.pcsc_pages[1], "pcsc FDT (handover properties)"))
     assert_ram_intact(snap, hm.ram, hm.allowed_ranges(fx, lines, snap), must_change=must)
+
+
+# ------------------------------------------- the setup_data list (x86) ----
+@dataclass
+class SD:
+    """One node of a setup_data list a case lays out (Fixture.setup_data)."""
+    type: int
+    payload: object = bytes(8)   # bytes, or a callable of fx (kho_entry)
+    at: int = None               # its own page, declared e820 reserved: the stub
+    #                              reads it, never writes it (None: packed after
+    #                              boot_params' two pages, in RAM)
+    link: int = None             # its next field, an address (None: the next node's, 0 last)
+    to: int = None               # its next field: node `to`'s address (a loop)
+
+
+def kho_entry(root=None):
+    """A SETUP_KEXEC_KHO payload: the case's root as announced (after its
+    patch), or a root at `root` with the same size and scratch array."""
+    def payload(fx):
+        return struct.pack("<4Q", fx.kho[0] if root is None else root, fx.kho[1], *fx.scratch)
+    return payload
+
+
+def x86_setup_layout(fx):
+    """[(address, node bytes)] of fx.setup_data in list order: each node
+    at its own page or packed 16-byte aligned from boot_params + 0x2000,
+    linked as SD says."""
+    pays = [n.payload(fx) if callable(n.payload) else bytes(n.payload) for n in fx.setup_data]
+    at, addrs = X86_BP + 0x2000, []
+    for n, p in zip(fx.setup_data, pays):
+        addrs.append(at if n.at is None else n.at)
+        if n.at is None:
+            at += (16 + len(p) + 15) & ~15
+    out = []
+    for i, (n, p) in enumerate(zip(fx.setup_data, pays)):
+        nxt = n.link if n.link is not None else addrs[n.to] if n.to is not None else \
+            addrs[i + 1] if i + 1 < len(addrs) else 0
+        out.append((addrs[i], struct.pack("<QII", nxt, n.type, len(p)) + p))
+    return out
+
+
+RES_A, RES_B = 0xb000000, 0xb100000   # pages declared e820 reserved (real RAM to QEMU)
+FAR = 0x110000000                     # past the 256 MiB machine's RAM: no e820 entry
+RNG = 9                               # SETUP_RNG_SEED: any node the stub keeps
+KHO = ramcheck.SETUP_KEXEC_KHO
+UNPLUG = dict(patch=hostile.kho_fdt_past_ram, reject=hostile.kho_fdt_not_in_ram,
+              detached=False, unplugged=True)
+LOOP = "setup_data over 64 nodes or a loop: list cut: success"
+
+
+def second_root(fx):
+    fx.add_blob("kho2.dtb", SECOND_ROOT_AT, fx.read("kho.dtb"))
+
+
+# (case, the setup_data list, the link fields the stub must rewrite {node
+# index (-1: boot_params + 0x250): the node it now points at, None: 0}, the
+# types the next kernel then finds). Every other byte of every node, and of
+# the rest of RAM outside what the stub may write, stays as it was.
+SETUP_DATA_CASES = [
+    # the verified (first) KHO node where the stub may not write, its root
+    # unreadable: unplugged by relinking boot_params' field past it ...
+    (hostile.Case("setup_kho_reserved_unplugged", **UNPLUG),
+     [SD(KHO, kho_entry(), at=RES_A), SD(RNG)], {-1: 1}, [RNG]),
+    # ... or the previous node's, the one in RAM before it ...
+    (hostile.Case("setup_kho_reserved_after_ram_node_unplugged", **UNPLUG),
+     [SD(RNG), SD(KHO, kho_entry(), at=RES_A), SD(RNG)], {0: 2}, [RNG, RNG]),
+    # ... taking an unwritable node between with it
+    (hostile.Case("setup_kho_reserved_after_reserved_node_unplugged", **UNPLUG),
+     [SD(RNG, at=RES_B), SD(KHO, kho_entry(), at=RES_A), SD(RNG)], {-1: 2}, [RNG]),
+    # a second KHO node where the stub may not write: cut out, the first
+    # verified and handed over as ever
+    (hostile.Case("setup_second_kho_reserved", patch=second_root,
+                  notes=["setup_data second KHO entry dropped: success"]),
+     [SD(KHO, kho_entry()), SD(KHO, kho_entry(SECOND_ROOT_AT), at=RES_A), SD(RNG)],
+     {0: 2}, [KHO, RNG]),
+    # a link to what the stub cannot read (no e820 entry): the list ends
+    # at the last link it may write, with any unwritable node before
+    (hostile.Case("setup_next_past_ram", notes=["setup_data node unreadable: list cut: success"]),
+     [SD(KHO, kho_entry()), SD(RNG, link=FAR)], {1: None}, [KHO, RNG]),
+    (hostile.Case("setup_next_past_ram_after_reserved_node",
+                  notes=["setup_data node unreadable: list cut: success"]),
+     [SD(KHO, kho_entry()), SD(RNG, at=RES_A, link=FAR)], {0: None}, [KHO]),
+    # a loop back at the KHO node: cut where it closes
+    (hostile.Case("setup_kho_self_loop", notes=[LOOP]), [SD(KHO, kho_entry(), to=0)],
+     {0: None}, [KHO]),
+    (hostile.Case("setup_loop_back_to_kho", notes=[LOOP]),
+     [SD(KHO, kho_entry()), SD(RNG, to=0)], {1: None}, [KHO, RNG]),
+    # 65 nodes: the 64th's link set to 0 (the next kernel reports 16)
+    (hostile.Case("setup_65_nodes", notes=[LOOP]),
+     [SD(KHO, kho_entry())] + [SD(RNG, b"")] * 64, {63: None}, [KHO] + [RNG] * 15),
+]
+
+
+@on("x86_64")
+@pytest.mark.parametrize("case,nodes,relinked,seen", SETUP_DATA_CASES,
+                         ids=[c[0].name for c in SETUP_DATA_CASES])
+def test_hostile_setup_data_relinked(hm, case, nodes, relinked, seen):
+    """The setup_data list the next kernel walks (Linux: unbounded, KHO
+    from every SETUP_KEXEC_KHO node, the last winning) holds only nodes
+    the stub has seen and the one KHO node it verified (docs/security.md):
+    a KHO node it may not retype (e820 reserved) is cut out at the last
+    link field before it in RAM, on the unplug or as a second KHO entry;
+    a link it cannot follow, a loop back at the KHO node or a 65th node
+    ends the list (that link set to 0). In guest RAM after the stub:
+    exactly those link fields rewritten, every other byte of every node
+    and of boot_params' setup_data field as the loader left them, nothing
+    else written outside what the stub may write; the next kernel was
+    entered once and found the types expected."""
+    def patch(fx):
+        if case.patch:
+            case.patch(fx)
+        fx.setup_data = nodes
+    run = hostile.Case(case.name, patch=patch, reject=case.reject, detached=case.detached,
+                       unplugged=case.unplugged, notes=case.notes)
+    fx, snap = hm.run(run)
+    lines = pcsc_lines(snap["serial"])
+    ctx = f"case {case.name}\n--- serial ---\n{snap['serial'][-6000:]}"
+    assert snap["reached"], "next kernel not reached\n" + ctx
+    hm.assert_entered_once(snap["serial"], lines, ctx)
+    assert not [l for l in lines if l.startswith("exception")], ctx
+    errs = hostile.check_report(run, fx, lines)
+    assert not errs, "\n".join(errs) + "\n" + ctx
+    layout = x86_setup_layout(fx)
+    link_at = {-1: X86_BP + ramcheck.BP_SETUP_DATA}
+    link_at.update((i, a) for i, (a, _) in enumerate(layout))
+    first = struct.pack("<Q", layout[0][0])
+    before, after = hm.reader(snap), hm.reader(snap, "after")
+    assert before(link_at[-1], 8) == first, ctx
+    want = {-1: bytearray(first)}
+    for i, (a, b) in enumerate(layout):
+        assert before(a, len(b)) == b, (i, ctx)
+        want[i] = bytearray(b)
+    for i, j in relinked.items():
+        want[i][:8] = struct.pack("<Q", 0 if j is None else layout[j][0])
+    got = {-1: after(link_at[-1], 8)}
+    got.update((i, after(a, len(b))) for i, (a, b) in enumerate(layout))
+    assert got == {i: bytes(w) for i, w in want.items()}, ctx
+    assert hm.seen_setup_types(snap["serial"]) == seen, ctx
+    if case.unplugged:
+        assert summary(lines)["handover"] == "unplugged", ctx
+        must = []
+    else:
+        assert summary(lines)["handover"] == "ok", ctx
+        must = [(fx.pcsc_pages[0], fx.pcsc_pages[1], "pcsc FDT (handover properties)")]
+    links = [(link_at[i], 8, f"setup_data link {i} (relinked)") for i in relinked]
+    allowed = [r for r in hm.allowed_ranges(fx, lines, snap) if not r[2].startswith("setup_data")]
+    assert_ram_intact(snap, hm.ram, allowed + links, must_change=must + links)
