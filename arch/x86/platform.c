@@ -196,7 +196,10 @@ static void discover_setup_data(struct stub_platform *p, const struct x86_boot *
 				p->kho_scratch_size = rd64(node + 40);
 			}
 		}
-		if (physmem_map(&p->mem, node, 8))
+		/* The next link field to edit: a node still in the list, so
+		 * one whose whole header the stub may write (a dropped node
+		 * that is only part writable was cut out, not retyped). */
+		if (physmem_map(&p->mem, node, SETUP_DATA_HDR_LEN))
 			link = node;
 		node = rd64(node);
 	}

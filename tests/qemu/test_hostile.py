@@ -301,7 +301,9 @@ class X86Hostile(Hostile):
         for n in fx.setup_data or ():
             if n.at is not None:
                 assert n.at + 0x1000 <= self.ram_top, n
-                e820 = hostile.e820_hide(e820, n.at & ~0xfff, 0x1000, "nomap")
+                # the page of its type field: a node may start on the
+                # RAM page before it (its link writable, its type not)
+                e820 = hostile.e820_hide(e820, (n.at + 8) & ~0xfff, 0x1000, "nomap")
         bp = BootParams(X86_BP, e820=e820)
         if initrd_over_pcsc:
             bp.ramdisk = fx.pcsc_pages      # the next kernel's initrd, as the loader says
@@ -748,8 +750,9 @@ class SD:
     """One node of a setup_data list a case lays out (Fixture.setup_data)."""
     type: int
     payload: object = bytes(8)   # bytes, or a callable of fx (kho_entry)
-    at: int = None               # its own page, declared e820 reserved: the stub
-    #                              reads it, never writes it (None: packed after
+    at: int = None               # where it lies; the page of its type field is
+    #                              declared e820 reserved: the stub reads it,
+    #                              never retypes it (None: packed after
     #                              boot_params' two pages, in RAM)
     link: int = None             # its next field, an address (None: the next node's, 0 last)
     to: int = None               # its next field: node `to`'s address (a loop)
@@ -815,6 +818,14 @@ SETUP_DATA_CASES = [
                   notes=["setup_data second KHO entry dropped: success"]),
      [SD(KHO, kho_entry()), SD(KHO, kho_entry(SECOND_ROOT_AT), at=RES_A), SD(RNG)],
      {0: 2}, [KHO, RNG]),
+    # a second KHO node whose link is in RAM but whose type is not: cut
+    # out, and never the link field a later edit goes through (a third KHO
+    # node, reserved, is cut at the first node's link too)
+    (hostile.Case("setup_second_kho_straddling_ram_then_reserved", patch=second_root,
+                  notes=["setup_data second KHO entry dropped: success"] * 2),
+     [SD(KHO, kho_entry()), SD(KHO, kho_entry(SECOND_ROOT_AT), at=RES_A - 8),
+      SD(KHO, kho_entry(SECOND_ROOT_AT), at=RES_B), SD(RNG)],
+     {0: 3}, [KHO, RNG]),
     # a link to what the stub cannot read (no e820 entry): the list ends
     # at the last link it may write, with any unwritable node before
     (hostile.Case("setup_next_past_ram", notes=["setup_data node unreadable: list cut: success"]),
