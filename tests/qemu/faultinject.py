@@ -87,8 +87,7 @@ def run_stopped_once(cmd, addr, packets, timeout=DEFAULT_TIMEOUT, pc_reg=X86_RIP
             if p.poll() is None:
                 os.killpg(p.pid, signal.SIGKILL)
                 _, err = p.communicate()
-        text = (open(serial, errors="replace").read() if os.path.exists(serial)
-                else "").replace("\r", "")
+        text = ramcheck.read_serial(serial)
     r = QemuResult(cmd=c, rc=rc, out=text, err=err.decode("utf-8", "replace"),
                    seconds=time.monotonic() - t0, timed_out=timed_out)
     r.lines = pcsc_lines(text)
@@ -129,44 +128,14 @@ def run_snapshots_injected(cmd, tmp_path, ram, until, addr, packets, pc_reg=X86_
         q = ramcheck.QMP(sock, timeout=timeout)
         g = ramcheck.GDB(gsock, timeout=timeout)
         stop_at(g, addr, pc_reg, bp_len)
-        for n, (a, size) in enumerate(ram):
-            f = os.path.join(d, f"before-{tag}-{n}.bin")
-            q.cmd("pmemsave", val=a, size=size, filename=f)
-            out["before"].append(f)
+        ramcheck.dump_ram(q, ram, d, f"before-{tag}", out["before"])
         inject(g, packets)
         g.detach()
         g.close()
         g = None
-        while True:
-            text = open(serial, errors="replace").read() if os.path.exists(serial) else ""
-            i = text.find(until)
-            if i >= 0 and "\n" in text[i:]:
-                out["reached"] = True
-                break
-            if any(x in text for x in give_up) or p.poll() is not None:
-                break
-            if time.monotonic() - t0 > timeout:
-                break
-            time.sleep(0.02)
-        if out["reached"]:
-            q.cmd("stop")
-            for n, (a, size) in enumerate(ram):
-                f = os.path.join(d, f"after-{tag}-{n}.bin")
-                q.cmd("pmemsave", val=a, size=size, filename=f)
-                out["after"].append(f)
-        try:
-            q.cmd("quit")
-        except (AssertionError, OSError, ValueError):
-            pass
-        p.wait(timeout=10)
+        ramcheck.run_to_line(out, p, q, serial, until, give_up, t0, timeout, ram, d, tag)
     finally:
-        for x in (g, q):
-            if x:
-                x.close()
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
-    out["serial"] = (open(serial, errors="replace").read() if os.path.exists(serial)
-                     else "").replace("\r", "")
+        ramcheck.end_qemu(p, g, q)
+    out["serial"] = ramcheck.read_serial(serial)
     out["seconds"] = time.monotonic() - t0
     return out

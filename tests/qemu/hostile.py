@@ -30,6 +30,9 @@ range on x86; "memreserve" a /memreserve/ entry on arm64, an e820 ACPI
 first (x86: more SETUP_KEXEC_KHO entries). `Fixture.setup_data` (x86) lays
 the whole setup_data list out instead: where each node lies (RAM, an e820
 reserved page, nowhere) and where it links (test_hostile.SD).
+`Fixture.dtb_patches` (arm64) edit the DTB once /chosen names the root:
+a linux,kho-fdt the stub cannot parse (chosen_kho_fdt_cells), /chosen
+renamed /chosen@0 (chosen_renamed).
 """
 import os
 import re
@@ -152,6 +155,8 @@ class Fixture:
         self.more_kho = []           # [(fdt, size, scratch, scratch size)] announced after it
         self.setup_data = None       # x86: [test_hostile.SD] the setup_data list (None: KHO
         #                              entry, then more_kho, packed after boot_params)
+        self.dtb_patches = []        # arm64: [callable(dtb path)] run on the DTB after the
+        #                              KHO properties are added to /chosen (test_hostile)
 
     def path(self, name):
         return self.blobs[name][0]
@@ -231,7 +236,8 @@ class Case:
     unplugged: bool = False      # (with detached=False) the KHO root taken out of the handover
     root_in: str = None          # the root's page declared not RAM: "nomap", "memreserve"
     notes: list = field(default_factory=list)     # exact lines printed before the cache's own
-    #                              (discovery: every "setup_data <what>: <strerror>")
+    #                              (discovery: every "setup_data <what>: <strerror>",
+    #                              arm64 every "dt chosen..." line)
     nocache: str = None          # "no cache: ..."
     entries: dict = field(default_factory=dict)   # role -> verdict text (after the IDs)
     extra: list = field(default_factory=list)     # more exact lines (callables of fx ok)
@@ -295,6 +301,33 @@ def kho_kho_fdt_unaligned(fx):
 
 def kho_fdt_past_ram(fx):
     fx.kho[0] = fx.facts["ram"][0] + fx.facts["ram"][1] + 0x100000
+
+
+def chosen_kho_fdt_cells(cells):
+    """Patch (arm64): /chosen linux,kho-fdt rewritten as the 32-bit cells
+    cells(fx) (the root has #address-cells 2, #size-cells 2: 4 cells)."""
+    def patch(fx):
+        def edit(dtb):
+            subprocess.run(["fdtput", "-t", "x", dtb, "/chosen", "linux,kho-fdt"]
+                           + [hex(c) for c in cells(fx)], check=True)
+        fx.dtb_patches.append(edit)
+    return patch
+
+
+def chosen_renamed(name):
+    """Patch (arm64): the DTB's /chosen node renamed (a dtc round trip),
+    its properties, the KHO ones included, kept."""
+    def patch(fx):
+        def edit(dtb):
+            from qemurun import need_tool
+            dts = subprocess.run([need_tool("dtc"), "-q", "-I", "dtb", "-O", "dts", dtb],
+                                 capture_output=True, text=True, check=True).stdout
+            assert dts.count("\n\tchosen {\n") == 1, "the machine's DTB has one /chosen"
+            dts = dts.replace("\n\tchosen {\n", f"\n\t{name} {{\n")
+            subprocess.run([need_tool("dtc"), "-q", "-I", "dts", "-O", "dtb", "-o", dtb, "-"],
+                           input=dts, text=True, check=True)
+        fx.dtb_patches.append(edit)
+    return patch
 
 
 def kho_fdt_not_in_ram(fx):
@@ -751,7 +784,7 @@ def check_report(case, fx, lines):
     if got_v != exp_v:
         errs.append(f"verdict lines\n  got      {got_v}\n  expected {exp_v}")
     opt_prefixes = ("cache rejected: ", "detached the pcsc subtree", "no cache: ",
-                    "KHO root unreadable", "setup_data ")
+                    "KHO root unreadable", "setup_data ", "dt chosen")
     got_opt = [l for l in lines if l.startswith(opt_prefixes)]
     same = len(got_opt) == len(exp_opt) and all(
         e.fullmatch(g) if isinstance(e, re.Pattern) else e == g for g, e in zip(got_opt, exp_opt))

@@ -194,49 +194,72 @@ def run_snapshots(cmd, tmp_path, ram, until, timeout=30, give_up=("pcsc: powerof
             stop = g.cmd("vCont;c")
             assert stop.startswith(("T", "S")), f"gdbstub: {stop}"
             assert g.cmd(f"z0,{break_at:x},1") == "OK"
-        for n, (a, size) in enumerate(ram):
-            f = os.path.join(d, f"before-{tag}-{n}.bin")
-            q.cmd("pmemsave", val=a, size=size, filename=f)
-            out["before"].append(f)
+        dump_ram(q, ram, d, f"before-{tag}", out["before"])
         if g:
             g.detach()
             g.close()
         else:
             q.cmd("cont")
-        text = ""
-        while True:
-            text = open(serial, errors="replace").read() if os.path.exists(serial) else ""
-            i = text.find(until)
-            if i >= 0 and "\n" in text[i:]:          # the whole line is out
-                out["reached"] = True
-                break
-            if any(g in text for g in give_up) or p.poll() is not None:
-                break
-            if time.monotonic() - t0 > timeout:
-                break
-            time.sleep(0.02)
-        if out["reached"]:
-            q.cmd("stop")
-            for n, (a, size) in enumerate(ram):
-                f = os.path.join(d, f"after-{tag}-{n}.bin")
-                q.cmd("pmemsave", val=a, size=size, filename=f)
-                out["after"].append(f)
-        try:
-            q.cmd("quit")
-        except (AssertionError, OSError, ValueError):
-            pass
-        p.wait(timeout=10)
+        run_to_line(out, p, q, serial, until, give_up, t0, timeout, ram, d, tag)
     finally:
-        if q:
-            q.close()
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
+        end_qemu(p, q)
     time.sleep(0)
-    out["serial"] = (open(serial, errors="replace").read() if os.path.exists(serial)
-                     else "").replace("\r", "")
+    out["serial"] = read_serial(serial)
     out["seconds"] = time.monotonic() - t0
     return out
+
+
+def end_qemu(p, *conns):
+    """Close each of conns (QMP, GDB or None), then kill QEMU p's process
+    group if it still runs, and reap it."""
+    for x in conns:
+        if x:
+            x.close()
+    if p.poll() is None:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+
+
+def read_serial(serial):
+    """The serial output file's text ("" when QEMU never wrote it), CRs dropped."""
+    return (open(serial, errors="replace").read() if os.path.exists(serial)
+            else "").replace("\r", "")
+
+
+def dump_ram(q, ram, d, prefix, files):
+    """pmemsave each (start, size) of ram through QMP q to d/PREFIX-N.bin,
+    appending each path to files as it is written."""
+    for n, (a, size) in enumerate(ram):
+        f = os.path.join(d, f"{prefix}-{n}.bin")
+        q.cmd("pmemsave", val=a, size=size, filename=f)
+        files.append(f)
+
+
+def run_to_line(out, p, q, serial, until, give_up, t0, timeout, ram, d, tag):
+    """The guest of QEMU p (QMP q) running: wait until the serial file
+    shows the whole line holding until (out["reached"]), a give_up text,
+    QEMU's exit, or timeout seconds from t0; when reached, stop the guest
+    and dump ram to d/after-TAG-N.bin (out["after"]); then quit QEMU and
+    wait for it (run_snapshots, faultinject.run_snapshots_injected)."""
+    while True:
+        text = open(serial, errors="replace").read() if os.path.exists(serial) else ""
+        i = text.find(until)
+        if i >= 0 and "\n" in text[i:]:          # the whole line is out
+            out["reached"] = True
+            break
+        if any(x in text for x in give_up) or p.poll() is not None:
+            break
+        if time.monotonic() - t0 > timeout:
+            break
+        time.sleep(0.02)
+    if out["reached"]:
+        q.cmd("stop")
+        dump_ram(q, ram, d, f"after-{tag}", out["after"])
+    try:
+        q.cmd("quit")
+    except (AssertionError, OSError, ValueError):
+        pass
+    p.wait(timeout=10)
 
 
 def _first_diff(x, y):
@@ -521,6 +544,9 @@ def stub_footprint(p, before, base, O):
 # rejected whose root it could not read at all; docs/security.md) and when
 # x86 retypes a SETUP_KEXEC_KHO entry after the first: without "pcsc: ".
 KHO_UNPLUGGED = "KHO root unreadable: unplugged"
+# arm64, at discovery: a /chosen linux,kho-fdt it cannot parse (wrong length
+# for the root's cells, cells past 64 bits), NOPed with linux,kho-scratch.
+KHO_MALFORMED = "dt chosen linux,kho-fdt malformed: unplugged"
 KHO_SECOND_DROPPED = "setup_data second KHO entry dropped: success"
 # x86: every line where the stub retypes or relinks a setup_data node (a
 # short or second KHO entry dropped, the list cut at a loop, past 64 nodes
@@ -533,19 +559,40 @@ BP_SETUP_DATA = 0x250
 DTB_KHO_PROPS = ("linux,kho-fdt", "linux,kho-scratch")
 
 
-def dtb_kho_records(dtb):
-    """[(start, end, name)]: the byte range in the DTB bytes dtb of each of
-    /chosen's linux,kho-fdt and linux,kho-scratch records (FDT_PROP token,
-    length, name offset, data padded to 4), what fdt_nop_property turns
-    into FDT_NOP tokens."""
+def dtb_chosen(dtb):
+    """The path of the node the stub (and Linux) takes for /chosen in the
+    DTB bytes dtb: "/chosen", else "/chosen@0" (lib dt_chosen_node), each
+    looked up as libfdt's fdt_path_offset does, where a name without a
+    unit address also matches the first root child named "chosen@...";
+    None when there is neither."""
     import hostile
-    props = hostile.fdt_props(dtb)
+    kids = [p[1] for p, no, _, _ in hostile.fdt_walk(dtb) if no is None and len(p) == 2]
+    for want in ("chosen", "chosen@0"):
+        hit = next((k for k in kids if k == want or ("@" not in want and
+                                                    k.startswith(want + "@"))), None)
+        if hit is not None:
+            return "/" + hit
+    return None
+
+
+def dtb_kho_records(dtb):
+    """[(start, end, name)]: the byte range in the DTB bytes dtb of every
+    linux,kho-fdt and linux,kho-scratch record of its /chosen (dtb_chosen;
+    every copy of a name: FDT_PROP token, length, name offset, data padded
+    to 4), what the stub's fdt_nop_property turns into FDT_NOP tokens."""
+    import hostile
+    chosen = dtb_chosen(dtb)
+    if chosen is None:
+        return []
+    stroff = struct.unpack_from(">I", dtb, 12)[0]
     out = []
-    for name in DTB_KHO_PROPS:
-        if ("/chosen", name) in props:
-            off, ln = props[("/chosen", name)]
+    for path, no, off, ln in hostile.fdt_walk(dtb):
+        if no is None or "/" + "/".join(x for x in path if x) != chosen:
+            continue
+        name = dtb[stroff + no:dtb.index(b"\0", stroff + no)].decode(errors="replace")
+        if name in DTB_KHO_PROPS:
             out.append((off - 12, off + ((ln + 3) & ~3), name))
-    return out
+    return sorted(out, key=lambda r: (DTB_KHO_PROPS.index(r[2]), r[0]))
 
 
 def dtb_read(read, dtb):
@@ -576,8 +623,9 @@ def setup_data_nodes(read, bp):
 def unplug_writable(arch, lines, read, dtb=None, bp=None):
     """(addr, size, why) ranges the stub may write to keep a KHO root out of
     the next kernel's hands, from its pcsc lines (prefix stripped) and RAM
-    as it found it (read): on KHO_UNPLUGGED, arm64 the /chosen kho property
-    records of the DTB at dtb (NOPed), x86 the type field of boot_params
+    as it found it (read): on KHO_UNPLUGGED or KHO_MALFORMED (arm64
+    alone), arm64 the /chosen (dtb_chosen) kho property records of the DTB
+    at dtb (NOPed), x86 the type field of boot_params
     bp's first SETUP_KEXEC_KHO node (retyped SETUP_NONE); on
     KHO_SECOND_DROPPED (x86), the type field of every later one; on an
     unplug where the first KHO node is not where the stub may write, or any
@@ -586,7 +634,7 @@ def unplug_writable(arch, lines, read, dtb=None, bp=None):
     are the hostile tests' to check)."""
     out = []
     unplugged = KHO_UNPLUGGED in lines
-    if arch == "arm64" and unplugged and dtb is not None:
+    if arch == "arm64" and (unplugged or KHO_MALFORMED in lines) and dtb is not None:
         blob = dtb_read(read, dtb)
         for s, e, name in dtb_kho_records(blob) if blob else ():
             out.append((dtb + s, e - s, f"DTB /chosen {name} (NOPed: KHO unplugged)"))
@@ -722,20 +770,14 @@ def checked_run(cmd, timeout, O, tmpdir=None, probe=()):
                     assert base in p["entries"], f"stopped at {base:#x}"
                 for a in p["entries"]:
                     g.cmd(f"z{bk},{a:x},{bl}")
-                for n, (a, size) in enumerate(p["ram"]):
-                    f = os.path.join(d, f"before-{n}.bin")
-                    q.cmd("pmemsave", val=a, size=size, filename=f)
-                    before.append(f)
+                dump_ram(q, p["ram"], d, "before", before)
                 off = base if p["arch"] == "arm64" else 0
                 exits = [off + x for x in p["exits"]]
                 for a in exits:
                     g.cmd(f"Z{bk},{a:x},{bl}")
                 stop = g.cmd("vCont;c")
                 if stop.startswith(("T", "S")):
-                    for n, (a, size) in enumerate(p["ram"]):
-                        f = os.path.join(d, f"after-{n}.bin")
-                        q.cmd("pmemsave", val=a, size=size, filename=f)
-                        after.append(f)
+                    dump_ram(q, p["ram"], d, "after", after)
                     for a in exits:
                         g.cmd(f"z{bk},{a:x},{bl}")
             g.detach()
@@ -754,8 +796,7 @@ def checked_run(cmd, timeout, O, tmpdir=None, probe=()):
             pr.wait()
             timed_out = True
         err = pr.stderr.read().decode("utf-8", "replace")
-        text = (open(serial, errors="replace").read() if os.path.exists(serial)
-                else "").replace("\r", "")
+        text = read_serial(serial)
         if before and after:
             allowed = stub_writable(p, text, before, stub_footprint(p, before, base, O))
             got = {(a, n): _dump_read(after, p["ram"], a, n) for a, n in probe}

@@ -73,6 +73,21 @@ class Hostile:
         return fx, run_snapshots(cmd, self.tmp, self.ram, self.until, timeout=30,
                                  break_at=self.break_at)
 
+    def run_reported(self, case):
+        """run(case), then what every case asserts first: the next kernel
+        reached and entered once, no exception line, the stub's report
+        exactly as the case expects (hostile.check_report). Returns (fx,
+        snap, the pcsc lines, a context text for asserts)."""
+        fx, snap = self.run(case)
+        lines = pcsc_lines(snap["serial"])
+        ctx = f"case {case.name}\n--- serial ---\n{snap['serial'][-6000:]}"
+        assert snap["reached"], "next kernel not reached\n" + ctx
+        self.assert_entered_once(snap["serial"], lines, ctx)
+        assert not [l for l in lines if l.startswith("exception")], ctx
+        errs = hostile.check_report(case, fx, lines)
+        assert not errs, "\n".join(errs) + "\n" + ctx
+        return fx, snap, lines, ctx
+
     def symbol(self, name):
         """Where the stub's function name runs in this machine (the ELF's
         nm; arm64's addresses are offsets from the image start)."""
@@ -166,6 +181,8 @@ class Arm64Hostile(Hostile):
         dtb = os.path.join(str(self.tmp), name + ".dtb")
         subprocess.run(["cp", self.dtb, dtb], check=True)
         dtb_add_kho(dtb, fx.kho[0], fx.kho[1], fx.scratch)
+        for edit in fx.dtb_patches:
+            edit(dtb)
         assert not fx.more_kho, "arm64's /chosen names one KHO root"
         if fx.root_in:
             hostile.dtb_hide(dtb, fx.kho[0] & ~0xfff, 0x1000, fx.root_in)
@@ -203,22 +220,35 @@ class Arm64Hostile(Hostile):
         linux,kho-scratch, there as the loader wrote them before the stub
         ran, are FDT_NOP tokens after it, and not one other byte of the
         DTB changed."""
-        before = ramcheck.dtb_read(self.reader(snap), self.dtb_at)
-        after = ramcheck.dtb_read(self.reader(snap, "after"), self.dtb_at)
-        assert before and after and len(before) == len(after), ctx
-        pb, pa = hostile.fdt_props(before), hostile.fdt_props(after)
-        kho = [("/chosen", n) for n in ramcheck.DTB_KHO_PROPS]
-        (fo, fl), (so, sl) = pb[kho[0]], pb[kho[1]]
+        before, _ = self.assert_dtb_kho_nopped(snap, ctx)
+        pb = hostile.fdt_props(before)
+        (fo, fl), (so, sl) = (pb[("/chosen", n)] for n in ramcheck.DTB_KHO_PROPS)
         assert (fl, sl) == (16, 16), (fl, sl)
         assert struct.unpack_from(">QQ", before, fo) == tuple(fx.kho[:2]), ctx
         assert struct.unpack_from(">QQ", before, so) == tuple(fx.scratch), ctx
-        assert not [k for k in pa if k[0] == "/chosen" and k[1].startswith("linux,kho")], \
+
+    def assert_dtb_kho_nopped(self, snap, ctx, chosen="/chosen"):
+        """The DTB at x0 in guest RAM: its chosen node (as the stub finds
+        it, ramcheck.dtb_chosen) held one linux,kho-fdt and one
+        linux,kho-scratch before the stub ran and holds no linux,kho*
+        property after it, those records FDT_NOP tokens, not one other
+        byte of the DTB changed. Returns the DTB (before, after)."""
+        before = ramcheck.dtb_read(self.reader(snap), self.dtb_at)
+        after = ramcheck.dtb_read(self.reader(snap, "after"), self.dtb_at)
+        assert before and after and len(before) == len(after), ctx
+        assert ramcheck.dtb_chosen(before) == chosen, (ramcheck.dtb_chosen(before), ctx)
+        recs = ramcheck.dtb_kho_records(before)
+        assert [r[2] for r in recs] == list(ramcheck.DTB_KHO_PROPS), (recs, ctx)
+        pb, pa = hostile.fdt_props(before), hostile.fdt_props(after)
+        kho = [(chosen, n) for n in ramcheck.DTB_KHO_PROPS]
+        assert not [k for k in pa if k[0] == chosen and k[1].startswith("linux,kho")], \
             (sorted(pa), ctx)
         assert pa == {k: v for k, v in pb.items() if k not in kho}, ctx
         want = bytearray(before)
-        for s, e, _ in ramcheck.dtb_kho_records(before):
+        for s, e, _ in recs:
             want[s:e] = struct.pack(">I", 4) * ((e - s) // 4)
         assert after == bytes(want), ctx
+        return before, after
 
     def assert_checked(self, fx, rc, timed_out, text, rep):
         assert rc == 0 and not timed_out and ARM64_ENTERED.search(text), text
@@ -422,14 +452,7 @@ def on(*names):
 
 @pytest.mark.parametrize("case", hostile.CASES, ids=lambda c: c.name)
 def test_hostile(hm, case):
-    fx, snap = hm.run(case)
-    lines = pcsc_lines(snap["serial"])
-    ctx = f"case {case.name}\n--- serial ---\n{snap['serial'][-6000:]}"
-    assert snap["reached"], "next kernel not reached\n" + ctx
-    hm.assert_entered_once(snap["serial"], lines, ctx)
-    assert not [l for l in lines if l.startswith("exception")], ctx
-    errs = hostile.check_report(case, fx, lines)
-    assert not errs, "\n".join(errs) + "\n" + ctx
+    fx, snap, lines, ctx = hm.run_reported(case)
     if case.reject is not None and case.detached:
         # fail closed, checked where the next kernel looks: no pcsc child
         # left in the KHO root in guest RAM (there was one before the stub)
@@ -689,6 +712,69 @@ def test_hostile_exception_detaches(hm, case, how):
                                      if r[2] != "pcsc FDT pages"])
 
 
+def kho_fdt_12_bytes(fx):
+    """The root's address in two cells, its size in one: 12 bytes where
+    the virt root's #address-cells 2 + #size-cells 2 want 16."""
+    return [fx.kho[0] >> 32, fx.kho[0] & 0xffffffff, fx.kho[1]]
+
+
+MALFORMED = dict(patch=hostile.chosen_kho_fdt_cells(kho_fdt_12_bytes), nocache="no KHO FDT",
+                 # the result-level line is out at once, ahead of discovery's held lines
+                 notes=[ramcheck.KHO_MALFORMED,
+                        "dt chosen: malformed property: wrong property size"])
+# (case, the node the stub takes for /chosen, the linux,kho-fdt bytes the
+# loader wrote there: a callable of fx)
+CHOSEN_CASES = [
+    (hostile.Case("chosen_kho_fdt_12_bytes", **MALFORMED), "/chosen",
+     lambda fx: struct.pack(">3I", *kho_fdt_12_bytes(fx))),
+    # no /chosen: Linux and the stub take /chosen@0 (every entry VALID).
+    # libfdt's "/chosen" lookup already matches a chosen@0 (a name without
+    # unit address matches "chosen@..."), so this holds with or without
+    # dt_chosen_node's fallback: the malformed case below is what tells
+    (hostile.Case("chosen_at_0_kho_verified", patch=hostile.chosen_renamed("chosen@0")),
+     "/chosen@0", lambda fx: struct.pack(">QQ", *fx.kho[:2])),
+    (hostile.Case("chosen_at_0_kho_fdt_12_bytes",
+                  **dict(MALFORMED, patch=hostile.patches(MALFORMED["patch"],
+                                                          hostile.chosen_renamed("chosen@0")))),
+     "/chosen@0", lambda fx: struct.pack(">3I", *kho_fdt_12_bytes(fx))),
+]
+
+
+@on("arm64")
+@pytest.mark.parametrize("case,chosen,kho_fdt", CHOSEN_CASES, ids=[c[0].name for c in CHOSEN_CASES])
+def test_hostile_dt_chosen_kho(hm, case, chosen, kho_fdt):
+    """arm64 finds /chosen as Linux does (/chosen, else /chosen@0) and
+    unplugs at discovery a linux,kho-fdt it cannot parse (`dt chosen
+    linux,kho-fdt malformed: unplugged`): a root nobody verified must not
+    reach the next kernel, which would read what it can of it. In guest
+    RAM after the stub, the DTB handed to the next kernel (x0): on the
+    unplug, that node's linux,kho-fdt and linux,kho-scratch FDT_NOP
+    tokens and not one other byte of the DTB changed, no cache ("no KHO
+    FDT"); a valid root in /chosen@0 found and verified as ever (every
+    entry VALID, handover=ok), the DTB unchanged. The next kernel entered
+    once; nothing else written outside what the stub may write."""
+    fx, snap, lines, ctx = hm.run_reported(case)
+    before = ramcheck.dtb_read(hm.reader(snap), hm.dtb_at)
+    assert before and ramcheck.dtb_chosen(before) == chosen, ctx
+    off, ln = hostile.fdt_props(before)[(chosen, "linux,kho-fdt")]
+    assert before[off:off + ln] == kho_fdt(fx), ctx
+    allowed = hm.allowed_ranges(fx, lines, snap)
+    dtb_ranges = [r for r in allowed if r[2].startswith("DTB ")]
+    if case.nocache is not None:
+        hm.assert_dtb_kho_nopped(snap, ctx, chosen)
+        hm.assert_root_untouched(fx, snap, ctx)
+        assert [(a - hm.dtb_at, a - hm.dtb_at + n) for a, n, _ in dtb_ranges] == \
+            [r[:2] for r in ramcheck.dtb_kho_records(before)], (dtb_ranges, ctx)
+        assert_ram_intact(snap, hm.ram, allowed, must_change=dtb_ranges)
+        return
+    assert summary(lines)["handover"] == "ok", ctx
+    assert not dtb_ranges, (dtb_ranges, ctx)
+    assert ramcheck.dtb_read(hm.reader(snap, "after"), hm.dtb_at) == before, ctx
+    assert_ram_intact(snap, hm.ram, allowed,
+                      must_change=[(fx.pcsc_pages[0], fx.pcsc_pages[1],
+                                    "pcsc FDT (handover properties)")])
+
+
 # A second copy of the KHO root (x86), clear of the cache at 0x8000000 and
 # of the 100,000-node FDT at 0x9000000
 SECOND_ROOT_AT = 0xa000000
@@ -720,13 +806,7 @@ def test_hostile_second_kho_entry_dropped(hm, case):
         fx.more_kho.append((SECOND_ROOT_AT, fx.kho[1], *fx.scratch))
     run = hostile.Case(case.name, patch=patch, reject=case.reject, detached=case.detached,
                        unplugged=case.unplugged, notes=case.notes)
-    fx, snap = hm.run(run)
-    lines = pcsc_lines(snap["serial"])
-    ctx = f"case {case.name}\n--- serial ---\n{snap['serial'][-6000:]}"
-    assert snap["reached"], "next kernel not reached\n" + ctx
-    hm.assert_entered_once(snap["serial"], lines, ctx)
-    errs = hostile.check_report(run, fx, lines)
-    assert not errs, "\n".join(errs) + "\n" + ctx
+    fx, snap, lines, ctx = hm.run_reported(run)
     first = ramcheck.SETUP_NONE if case.unplugged else ramcheck.SETUP_KEXEC_KHO
     kho = hm.kho_entries(snap)
     assert [(t0, t1) for _, t0, t1 in kho] == \
@@ -865,14 +945,7 @@ def test_hostile_setup_data_relinked(hm, case, nodes, relinked, seen):
         fx.setup_data = nodes
     run = hostile.Case(case.name, patch=patch, reject=case.reject, detached=case.detached,
                        unplugged=case.unplugged, notes=case.notes)
-    fx, snap = hm.run(run)
-    lines = pcsc_lines(snap["serial"])
-    ctx = f"case {case.name}\n--- serial ---\n{snap['serial'][-6000:]}"
-    assert snap["reached"], "next kernel not reached\n" + ctx
-    hm.assert_entered_once(snap["serial"], lines, ctx)
-    assert not [l for l in lines if l.startswith("exception")], ctx
-    errs = hostile.check_report(run, fx, lines)
-    assert not errs, "\n".join(errs) + "\n" + ctx
+    fx, snap, lines, ctx = hm.run_reported(run)
     layout = x86_setup_layout(fx)
     link_at = {-1: X86_BP + ramcheck.BP_SETUP_DATA}
     link_at.update((i, a) for i, (a, _) in enumerate(layout))
