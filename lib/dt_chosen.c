@@ -74,9 +74,9 @@ static bool read_u32(const void *fdt, int node, const char *name, uint32_t *v,
 
 int dt_chosen_node(const void *fdt)
 {
-	int node = fdt_path_offset(fdt, "/chosen");
-
-	return node < 0 ? fdt_path_offset(fdt, "/chosen@0") : node;
+	/* libfdt matches "chosen" against "chosen@0" too, so this already
+	 * finds what Linux's "/chosen@0" fallback would. */
+	return fdt_path_offset(fdt, "/chosen");
 }
 
 int dt_chosen_parse(const void *fdt, struct dt_chosen *c)

@@ -171,9 +171,9 @@ struct dt_chosen {
  */
 int dt_chosen_parse(const void *fdt, struct dt_chosen *c);
 
-/* dt_chosen_node - the node Linux reads as /chosen: "/chosen", else
- * "/chosen@0" (early_init_dt_scan_chosen). Returns its offset or a
- * negative libfdt error. */
+/* dt_chosen_node - the node Linux reads as /chosen (early_init_dt_scan_chosen:
+ * "/chosen", else "/chosen@0"; libfdt's path lookup matches "chosen@0" for
+ * "chosen" by itself). Returns its offset or a negative libfdt error. */
 int dt_chosen_node(const void *fdt);
 
 enum dt_console_kind { DT_CONSOLE_NONE = 0, DT_CONSOLE_PL011, DT_CONSOLE_NS16550 };

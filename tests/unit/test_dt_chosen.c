@@ -136,8 +136,9 @@ static void kho_in_three_cells_must_fit_64_bits(void **state)
 	assert_int_equal(c.err, -PCSC_ERANGE);
 }
 
-/* Linux falls back to /chosen@0 (early_init_dt_scan_chosen): so does the
- * stub, or a KHO root named there would reach the next kernel unseen. */
+/* Linux falls back to /chosen@0 (early_init_dt_scan_chosen): the stub must
+ * find it too, or a KHO root named there would reach the next kernel
+ * unseen (libfdt's lookup of "/chosen" matches "chosen@0"). */
 static void chosen_at_0_is_chosen_when_there_is_no_chosen(void **state)
 {
 	struct dt_chosen c;
