@@ -232,6 +232,12 @@ void arch_platform_discover(struct stub_platform *p)
 
 	memset(&ch, 0, sizeof(ch));
 	rc = dt_chosen_parse(fdt, &ch);
+	/* The KHO root first: an exception from here on detaches or unplugs
+	 * it (stub_kho_last_resort), never leaves it unjudged. */
+	if (!rc && ch.has_kho) {
+		p->kho_fdt = ch.kho_fdt;
+		p->kho_fdt_size = ch.kho_fdt_size;
+	}
 	if (!p->ecam.n)
 		ecam_from_acpi(p, &ch);
 	/* Every window Device-nGnRE in the live map before the walk reads it;
@@ -241,10 +247,6 @@ void arch_platform_discover(struct stub_platform *p)
 		pcsc_log("pcsc: dt chosen: %s", pcsc_strerror(rc));
 	if (!rc && ch.err)
 		pcsc_log("pcsc: dt chosen: malformed property: %s", pcsc_strerror(ch.err));
-	if (!rc && ch.has_kho) {
-		p->kho_fdt = ch.kho_fdt;
-		p->kho_fdt_size = ch.kho_fdt_size;
-	}
 	/* A linux,kho-fdt we cannot read (cells Linux would still take the
 	 * low 64 bits of): its root cannot be verified, so it goes. */
 	if (!rc && ch.kho_malformed)

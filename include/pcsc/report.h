@@ -62,7 +62,8 @@ struct report_summary {
 	const struct verify_counts *c;	/* may be NULL (mode off, rejected cache) */
 	uint64_t cfg_reads;		/* all config reads of the session */
 	uint32_t entries, removed, funcs;
-	const char *handover;		/* "ok", "no-room", "detached", "untouched", "none" */
+	const char *handover;		/* "ok", "no-room", "detached", "unplugged",
+					 * "untouched", "none" */
 	const uint8_t *sha256;		/* NULL: no sha line */
 	bool has_us;			/* append " us=N": the session's time */
 	uint64_t us;

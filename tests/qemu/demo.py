@@ -27,7 +27,7 @@ def next_kernel(tmp):
 # What the stub reads (README "Kernel releases it speaks"): said first, so a
 # newcomer knows which old kernels this demo stands for.
 RELEASES = ("   KHO formats read: kho-v1 (Linux 6.16 - 7.0; 512-byte bitmaps, or 4096 with "
-            "pcsc.kho_bitmap=4096 / a LUO subtree for 6.17.9+), kho-v2, kho-v3 (7.1), "
+            "pcsc.kho_bitmap=4096 for 6.17.9+, or a LUO subtree: 6.19+), kho-v2, kho-v3 (7.1), "
             "kho-v4 (7.2-rc); any other KHO root: the cache is detached, the boot goes on")
 
 
