@@ -878,8 +878,9 @@ def second_root(fx):
 
 
 # (case, the setup_data list, the link fields the stub must rewrite {node
-# index (-1: boot_params + 0x250): the node it now points at, None: 0}, the
-# types the next kernel then finds). Every other byte of every node, and of
+# index (-1: boot_params + 0x250): the node it now points at, None: 0; or
+# ("type", node index): the type it retypes the node to}, the types the
+# next kernel then finds). Every other byte of every node, and of
 # the rest of RAM outside what the stub may write, stays as it was.
 SETUP_DATA_CASES = [
     # the verified (first) KHO node where the stub may not write, its root
@@ -918,6 +919,15 @@ SETUP_DATA_CASES = [
      {0: None}, [KHO]),
     (hostile.Case("setup_loop_back_to_kho", notes=[LOOP]),
      [SD(KHO, kho_entry()), SD(RNG, to=0)], {1: None}, [KHO, RNG]),
+    # a loop back at a node other than the KHO node: cut where it closes,
+    # the KHO node kept
+    (hostile.Case("setup_loop_back_to_another_node", notes=[LOOP]),
+     [SD(KHO, kho_entry()), SD(RNG), SD(RNG, to=1)], {2: None}, [KHO, RNG, RNG]),
+    # a KHO node too short for its payload, in RAM: retyped SETUP_NONE,
+    # and the next KHO node is the one verified
+    (hostile.Case("setup_short_kho_then_kho",
+                  notes=["setup_data short KHO entry dropped: success"]),
+     [SD(KHO, bytes(16)), SD(KHO, kho_entry())], {("type", 0): 0}, [0, KHO]),
     # 65 nodes: the 64th's link set to 0 (the next kernel reports 16)
     (hostile.Case("setup_65_nodes", notes=[LOOP]),
      [SD(KHO, kho_entry())] + [SD(RNG, b"")] * 64, {63: None}, [KHO] + [RNG] * 15),
@@ -957,7 +967,10 @@ def test_hostile_setup_data_relinked(hm, case, nodes, relinked, seen):
         assert before(a, len(b)) == b, (i, ctx)
         want[i] = bytearray(b)
     for i, j in relinked.items():
-        want[i][:8] = struct.pack("<Q", 0 if j is None else layout[j][0])
+        if isinstance(i, tuple):
+            want[i[1]][8:12] = struct.pack("<I", j)
+        else:
+            want[i][:8] = struct.pack("<Q", 0 if j is None else layout[j][0])
     got = {-1: after(link_at[-1], 8)}
     got.update((i, after(a, len(b))) for i, (a, b) in enumerate(layout))
     assert got == {i: bytes(w) for i, w in want.items()}, ctx
@@ -968,6 +981,8 @@ def test_hostile_setup_data_relinked(hm, case, nodes, relinked, seen):
     else:
         assert summary(lines)["handover"] == "ok", ctx
         must = [(fx.pcsc_pages[0], fx.pcsc_pages[1], "pcsc FDT (handover properties)")]
-    links = [(link_at[i], 8, f"setup_data link {i} (relinked)") for i in relinked]
+    links = [(layout[i[1]][0] + 8, 4, f"setup_data type {i[1]} (retyped)")
+             if isinstance(i, tuple) else (link_at[i], 8, f"setup_data link {i} (relinked)")
+             for i in relinked]
     allowed = [r for r in hm.allowed_ranges(fx, lines, snap) if not r[2].startswith("setup_data")]
     assert_ram_intact(snap, hm.ram, allowed + links, must_change=must + links)
