@@ -293,6 +293,23 @@ static int detach_scan(uint8_t *fdt, uint32_t size)
 	return renamed;
 }
 
+int handover_fail_closed(const struct kho_info *ki, const struct physmem *pm,
+			 int (*unplug)(void *ctx), void *ctx)
+{
+	int n = handover_detach(ki, pm);
+
+	if (n > 0) {
+		pcsc_log("%s", HANDOVER_DETACHED_LINE);
+		return HANDOVER_CLOSED_DETACHED;
+	}
+	/* n < 0: nothing mapped to edit (-PCSC_EINVAL), or libfdt refused. */
+	if (n < 0 && unplug && !unplug(ctx)) {
+		pcsc_log("%s", HANDOVER_UNPLUGGED_LINE);
+		return HANDOVER_CLOSED_UNPLUGGED;
+	}
+	return HANDOVER_CLOSED_NONE;
+}
+
 int handover_detach(const struct kho_info *ki, const struct physmem *pm)
 {
 	bool failed = false;

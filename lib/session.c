@@ -44,7 +44,7 @@ static uint64_t reads_now(const struct pcsc_session *s)
 static enum pcsc_session_state reject(struct pcsc_session *s, int err, const char *msg)
 {
 	const struct pcsc_session_in *in = s->in;
-	int n = s->ki.fdt ? handover_detach(&s->ki, in->pm) : -PCSC_EINVAL;
+	int closed;
 
 	s->out->status = err;
 	pcsc_snprintf(s->out->msg, sizeof(s->out->msg), "%s", msg);
@@ -55,20 +55,11 @@ static enum pcsc_session_state reject(struct pcsc_session *s, int err, const cha
 		pcsc_log_at(PCSC_LOG_ALERT, "pcsc: cache rejected: %s", msg);
 	else
 		pcsc_log_at(PCSC_LOG_ALERT, "pcsc: cache rejected: %.*s", REJECT_MSG_MAX, msg);
-	if (n > 0) {
-		s->out->detached = true;
-		s->handover = "detached";
-		pcsc_log("%s", HANDOVER_DETACHED_LINE);
-	} else if ((!s->ki.fdt || n < 0) && in->kho_fdt && in->kho_unplug &&
-		   !in->kho_unplug(in->kho_unplug_ctx)) {
-		/* Nothing of the root could be read (or libfdt refused to
-		 * edit it), so no pcsc child is surely gone: fail closed by
-		 * handing over no KHO root at all. */
-		s->handover = "unplugged";
-		pcsc_log("%s", HANDOVER_UNPLUGGED_LINE);
-	} else {
-		s->handover = "none";
-	}
+	closed = handover_fail_closed(&s->ki, in->pm, in->kho_fdt ? in->kho_unplug : NULL,
+				      in->kho_unplug_ctx);
+	s->out->detached = closed == HANDOVER_CLOSED_DETACHED;
+	s->handover = closed == HANDOVER_CLOSED_DETACHED ? "detached" :
+		      closed == HANDOVER_CLOSED_UNPLUGGED ? "unplugged" : "none";
 	return s->state = PCSC_SESSION_REJECTED;
 }
 

@@ -81,18 +81,13 @@ static int kho_unplug(void *p)
 void stub_kho_last_resort(struct stub_platform *p)
 {
 	struct kho_info ki;
-	int n;
 
 	if (!p->kho_fdt)
 		return;
 	/* Whatever kho_open thinks of the root: detach edits what it mapped
 	 * (the wrote hook cleans it to PoC); nothing mapped: unplug. */
 	kho_open(&p->mem, p->kho_fdt, p->kho_fdt_size, &ki);
-	n = ki.fdt ? handover_detach(&ki, &p->mem) : -PCSC_EINVAL;
-	if (n > 0)
-		pcsc_log("%s", HANDOVER_DETACHED_LINE);
-	else if (n < 0 && !arch_kho_unplug(p))
-		pcsc_log("%s", HANDOVER_UNPLUGGED_LINE);
+	handover_fail_closed(&ki, &p->mem, kho_unplug, p);
 }
 
 /* What the session is given: the platform's facts, our arena. */

@@ -86,8 +86,26 @@ int handover_patch(void *fdt, uint32_t room, const struct pcsc_index *idx,
 int handover_detach(const struct kho_info *ki, const struct physmem *pm);
 
 /* The console lines of a detach and of a KHO root taken out of the
- * handover (session reject, the stub's exception paths: one text each). */
+ * handover (handover_fail_closed). */
 #define HANDOVER_DETACHED_LINE	"pcsc: detached the pcsc subtree from the KHO FDT"
 #define HANDOVER_UNPLUGGED_LINE	"pcsc: KHO root unreadable: unplugged"
+
+enum handover_closed {
+	HANDOVER_CLOSED_NONE = 0,	/* nothing there to detach, or nothing done */
+	HANDOVER_CLOSED_DETACHED,	/* pcsc children made unusable in the root */
+	HANDOVER_CLOSED_UNPLUGGED,	/* the root taken out of the handover */
+};
+
+/*
+ * handover_fail_closed - what a cache that cannot be verified leaves the
+ * next kernel (session reject, the stub's exception paths): handover_detach
+ * on what ki mapped; if nothing could surely be detached (nothing mapped,
+ * or libfdt refused an edit), unplug(ctx) takes the whole root out of the
+ * handover (NULL: tools, or no root named). One console line for what was
+ * done: HANDOVER_DETACHED_LINE or HANDOVER_UNPLUGGED_LINE.
+ * Returns an enum handover_closed.
+ */
+int handover_fail_closed(const struct kho_info *ki, const struct physmem *pm,
+			 int (*unplug)(void *ctx), void *ctx);
 
 #endif

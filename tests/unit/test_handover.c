@@ -357,6 +357,41 @@ static void detach_nops_the_pcsc_child(void **state)
 	assert_int_equal(handover_detach(&ki, &ram.pm), -PCSC_EINVAL);
 }
 
+static unsigned int unplugs;
+
+static int count_unplug(void *ctx)
+{
+	unplugs++;
+	return *(int *)ctx;
+}
+
+/* Detach what is mapped; unplug only what could not surely be detached
+ * (nothing mapped), and only through a hook that succeeds. */
+static void fail_closed_detaches_or_unplugs(void **state)
+{
+	struct kho_info ki;
+	int ok = 0, refused = -PCSC_ENOTFOUND;
+
+	(void)state;
+	assert_int_equal(kho_open(&ram.pm, lo.kho_fdt, 0, &ki), 0);
+	unplugs = 0;
+	assert_int_equal(handover_fail_closed(&ki, &ram.pm, count_unplug, &ok),
+			 HANDOVER_CLOSED_DETACHED);
+	assert_int_equal(unplugs, 0);
+	/* already detached: nothing there, nothing unplugged */
+	assert_int_equal(handover_fail_closed(&ki, &ram.pm, count_unplug, &ok),
+			 HANDOVER_CLOSED_NONE);
+	assert_int_equal(unplugs, 0);
+	ki.fdt = NULL;
+	assert_int_equal(handover_fail_closed(&ki, &ram.pm, count_unplug, &ok),
+			 HANDOVER_CLOSED_UNPLUGGED);
+	assert_int_equal(unplugs, 1);
+	assert_int_equal(handover_fail_closed(&ki, &ram.pm, count_unplug, &refused),
+			 HANDOVER_CLOSED_NONE);
+	assert_int_equal(unplugs, 2);
+	assert_int_equal(handover_fail_closed(&ki, &ram.pm, NULL, NULL), HANDOVER_CLOSED_NONE);
+}
+
 /* A root libfdt rejects (a property running past the structure block)
  * still has its pcsc child made unreadable: renamed in place, nothing else
  * moved, and the scan stops where the structure breaks. */
@@ -440,6 +475,7 @@ int main(void)
 		cmocka_unit_test(digest_of_a_block_filling_the_buffer),
 		cmocka_unit_test_setup_teardown(detach_of_a_root_mapped_in_part, setup, teardown),
 		cmocka_unit_test_setup_teardown(detach_nops_the_pcsc_child, setup, teardown),
+		cmocka_unit_test_setup_teardown(fail_closed_detaches_or_unplugs, setup, teardown),
 		cmocka_unit_test_setup_teardown(detach_renames_pcsc_in_a_root_libfdt_rejects, setup,
 						teardown),
 	};
