@@ -43,3 +43,13 @@ bool pcsc_parse_u64_str(const char *s, uint64_t *out)
 {
 	return s && pcsc_parse_u64(s, strnlen(s, 65), 10, UINT64_MAX, out);
 }
+
+bool pcsc_parse_range(const char *s, uint64_t *start, uint64_t *size)
+{
+	size_t len = s ? strnlen(s, 64) : 64;
+	const char *colon = len < 64 ? memchr(s, ':', len) : NULL;
+
+	return colon && pcsc_parse_u64(s, (size_t)(colon - s), 10, UINT64_MAX, start) &&
+	       pcsc_parse_u64(colon + 1, len - (size_t)(colon - s) - 1, 10, UINT64_MAX, size) &&
+	       *size;
+}

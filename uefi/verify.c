@@ -94,17 +94,6 @@ static int efi_find_layout(const uint8_t *img, uint64_t len, uint64_t *base,
 	return 0;
 }
 
-/* ADDR:SIZE as pcsctool's --kho-scratch spells it (parse_range): two
- * numbers, SIZE not 0. Whether SIZE is whole 16-byte entries, and the
- * array readable, is kho_scratch_read's to judge (the cache rejected). */
-static bool efi_parse_range(const char *s, uint64_t *start, uint64_t *size)
-{
-	const char *colon = strchr(s, ':');
-
-	return colon && pcsc_parse_u64(s, (size_t)(colon - s), 10, UINT64_MAX, start) &&
-	       pcsc_parse_u64_str(colon + 1, size) && *size;
-}
-
 /* Pages at exactly [base, base+len) when firmware has them free. */
 static uint8_t *efi_alloc_at(uint64_t base, uint64_t len)
 {
@@ -156,7 +145,7 @@ EFI_STATUS efi_cmd_verify(int argc, char **argv)
 		} else if (efi_streq(argv[i], "--kho-scratch") && i + 1 < argc) {
 			/* the KHO scratch array (/chosen linux,kho-scratch,
 			 * SETUP_KEXEC_KHO), read through the image's map */
-			if (!efi_parse_range(argv[++i], &scratch, &scratch_size))
+			if (!pcsc_parse_range(argv[++i], &scratch, &scratch_size))
 				goto usage;
 		} else if (efi_streq(argv[i], "--kho-fdt") && i + 1 < argc) {
 			have_kho = pcsc_parse_u64_str(argv[++i], &kho);

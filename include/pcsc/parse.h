@@ -20,4 +20,12 @@ bool pcsc_parse_u64(const char *p, size_t len, unsigned int base, uint64_t max, 
  * "0x" for hex, max UINT64_MAX), as command lines spell numbers. */
 bool pcsc_parse_u64_str(const char *s, uint64_t *out);
 
+/*
+ * pcsc_parse_range - "START:SIZE" (each as pcsc_parse_u64_str), SIZE not
+ * 0, the whole string under 64 characters: the EFI app's and pcsctool's
+ * --kho-scratch, --scratch, --ram. Returns false for anything else (*start
+ * may then be set).
+ */
+bool pcsc_parse_range(const char *s, uint64_t *start, uint64_t *size);
+
 #endif

@@ -57,11 +57,50 @@ static void everything_else_is_refused(void **state)
 	assert_int_equal(v, 123);
 }
 
+/* "START:SIZE" as every --kho-scratch, --scratch and --ram spells it. */
+static void ranges(void **state)
+{
+	uint64_t a = 7, n = 7;
+	char long_one[80];
+
+	(void)state;
+	assert_true(pcsc_parse_range("0x7f000000:0x800000", &a, &n));
+	assert_int_equal(a, 0x7f000000);
+	assert_int_equal(n, 0x800000);
+	assert_true(pcsc_parse_range("4096:16", &a, &n));
+	assert_int_equal(a, 4096);
+	assert_int_equal(n, 16);
+	assert_true(pcsc_parse_range("0:1", &a, &n));
+	assert_int_equal(a, 0);
+	/* no colon, an empty side, size 0, a second colon, junk, NULL */
+	assert_false(pcsc_parse_range("0x1000", &a, &n));
+	assert_false(pcsc_parse_range(":0x10", &a, &n));
+	assert_false(pcsc_parse_range("0x1000:", &a, &n));
+	assert_false(pcsc_parse_range("0x1000:0", &a, &n));
+	assert_false(pcsc_parse_range("0x1000:0x10:0x10", &a, &n));
+	assert_false(pcsc_parse_range("0x1000:0x10 ", &a, &n));
+	assert_false(pcsc_parse_range("-1:1", &a, &n));
+	assert_false(pcsc_parse_range(NULL, &a, &n));
+	/* 64 characters or more is refused, whatever they spell */
+	memset(long_one, '0', sizeof(long_one));
+	long_one[60] = ':';
+	long_one[61] = '1';
+	long_one[62] = 0;
+	assert_true(pcsc_parse_range(long_one, &a, &n));
+	long_one[62] = '1';
+	long_one[63] = 0;
+	assert_true(pcsc_parse_range(long_one, &a, &n));
+	long_one[63] = '1';
+	long_one[64] = 0;
+	assert_false(pcsc_parse_range(long_one, &a, &n));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(decimal_and_hex),
 		cmocka_unit_test(everything_else_is_refused),
+		cmocka_unit_test(ranges),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -488,7 +488,7 @@ int gen_parse_args(int argc, char **argv, struct gen_opts *o, const char **pos,
 			i++;
 		} else if (!strcmp(a, "--scratch") && v) {
 			if (o->nscratch >= sizeof(o->scratch) / sizeof(o->scratch[0]) ||
-			    !parse_range(v, &o->scratch[o->nscratch].addr,
+			    !pcsc_parse_range(v, &o->scratch[o->nscratch].addr,
 					 &o->scratch[o->nscratch].size)) {
 				die_msg("--scratch needs START:SIZE (at most 8)");
 				return EXIT_USAGE;

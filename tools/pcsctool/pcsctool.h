@@ -69,8 +69,6 @@ void die_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* "[SSSS:]BB:DD.F" (hex). */
 bool parse_bdf(const char *s, pci_sbdf_t *sbdf);
-/* "START:SIZE" */
-bool parse_range(const char *s, uint64_t *start, uint64_t *size);
 
 /* Whole file into a malloc'd buffer (NUL appended, not counted). NULL + errno. */
 uint8_t *read_file(const char *path, size_t *len);

@@ -39,12 +39,12 @@ int source_arg(struct source *s, int argc, char **argv, int *i)
 		}
 		s->kho_bitmap = (uint32_t)x;
 	} else if (!strcmp(a, "--kho-scratch") && v) {
-		if (!parse_range(v, &s->kho_scratch, &s->kho_scratch_size)) {
+		if (!pcsc_parse_range(v, &s->kho_scratch, &s->kho_scratch_size)) {
 			die_msg("--kho-scratch needs START:SIZE");
 			return -EXIT_USAGE;
 		}
 	} else if (!strcmp(a, "--ram") && v) {
-		if (!parse_range(v, &s->ram_start, &s->ram_size)) {
+		if (!pcsc_parse_range(v, &s->ram_start, &s->ram_size)) {
 			die_msg("--ram needs START:SIZE");
 			return -EXIT_USAGE;
 		}

@@ -28,20 +28,6 @@ bool parse_bdf(const char *s, pci_sbdf_t *sbdf)
 	return true;
 }
 
-bool parse_range(const char *s, uint64_t *start, uint64_t *size)
-{
-	char buf[64], *colon;
-
-	if (strlen(s) >= sizeof(buf))
-		return false;
-	strcpy(buf, s);
-	colon = strchr(buf, ':');
-	if (!colon)
-		return false;
-	*colon = 0;
-	return pcsc_parse_u64_str(buf, start) && pcsc_parse_u64_str(colon + 1, size) && *size;
-}
-
 uint8_t *read_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
